@@ -1,0 +1,68 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node 22 from node_modules (the machine's Node 20 is end of life); CDK CLI offline and quiet.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+export CDK_DISABLE_VERSION_CHECK := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export AWS_DEFAULT_REGION ?= eu-west-1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup synth deploy diff test lint demo serve seed bench reliability clean
+
+help:
+	@echo "make demo         set up, synthesize, deploy into the offline sandbox and run every order path"
+	@echo "make test         set up and run every test (unit, infra, end-to-end, property)"
+	@echo "make synth        cdk synth (cdk-nag AwsSolutions on) into cdk.out/"
+	@echo "make deploy       cdk deploy into your AWS account (see README: bootstrap first)"
+	@echo "make seed         load the example catalog and stock into the deployed stack"
+	@echo "make lint         ruff + cfn-lint"
+	@echo "make bench        benchmarks and cost model -> bench/results/latest.json"
+	@echo "make reliability  randomized fault/bad-input/load suites at full size"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+synth: setup
+	npx cdk synth --quiet
+
+deploy: setup
+	npx cdk deploy
+
+diff: setup
+	npx cdk diff
+
+seed: setup
+	$(PY) -m examples.seed
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup
+	$(VENV)/bin/pytest
+
+demo: synth
+	$(PY) -m sandbox demo
+
+serve: synth
+	$(PY) -m sandbox serve
+
+bench: synth
+	$(PY) -m bench
+
+reliability: setup
+	$(PY) -m tests.reliability.run
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache .hypothesis

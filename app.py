@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""CDK app: `npx cdk synth` / `make synth` (cdk-nag AwsSolutions checks always on)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from aws_cdk import App, Environment
+
+from infra.nag import enable_nag
+from infra.stack import OrderProcessingStack
+from lambdas.shared import constants
+
+
+def build_app(context: dict[str, object] | None = None, outdir: str | None = None) -> tuple[App, OrderProcessingStack]:
+    """Build the app. `python app.py` reads cdk.json's context itself, so plain and CLI synth agree."""
+    base = json.loads((Path(__file__).parent / "cdk.json").read_text())["context"]
+    app = App(context={**base, **(context or {})}, outdir=outdir)
+    env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+    stack = OrderProcessingStack(app, constants.STACK_NAME, env=env)
+    enable_nag(app)
+    return app, stack
+
+
+if __name__ == "__main__":
+    build_app()[0].synth()

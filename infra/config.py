@@ -1,0 +1,85 @@
+"""Stack configuration: the tunables of `lambdas/shared/constants.py`, overridable by CDK context.
+
+A user sets them in cdk.json (``"context"``) or on the command line
+(``npx cdk deploy -c reviewTimeoutHours=24``). Every key is listed in the README.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from constructs import Node
+
+from lambdas.shared import constants
+
+# Context keys a user may set.
+CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
+CTX_REVIEW_TIMEOUT_HOURS = "reviewTimeoutHours"
+CTX_WAREHOUSES = "warehouses"
+CTX_PRICING = "pricing"
+CTX_PAYMENT_REVIEW_THRESHOLD_CENTS = "paymentReviewThresholdCents"
+CTX_LOG_RETENTION_DAYS = "logRetentionDays"
+CTX_ARCHIVE_RETENTION_DAYS = "eventArchiveRetentionDays"
+CTX_ALLOWED_ACCOUNTS = "eventBusAllowedAccounts"
+CTX_NOTIFICATION_SENDER = "notificationSenderEmail"
+CTX_ON_CALL_EMAIL = "onCallEmail"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    powertools_layer_version: int = constants.DEFAULT_POWERTOOLS_LAYER_VERSION
+    review_timeout_seconds: int = constants.DEFAULT_REVIEW_TIMEOUT_SECONDS
+    warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(constants.DEFAULT_WAREHOUSES))
+    pricing: dict[str, Any] = field(default_factory=lambda: dict(constants.DEFAULT_PRICING))
+    payment_review_threshold_cents: int = constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
+    log_retention_days: int = constants.LOG_RETENTION_DAYS
+    archive_retention_days: int = constants.DEFAULT_ARCHIVE_RETENTION_DAYS
+    allowed_accounts: list[str] = field(default_factory=list)
+    notification_sender: str = constants.DEFAULT_NOTIFICATION_SENDER
+    on_call_email: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.review_timeout_seconds <= 0:
+            raise ValueError(f"{CTX_REVIEW_TIMEOUT_HOURS} must be positive")
+        ids = [w.get("id") for w in self.warehouses]
+        if not ids or len(set(ids)) != len(ids) or not all(isinstance(i, str) and i for i in ids):
+            raise ValueError(f"{CTX_WAREHOUSES} needs at least one warehouse and unique ids, got {ids}")
+        for account in self.allowed_accounts:
+            if not (isinstance(account, str) and account.isdigit() and len(account) == 12):
+                raise ValueError(f"{CTX_ALLOWED_ACCOUNTS}: {account!r} is not a 12-digit AWS account id")
+
+    @classmethod
+    def from_node(cls, node: Node) -> StackConfig:
+        """Read the context of a construct node (cdk.json plus ``-c`` overrides)."""
+
+        def ctx(key: str) -> Any:
+            value = node.try_get_context(key)
+            # `-c key=[...]` arrives as a string: accept JSON there.
+            if isinstance(value, str) and value[:1] in "[{":
+                return json.loads(value)
+            return value
+
+        kwargs: dict[str, Any] = {}
+        if (v := ctx(CTX_POWERTOOLS_LAYER_VERSION)) is not None:
+            kwargs["powertools_layer_version"] = int(v)
+        if (v := ctx(CTX_REVIEW_TIMEOUT_HOURS)) is not None:
+            kwargs["review_timeout_seconds"] = int(float(v) * 3600)
+        if (v := ctx(CTX_WAREHOUSES)) is not None:
+            kwargs["warehouses"] = v
+        if (v := ctx(CTX_PRICING)) is not None:
+            kwargs["pricing"] = v
+        if (v := ctx(CTX_PAYMENT_REVIEW_THRESHOLD_CENTS)) is not None:
+            kwargs["payment_review_threshold_cents"] = int(v)
+        if (v := ctx(CTX_LOG_RETENTION_DAYS)) is not None:
+            kwargs["log_retention_days"] = int(v)
+        if (v := ctx(CTX_ARCHIVE_RETENTION_DAYS)) is not None:
+            kwargs["archive_retention_days"] = int(v)
+        if (v := ctx(CTX_ALLOWED_ACCOUNTS)) is not None:
+            kwargs["allowed_accounts"] = [str(a) for a in v]
+        if (v := ctx(CTX_NOTIFICATION_SENDER)) is not None:
+            kwargs["notification_sender"] = str(v)
+        if (v := ctx(CTX_ON_CALL_EMAIL)) is not None:
+            kwargs["on_call_email"] = str(v) or None
+        return cls(**kwargs)

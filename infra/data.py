@@ -1,0 +1,39 @@
+"""The order data: stock (catalog, stock levels, holds), payments (charges, review tokens), ledger.
+
+On-demand billing, point-in-time recovery, encryption at rest with the AWS managed key.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+
+def _table(scope: Construct, construct_id: str, partition_key: str, sort_key: str | None) -> dynamodb.Table:
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        # Order data outlives a stack update gone wrong; delete it by hand when you mean it.
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+class OrderTables(Construct):
+    """Three tables, one per concern, each written by the functions that own it."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # pk/sk items: PRODUCT#<sku>/CATALOG, PRODUCT#<sku>/STOCK#<warehouse>, ORDER#<id>/HOLD#<sku>
+        self.inventory = _table(self, "Inventory", "pk", "sk")
+        # one item per order: the charge, its status and (while in review) the task token
+        self.payments = _table(self, "Payments", "orderId", None)
+        # ORDER#<id>/TXN#... double-entry transactions, written once per order
+        self.ledger = _table(self, "Ledger", "pk", "sk")

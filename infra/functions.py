@@ -1,0 +1,104 @@
+"""How every Lambda function of this project is built: one place, so all of them agree.
+
+Python 3.13 on arm64, Powertools from the AWS public layer (region-aware ARN), X-Ray active,
+an explicit log group with retention. The code asset is the repository's `lambdas/` package
+only (our code; Powertools comes from the layer, boto3 from the runtime), so a handler path
+reads ``lambdas.<function>.handler.handler`` locally and in AWS alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import nag
+from infra.config import StackConfig
+from lambdas.shared import constants
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Everything but lambdas/ is excluded; caches never ship.
+ASSET_EXCLUDE = ["*", ".*", "!lambdas", "!lambdas/**", "**/__pycache__", "**/*.pyc", "**/tests"]
+
+
+def powertools_layer_arn(version: int) -> str:
+    """The AWS-published Powertools layer for python3.13/arm64 in the stack's region."""
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{constants.POWERTOOLS_LAYER_ACCOUNT}:"
+        f"layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
+    )
+
+
+class FunctionFactory:
+    """Builds the project's functions with one shared code asset and layer."""
+
+    def __init__(self, scope: Construct, config: StackConfig) -> None:
+        self._scope = scope
+        self._config = config
+        self._code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDE)
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(
+            scope, "PowertoolsLayer", powertools_layer_arn(config.powertools_layer_version)
+        )
+
+    def create(
+        self,
+        scope: Construct,
+        construct_id: str,
+        handler: str,
+        description: str,
+        environment: dict[str, str] | None = None,
+        timeout_seconds: int = constants.LAMBDA_TIMEOUT_SECONDS,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=log_retention(self._config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        env = {
+            constants.ENV_POWERTOOLS_SERVICE: constants.SERVICE_NAME,
+            constants.ENV_POWERTOOLS_NAMESPACE: constants.METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **(environment or {}),
+        }
+        function = lambda_.Function(
+            scope,
+            construct_id,
+            description=description,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=self._code,
+            layers=[self._layer],
+            memory_size=constants.LAMBDA_MEMORY_MB,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment=env,
+        )
+        nag.acknowledge_function(function)
+        return function
+
+
+_RETENTION_BY_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """CloudWatch accepts only certain retention periods: round up to the next one."""
+    return next((r for d, r in sorted(_RETENTION_BY_DAYS.items()) if d >= days), logs.RetentionDays.TEN_YEARS)

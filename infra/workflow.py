@@ -1,0 +1,135 @@
+"""The orchestrated order workflow: its task functions and the Standard state machine.
+
+The ASL in `statemachines/` is the single source of truth; it is loaded here with
+substitutions (function ARNs, bus name, event names) and kept inline in the template.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra import nag
+from infra.config import StackConfig
+from infra.data import OrderTables
+from infra.functions import REPO_ROOT, FunctionFactory, log_retention
+from infra.warehouses import WarehouseQueues
+from lambdas.shared import constants
+
+ASL_PATH = REPO_ROOT / constants.ASL_FILE
+
+# What each task function is, for the Lambda console.
+_DESCRIPTIONS = {
+    "ValidateOrderFunctionArn": "ValidateOrder: schema and catalog checks, returns the normalised order",
+    "ReserveStockFunctionArn": "ReserveStock: picks the warehouse for the address and holds the stock",
+    "PriceOrderFunctionArn": "PriceOrder: prices, tax, shipping; compares with displayedTotal",
+    "CollectPaymentFunctionArn": "CollectPayment: charges once per order through the payment gateway",
+    "RequestPaymentReviewFunctionArn": "WaitForPaymentReview: stores the task token, announces the review",
+    "RecordAccountingFunctionArn": "RecordAccounting: double-entry ledger transaction, once per order",
+    "RefundPaymentFunctionArn": "RefundPayment (compensation): refunds or voids the order's charge",
+    "ReleaseStockFunctionArn": "ReleaseStock (compensation): returns held stock",
+}
+
+
+def load_definition() -> str:
+    """The ASL text exactly as in `statemachines/` (placeholders resolved by CloudFormation)."""
+    return Path(ASL_PATH).read_text(encoding="utf-8")
+
+
+class OrderWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        config: StackConfig,
+        functions: FunctionFactory,
+        tables: OrderTables,
+        warehouses: WarehouseQueues,
+        bus: events.IEventBus,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        env = {
+            constants.ENV_INVENTORY_TABLE: tables.inventory.table_name,
+            constants.ENV_PAYMENTS_TABLE: tables.payments.table_name,
+            constants.ENV_LEDGER_TABLE: tables.ledger.table_name,
+            constants.ENV_EVENT_BUS: bus.event_bus_name,
+            constants.ENV_WAREHOUSES: warehouses.routing_json(),
+            constants.ENV_PRICING: json.dumps(config.pricing),
+            constants.ENV_PAYMENT_REVIEW_THRESHOLD: str(config.payment_review_threshold_cents),
+            constants.ENV_REVIEW_TIMEOUT_SECONDS: str(config.review_timeout_seconds),
+        }
+        self.task_functions: dict[str, lambda_.Function] = {}
+        for substitution, handler in constants.TASK_FUNCTIONS.items():
+            construct_name = substitution.removesuffix("Arn")
+            self.task_functions[substitution] = functions.create(
+                self, construct_name, handler, _DESCRIPTIONS[substitution], environment=env
+            )
+        fn = self.task_functions
+        # Least privilege: each function gets only the tables it touches.
+        tables.inventory.grant_read_data(fn["ValidateOrderFunctionArn"])
+        tables.inventory.grant_read_write_data(fn["ReserveStockFunctionArn"])
+        tables.inventory.grant_read_data(fn["PriceOrderFunctionArn"])
+        tables.payments.grant_read_write_data(fn["CollectPaymentFunctionArn"])
+        tables.payments.grant_read_write_data(fn["RequestPaymentReviewFunctionArn"])
+        bus.grant_put_events_to(fn["RequestPaymentReviewFunctionArn"])
+        tables.ledger.grant_read_write_data(fn["RecordAccountingFunctionArn"])
+        tables.payments.grant_read_write_data(fn["RefundPaymentFunctionArn"])
+        tables.ledger.grant_read_write_data(fn["RefundPaymentFunctionArn"])
+        tables.inventory.grant_read_write_data(fn["ReleaseStockFunctionArn"])
+
+        log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        substitutions = {key: f.function_arn for key, f in fn.items()}
+        substitutions.update(
+            {
+                constants.SUB_EVENT_BUS_NAME: bus.event_bus_name,
+                constants.SUB_EVENT_SOURCE: constants.EVENT_SOURCE,
+                constants.SUB_EVENT_VERSION: constants.EVENT_VERSION,
+                constants.SUB_PRODUCER: constants.WORKFLOW_PRODUCER,
+                constants.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
+                constants.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
+            }
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(load_definition()),
+            definition_substitutions=substitutions,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        for f in fn.values():
+            f.grant_invoke(self.state_machine)
+        for queue in warehouses.queues.values():
+            queue.grant_send_messages(self.state_machine)
+        bus.grant_put_events_to(self.state_machine)
+        nag.acknowledge_state_machine(self.state_machine, list(fn.values()))
+
+        # The reviewer's function: finds the stored token and resumes the waiting execution.
+        self.review_decision_function = functions.create(
+            self,
+            "DecidePaymentReview",
+            constants.REVIEW_DECISION_HANDLER,
+            "Reviewer's decision: {orderId, decision: approve|reject, reviewer} resumes the order",
+            environment={constants.ENV_PAYMENTS_TABLE: tables.payments.table_name},
+        )
+        tables.payments.grant_read_write_data(self.review_decision_function)
+        self.review_decision_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                resources=[self.state_machine.state_machine_arn],
+            )
+        )

@@ -1,0 +1,1 @@
+"""Code every function shares: names, errors, models, observability, the event contract and adapters."""

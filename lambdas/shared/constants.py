@@ -1,0 +1,133 @@
+"""The one module that owns names and tunables.
+
+The CDK stack (`infra/`), the ASL substitutions (`statemachines/`), the Lambda handlers
+(`lambdas/`) and the offline sandbox all read these values; none of them retypes one.
+Tunables here are defaults: `infra/config.py` lets cdk.json / `-c key=value` override them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---------------------------------------------------------------------------
+# Service identity
+# ---------------------------------------------------------------------------
+SERVICE_NAME: Final = "orders"
+METRICS_NAMESPACE: Final = "OrderProcessing"
+STACK_NAME: Final = "OrderProcessing"
+
+# ---------------------------------------------------------------------------
+# Events on the order bus (the contract other teams subscribe to)
+# ---------------------------------------------------------------------------
+EVENT_SOURCE: Final = "com.example.orders"
+EVENT_ORDER_COMPLETED: Final = "OrderCompleted"
+EVENT_ORDER_FAILED: Final = "OrderFailed"
+EVENT_PAYMENT_REVIEW_REQUESTED: Final = "PaymentReviewRequested"
+EVENT_REORDER_SUGGESTED: Final = "ReorderSuggested"
+EVENT_VERSION: Final = "1"
+WORKFLOW_PRODUCER: Final = "order-workflow"
+
+# ---------------------------------------------------------------------------
+# Named errors (Step Functions error names; Lambda exceptions carry them as their type)
+# ---------------------------------------------------------------------------
+ERROR_INVALID: Final = "Order.Invalid"
+ERROR_UNDELIVERABLE: Final = "Order.Undeliverable"
+ERROR_OUT_OF_STOCK: Final = "Order.OutOfStock"
+ERROR_PRICE_MISMATCH: Final = "Order.PriceMismatch"
+ERROR_PAYMENT_DECLINED: Final = "Order.PaymentDeclined"
+ERROR_REVIEW_REJECTED: Final = "Order.ReviewRejected"
+ERROR_REVIEW_TIMED_OUT: Final = "Order.ReviewTimedOut"
+ERROR_COMPENSATION_FAILED: Final = "Order.CompensationFailed"
+
+# ---------------------------------------------------------------------------
+# Environment variables the stack sets and the handlers read
+# ---------------------------------------------------------------------------
+ENV_INVENTORY_TABLE: Final = "INVENTORY_TABLE_NAME"
+ENV_PAYMENTS_TABLE: Final = "PAYMENTS_TABLE_NAME"
+ENV_LEDGER_TABLE: Final = "LEDGER_TABLE_NAME"
+ENV_EVENT_BUS: Final = "EVENT_BUS_NAME"
+ENV_WAREHOUSES: Final = "WAREHOUSES_JSON"
+ENV_PRICING: Final = "PRICING_JSON"
+ENV_PAYMENT_REVIEW_THRESHOLD: Final = "PAYMENT_REVIEW_THRESHOLD_CENTS"
+ENV_REVIEW_TIMEOUT_SECONDS: Final = "REVIEW_TIMEOUT_SECONDS"
+ENV_POWERTOOLS_SERVICE: Final = "POWERTOOLS_SERVICE_NAME"
+ENV_POWERTOOLS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+
+# ---------------------------------------------------------------------------
+# Workflow: task Lambdas, keyed by the ASL substitution that carries each ARN.
+# The handler path is relative to the repository root, which is also the asset root.
+# ---------------------------------------------------------------------------
+TASK_FUNCTIONS: Final[dict[str, str]] = {
+    "ValidateOrderFunctionArn": "lambdas.validate_order.handler.handler",
+    "ReserveStockFunctionArn": "lambdas.reserve_stock.handler.handler",
+    "PriceOrderFunctionArn": "lambdas.price_order.handler.handler",
+    "CollectPaymentFunctionArn": "lambdas.collect_payment.handler.handler",
+    "RequestPaymentReviewFunctionArn": "lambdas.request_payment_review.handler.handler",
+    "RecordAccountingFunctionArn": "lambdas.record_accounting.handler.handler",
+    "RefundPaymentFunctionArn": "lambdas.refund_payment.handler.handler",
+    "ReleaseStockFunctionArn": "lambdas.release_stock.handler.handler",
+}
+REVIEW_DECISION_HANDLER: Final = "lambdas.decide_payment_review.handler.handler"
+
+# Other ASL substitutions (besides the task function ARNs above).
+SUB_EVENT_BUS_NAME: Final = "EventBusName"
+SUB_EVENT_SOURCE: Final = "EventSource"
+SUB_EVENT_VERSION: Final = "EventVersion"
+SUB_PRODUCER: Final = "Producer"
+SUB_ORDER_COMPLETED: Final = "OrderCompletedDetailType"
+SUB_ORDER_FAILED: Final = "OrderFailedDetailType"
+SUB_REVIEW_TIMEOUT: Final = "ReviewTimeoutSeconds"
+ASL_FILE: Final = "statemachines/order_workflow.asl.json"
+
+# ---------------------------------------------------------------------------
+# Tunables (defaults; override with CDK context, see infra/config.py)
+# ---------------------------------------------------------------------------
+DEFAULT_REVIEW_TIMEOUT_SECONDS: Final = 72 * 3600
+DEFAULT_POWERTOOLS_LAYER_VERSION: Final = 27
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+LAMBDA_MEMORY_MB: Final = 256
+LAMBDA_TIMEOUT_SECONDS: Final = 10
+TASK_TIMEOUT_SECONDS: Final = 30
+LOG_RETENTION_DAYS: Final = 30
+# Payments above this amount need a human review (simulated gateway rule).
+DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS: Final = 100_000
+
+# Limits of a valid order (DynamoDB transactions cap at 100 items: 2 per line on reserve).
+MAX_ORDER_LINES: Final = 25
+MAX_LINE_QUANTITY: Final = 1_000
+ORDER_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
+SKU_PATTERN: Final = r"^[A-Z0-9][A-Z0-9-]{0,39}$"
+
+# Warehouses: each serves a set of countries and has its own FIFO queue.
+DEFAULT_WAREHOUSES: Final[list[dict[str, object]]] = [
+    {"id": "WH-EU-1", "countries": ["DE", "AT", "FR", "NL", "BE", "LU", "IT", "ES", "PL"]},
+    {"id": "WH-UK-1", "countries": ["GB", "IE"]},
+    {"id": "WH-US-1", "countries": ["US", "CA"]},
+]
+
+# Pricing: tax rate per country (basis points), flat shipping per order (cents) and the
+# order subtotal from which shipping is free.
+DEFAULT_PRICING: Final[dict[str, object]] = {
+    "currency": "EUR",
+    "taxRateBasisPoints": {
+        "DE": 1900,
+        "AT": 2000,
+        "FR": 2000,
+        "NL": 2100,
+        "BE": 2100,
+        "LU": 1700,
+        "IT": 2200,
+        "ES": 2100,
+        "PL": 2300,
+        "GB": 2000,
+        "IE": 2300,
+        "US": 0,
+        "CA": 500,
+    },
+    "shippingCents": 495,
+    "freeShippingFromCents": 5_000,
+}
+
+# Choreography (issue: the event bus and its subscribers)
+DEFAULT_ARCHIVE_RETENTION_DAYS: Final = 90
+DEFAULT_NOTIFICATION_SENDER: Final = "orders@example.com"

@@ -1,0 +1,34 @@
+"""Powertools Logger, Tracer and Metrics, created once per container, and the handler decorator.
+
+Every handler is wrapped the same way: the order id becomes the logger's correlation id,
+the invocation is traced, and metrics are flushed when it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from lambdas.shared import constants
+
+logger = Logger(service=constants.SERVICE_NAME)
+tracer = Tracer(service=constants.SERVICE_NAME)
+metrics = Metrics(namespace=constants.METRICS_NAMESPACE, service=constants.SERVICE_NAME)
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def lambda_handler(correlation_id_path: str | None = "orderId") -> Callable[[Handler], Handler]:
+    """Decorate a handler with correlation-id logging, tracing and metrics flushing.
+
+    ``correlation_id_path`` is a JMESPath into the event that yields the order id.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        wrapped = metrics.log_metrics(handler)
+        wrapped = tracer.capture_lambda_handler(wrapped)
+        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(wrapped)
+
+    return decorate
