@@ -1,0 +1,36 @@
+"""The event contract: a versioned envelope around every event we publish on the order bus.
+
+``detail = {"metadata": {...}, "data": {...}}``; metadata carries the event version, the
+correlation id (= order id), when it happened and who produced it. The workflow's putEvents
+states build the same envelope in ASL (statemachines/order_workflow.asl.json).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from lambdas.shared import constants
+
+
+def envelope(data: dict[str, Any], correlation_id: str, producer: str, occurred_at: str | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "eventVersion": constants.EVENT_VERSION,
+            "correlationId": correlation_id,
+            "occurredAt": occurred_at or datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "producer": producer,
+        },
+        "data": data,
+    }
+
+
+def put_events_entry(bus_name: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """One PutEvents entry with our source."""
+    return {
+        "EventBusName": bus_name,
+        "Source": constants.EVENT_SOURCE,
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail, separators=(",", ":"), default=str),
+    }
