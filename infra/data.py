@@ -9,6 +9,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from lambdas.shared import constants
+
 
 def _table(scope: Construct, construct_id: str, partition_key: str, sort_key: str | None) -> dynamodb.Table:
     return dynamodb.Table(
@@ -32,8 +34,8 @@ class OrderTables(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         # pk/sk items: PRODUCT#<sku>/CATALOG, PRODUCT#<sku>/STOCK#<warehouse>, ORDER#<id>/HOLD#<sku>
-        self.inventory = _table(self, "Inventory", "pk", "sk")
+        self.inventory = _table(self, "Inventory", *constants.INVENTORY_TABLE_KEYS)
         # one item per order: the charge, its status and (while in review) the task token
-        self.payments = _table(self, "Payments", "orderId", None)
+        self.payments = _table(self, "Payments", *constants.PAYMENTS_TABLE_KEYS)
         # ORDER#<id>/TXN#... double-entry transactions, written once per order
-        self.ledger = _table(self, "Ledger", "pk", "sk")
+        self.ledger = _table(self, "Ledger", *constants.LEDGER_TABLE_KEYS)

@@ -131,3 +131,8 @@ DEFAULT_PRICING: Final[dict[str, object]] = {
 # Choreography (issue: the event bus and its subscribers)
 DEFAULT_ARCHIVE_RETENTION_DAYS: Final = 90
 DEFAULT_NOTIFICATION_SENDER: Final = "orders@example.com"
+
+# DynamoDB key schemas (partition key, sort key or None), shared by the stack and test fixtures.
+INVENTORY_TABLE_KEYS: Final = ("pk", "sk")
+PAYMENTS_TABLE_KEYS: Final = ("orderId", None)
+LEDGER_TABLE_KEYS: Final = ("pk", "sk")

@@ -14,7 +14,9 @@ from typing import Any
 from lambdas.shared import constants
 
 
-def envelope(data: dict[str, Any], correlation_id: str, producer: str, occurred_at: str | None = None) -> dict[str, Any]:
+def envelope(
+    data: dict[str, Any], correlation_id: str, producer: str, occurred_at: str | None = None
+) -> dict[str, Any]:
     return {
         "metadata": {
             "eventVersion": constants.EVENT_VERSION,

@@ -18,4 +18,6 @@ def publish(detail_type: str, data: dict[str, Any], correlation_id: str, produce
     response = client("events").put_events(Entries=[entry])
     if response.get("FailedEntryCount"):
         failed = response["Entries"][0]
-        raise PublishFailed(f"{detail_type} for {correlation_id}: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}")
+        raise PublishFailed(
+            f"{detail_type} for {correlation_id}: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}"
+        )
