@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -127,9 +126,5 @@ class OrderWorkflow(Construct):
             environment={constants.ENV_PAYMENTS_TABLE: tables.payments.table_name},
         )
         tables.payments.grant_read_write_data(self.review_decision_function)
-        self.review_decision_function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                resources=[self.state_machine.state_machine_arn],
-            )
-        )
+        # SendTaskSuccess/Failure/Heartbeat on this state machine only.
+        self.state_machine.grant_task_response(self.review_decision_function)

@@ -1,0 +1,113 @@
+"""What `cdk deploy` sends: functions, tables, queues and grants as the README promises."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import StackConfig
+from lambdas.shared import constants
+from tests.infra.conftest import Synthesized, synthesize
+
+
+def _statements(synthesized: Synthesized, policy_prefix: str) -> list[dict[str, Any]]:
+    policies = synthesized.resources("AWS::IAM::Policy")
+    return [
+        s
+        for name, policy in policies.items()
+        if name.startswith(policy_prefix)
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_every_function_is_python313_arm64_traced_on_the_powertools_layer(synthesized: Synthesized) -> None:
+    functions = synthesized.resources("AWS::Lambda::Function")
+    handlers = {f["Properties"]["Handler"] for f in functions.values()}
+    assert set(constants.TASK_FUNCTIONS.values()) | {constants.REVIEW_DECISION_HANDLER} <= handlers
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13", name
+        assert props["Architectures"] == ["arm64"], name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        layer = json.dumps(props["Layers"])
+        assert "AWSLambdaPowertoolsPythonV3-python313-arm64:" in layer, name
+        assert '"Ref": "AWS::Region"' in layer, f"{name}: layer ARN must follow the stack's region"
+        assert props["LoggingConfig"]["LogGroup"], name
+
+
+def test_function_log_groups_have_retention(synthesized: Synthesized) -> None:
+    for name, group in synthesized.resources("AWS::Logs::LogGroup").items():
+        assert group["Properties"]["RetentionInDays"] == 30, name
+
+
+def test_tables_are_on_demand_recoverable_and_encrypted(synthesized: Synthesized) -> None:
+    tables = synthesized.resources("AWS::DynamoDB::Table")
+    assert len(tables) >= 3
+    for name, table in tables.items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+
+
+def test_each_warehouse_has_an_encrypted_fifo_queue_with_a_dead_letter_queue(synthesized: Synthesized) -> None:
+    queues = synthesized.resources("AWS::SQS::Queue")
+    for warehouse in constants.DEFAULT_WAREHOUSES:
+        logical_prefix = "Warehouses" + str(warehouse["id"]).replace("-", "")
+        (queue,) = [q for n, q in queues.items() if n.startswith(logical_prefix) and "DeadLetters" not in n]
+        props = queue["Properties"]
+        assert props["FifoQueue"] is True
+        assert props["SqsManagedSseEnabled"] is True
+        assert props["RedrivePolicy"]["maxReceiveCount"] == 5
+
+
+def test_reviewer_function_may_only_answer_this_workflows_tasks(synthesized: Synthesized) -> None:
+    statements = _statements(synthesized, "WorkflowDecidePaymentReview")
+    states = [s for s in statements if any(str(a).startswith("states:") for a in s["Action"])]
+    (grant,) = states
+    assert set(grant["Action"]) >= {"states:SendTaskSuccess", "states:SendTaskFailure"}
+    assert grant["Resource"] == {"Ref": next(iter(synthesized.resources("AWS::StepFunctions::StateMachine")))}
+
+
+def test_no_iam_statement_allows_every_action(synthesized: Synthesized) -> None:
+    for name, policy in synthesized.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert "*" not in actions and not any(a.endswith(":*") for a in actions), name
+
+
+def test_outputs_name_what_operators_and_the_sandbox_look_up(synthesized: Synthesized) -> None:
+    outputs = synthesized.template["Outputs"]
+    for key in ("StateMachineArn", "EventBusName", "EventBusArn", "InventoryTableName", "ReviewDecisionFunctionName"):
+        assert key in outputs
+
+
+def test_context_overrides_reach_the_functions(tmp_path_factory: pytest.TempPathFactory) -> None:
+    warehouses = [{"id": "WH-TEST", "countries": ["DE"]}]
+    custom = synthesize(
+        tmp_path_factory.mktemp("custom"), {"reviewTimeoutHours": 2, "warehouses": warehouses, "logRetentionDays": 7}
+    )
+    envs = [f["Properties"]["Environment"]["Variables"] for f in custom.resources("AWS::Lambda::Function").values()]
+    collect = next(e for e in envs if constants.ENV_REVIEW_TIMEOUT_SECONDS in e)
+    assert collect[constants.ENV_REVIEW_TIMEOUT_SECONDS] == "7200"
+    fifo = [n for n in custom.resources("AWS::SQS::Queue") if n.startswith("WarehousesWHTEST")]
+    assert len(fifo) == 2  # the queue and its dead-letter queue
+    assert {g["Properties"]["RetentionInDays"] for g in custom.resources("AWS::Logs::LogGroup").values()} == {7}
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"reviewTimeoutHours": 0}, "reviewTimeoutHours"),
+        ({"warehouses": [{"id": "A", "countries": []}, {"id": "A", "countries": []}]}, "unique"),
+        ({"eventBusAllowedAccounts": ["12345"]}, "12-digit"),
+    ],
+)
+def test_bad_context_is_rejected_with_the_key_named(context: dict[str, Any], message: str) -> None:
+    from aws_cdk import App
+
+    app = App(context=context)
+    with pytest.raises(ValueError, match=message):
+        StackConfig.from_node(app.node)
