@@ -1,0 +1,1 @@
+"""CollectPayment: charges an order once through the payment gateway."""

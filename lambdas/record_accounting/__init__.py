@@ -1,0 +1,1 @@
+"""RecordAccounting: books the order's sale in the double-entry ledger, once."""

@@ -1,0 +1,96 @@
+"""Give an order's money back, once, whatever state its payment reached.
+
+| payment status                               | action                                    | result    |
+|----------------------------------------------|-------------------------------------------|-----------|
+| APPROVED, REVIEW_APPROVED                    | gateway refund (+ ledger reversal if booked) | REFUNDED |
+| REVIEW_PENDING, REVIEW_REJECTED, CHARGING    | gateway void (nothing was settled)        | VOIDED    |
+| DECLINED, no payment item                    | nothing was charged                       | unchanged |
+| REFUNDED, VOIDED                             | already done                              | unchanged |
+
+Each move is a write conditional on the status read, so of two concurrent calls one moves and
+the other re-reads and reports the result; the gateway's idempotency key (the order id) keeps
+a repeated gateway call from moving money twice. The ledger reversal is written before the
+status, so a crash in between is completed by the retry rather than forgotten.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from lambdas.shared import ledger
+from lambdas.shared.adapters import payments as status
+from lambdas.shared.errors import InvalidOrder
+from lambdas.shared.payment_inputs import Fields, iso
+
+if TYPE_CHECKING:
+    from lambdas.shared.adapters.ledger import LedgerTable
+    from lambdas.shared.adapters.payments import PaymentsTable
+    from lambdas.shared.payment_gateway import PaymentGateway
+
+NO_PAYMENT: Final = "NO_PAYMENT"
+_REFUNDABLE: Final = frozenset({status.APPROVED, status.REVIEW_APPROVED})
+_VOIDABLE: Final = frozenset({status.REVIEW_PENDING, status.REVIEW_REJECTED, status.CHARGING})
+# Lost races tolerated before giving up (Step Functions then retries the task).
+_ATTEMPTS: Final = 3
+
+
+def parse(event: object) -> str:
+    return Fields(event, InvalidOrder, "RefundPayment input").order_id()
+
+
+def compensate(
+    order_id: str, payments: PaymentsTable, ledger_table: LedgerTable, gateway: PaymentGateway, now: datetime
+) -> dict[str, Any]:
+    """Returns {refunded: status is REFUNDED, status}: the same answer however often it is called."""
+    for _ in range(_ATTEMPTS):
+        item = payments.get(order_id)
+        if item is None:
+            return result(NO_PAYMENT)
+        current = item["status"]
+        if current in _REFUNDABLE:
+            moved = _refund(item, payments, ledger_table, gateway, now)
+        elif current in _VOIDABLE:
+            moved = _void(item, payments, gateway, now)
+        else:
+            return result(current)
+        if moved:
+            return result(status.REFUNDED if current in _REFUNDABLE else status.VOIDED)
+    raise RuntimeError(f"payment of order {order_id} kept changing while being compensated")
+
+
+def result(final_status: str) -> dict[str, Any]:
+    return {"refunded": final_status == status.REFUNDED, "status": final_status}
+
+
+def _refund(
+    item: dict[str, Any], payments: PaymentsTable, ledger_table: LedgerTable, gateway: PaymentGateway, now: datetime
+) -> bool:
+    order_id = item["orderId"]
+    refund_id = gateway.refund(order_id, item["chargeId"], item["amountCents"], item["currency"])
+    sale = ledger_table.get(order_id, ledger.SALE)
+    if sale is not None:
+        reversal = {
+            "transactionId": ledger.transaction_id(order_id, ledger.REFUND),
+            "reverses": sale["transactionId"],
+            "refundId": refund_id,
+            "currency": sale["currency"],
+            "amountCents": int(sale["amountCents"]),
+            "bookedAt": iso(now),
+        }
+        ledger_table.put_once(order_id, ledger.REFUND, reversal, ledger.reversal_entries(sale["entries"]))
+    return payments.update(
+        order_id, item["status"], {"status": status.REFUNDED, "refundId": refund_id, "refundedAt": iso(now)}
+    )
+
+
+def _void(item: dict[str, Any], payments: PaymentsTable, gateway: PaymentGateway, now: datetime) -> bool:
+    order_id = item["orderId"]
+    gateway.void(order_id, item.get("chargeId"))
+    # The token goes: a reviewer must not resume an order that is being unwound.
+    return payments.update(
+        order_id,
+        item["status"],
+        {"status": status.VOIDED, "voidedFrom": item["status"], "voidedAt": iso(now)},
+        remove=("taskToken",),
+    )

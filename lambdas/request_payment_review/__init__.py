@@ -1,0 +1,1 @@
+"""WaitForPaymentReview task: stores the review's task token and announces PaymentReviewRequested."""

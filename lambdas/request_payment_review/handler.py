@@ -1,0 +1,20 @@
+"""WaitForPaymentReview task (.waitForTaskToken): {orderId, customerId, amountCents, currency, taskToken,
+timeoutSeconds}. Its return value is ignored: the reviewer's SendTaskSuccess output resumes the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.request_payment_review import logic
+from lambdas.shared.adapters.event_bus import publish
+from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.payment_inputs import utc_now
+
+
+@lambda_handler(correlation_id_path="orderId")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = logic.parse(event)
+    result = logic.request_review(request, PaymentsTable.from_env(), publish, utc_now())
+    logger.info("payment review requested", extra={"reviewDeadline": result["reviewDeadline"]})
+    return result
