@@ -1,0 +1,1 @@
+"""PriceOrder: prices an order and checks the total against what the customer was shown."""

@@ -1,0 +1,1 @@
+"""ReleaseStock: compensation that returns an order's held units to stock."""

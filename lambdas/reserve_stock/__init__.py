@@ -1,0 +1,1 @@
+"""ReserveStock: holds every line of an order in the warehouse that serves its address."""

@@ -1,0 +1,127 @@
+"""Order pricing in integer cents: catalog prices, tax by destination country, flat shipping.
+
+Pure Python. The configuration (PRICING_JSON, default ``constants.DEFAULT_PRICING``) is the
+stack's; ValidateOrder reads its currency, PriceOrder everything.
+
+Rules (one rounding per order, so a total never drifts by summing rounded lines):
+- subtotal = sum(unit price x quantity)
+- shipping = ``shippingCents`` unless subtotal >= ``freeShippingFromCents``
+- tax = (subtotal + shipping) x rate, rounded half up: prices are net and, as with EU VAT,
+  shipping is taxed like the goods it carries
+- total = subtotal + shipping + tax
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from lambdas.shared import constants
+from lambdas.shared.errors import InvalidOrder, PriceMismatch, Undeliverable
+from lambdas.shared.order import CatalogItem, check_catalog, to_decimal
+
+BASIS_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class Pricing:
+    currency: str
+    tax_rate_basis_points: Mapping[str, int]
+    shipping_cents: int
+    free_shipping_from_cents: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Pricing:
+        return cls(
+            currency=str(config["currency"]),
+            tax_rate_basis_points={str(k): int(v) for k, v in dict(config["taxRateBasisPoints"]).items()},
+            shipping_cents=int(config["shippingCents"]),
+            free_shipping_from_cents=int(config["freeShippingFromCents"]),
+        )
+
+
+@lru_cache(maxsize=8)
+def _parse(text: str) -> Pricing:
+    return Pricing.from_config(json.loads(text))
+
+
+def pricing_from_env() -> Pricing:
+    """The stack's pricing (PRICING_JSON), read at call time; the default when it is not set.
+
+    Optional, unlike the variables ``aws_clients.env`` reads: a shop without overrides runs on defaults.
+    """
+    text = os.environ.get(constants.ENV_PRICING)
+    return _parse(text) if text else Pricing.from_config(constants.DEFAULT_PRICING)
+
+
+def tax_cents(amount_cents: int, rate_basis_points: int) -> int:
+    """Tax on a non-negative amount, rounded half up to the cent (integer arithmetic: exact)."""
+    return (amount_cents * rate_basis_points + BASIS_POINTS // 2) // BASIS_POINTS
+
+
+def format_cents(cents: int, currency: str) -> str:
+    return f"{cents // 100}.{cents % 100:02d} {currency}"
+
+
+def to_cents(amount: int | float | Decimal) -> int:
+    """Exact cents of an amount with at most 2 decimals (ValueError otherwise, never a silent rounding)."""
+    cents = to_decimal(amount) * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{amount!r} has more than 2 decimals")
+    return int(cents)
+
+
+def quote(
+    items: Iterable[Mapping[str, Any]], country: str, catalog: Mapping[str, CatalogItem], pricing: Pricing
+) -> dict[str, Any]:
+    """The priced order (PriceOrder's output in docs/CONTRACTS.md)."""
+    items = list(items)
+    # A product may have been withdrawn between validation and pricing.
+    check_catalog(items, catalog)
+    if country not in pricing.tax_rate_basis_points:
+        raise Undeliverable(f"shippingAddress.country: no tax rate is configured for {country}")
+    lines = []
+    for line in items:
+        unit = catalog[line["sku"]].price_cents
+        lines.append(
+            {
+                "sku": line["sku"],
+                "quantity": line["quantity"],
+                "unitPriceCents": unit,
+                "lineTotalCents": unit * line["quantity"],
+            }
+        )
+    subtotal = sum(line["lineTotalCents"] for line in lines)
+    shipping = 0 if subtotal >= pricing.free_shipping_from_cents else pricing.shipping_cents
+    tax = tax_cents(subtotal + shipping, pricing.tax_rate_basis_points[country])
+    return {
+        "lines": lines,
+        "subtotalCents": subtotal,
+        "taxCents": tax,
+        "shippingCents": shipping,
+        "totalCents": subtotal + shipping + tax,
+        "currency": pricing.currency,
+    }
+
+
+def verify_displayed_total(priced: Mapping[str, Any], displayed_total: int | float | Decimal) -> None:
+    """``PriceMismatch`` unless the customer was shown exactly the total we are about to charge."""
+    try:
+        displayed = to_cents(displayed_total)
+    except ValueError as error:
+        raise InvalidOrder(f"displayedTotal: {error}") from None
+    total, currency = priced["totalCents"], priced["currency"]
+    if displayed != total:
+        breakdown = ", ".join(
+            f"{label} {format_cents(priced[key], currency)}"
+            for label, key in (("subtotal", "subtotalCents"), ("shipping", "shippingCents"), ("tax", "taxCents"))
+        )
+        raise PriceMismatch(
+            f"displayedTotal: the customer was shown {format_cents(displayed, currency)} "
+            f"but the order totals {format_cents(total, currency)} ({breakdown})"
+        )

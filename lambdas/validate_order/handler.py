@@ -1,0 +1,27 @@
+"""ValidateOrder task: the raw execution input -> the normalised order (docs/CONTRACTS.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.shared.adapters import inventory
+from lambdas.shared.errors import InvalidOrder
+from lambdas.shared.observability import lambda_handler, logger, metrics
+from lambdas.shared.pricing import pricing_from_env
+from lambdas.validate_order import logic
+
+
+@lambda_handler(correlation_id_path="orderId")
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        order = logic.validate(event, pricing_from_env().currency, inventory.get_catalog)
+    except InvalidOrder as error:
+        # Rejections are a business outcome worth a graph, not an operational error.
+        metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
+        logger.info("order rejected", extra={"reason": str(error)})
+        raise
+    metrics.add_metric(name="OrdersValidated", unit=MetricUnit.Count, value=1)
+    logger.info("order valid", extra={"lines": len(order["items"]), "siteVariant": order["siteVariant"]})
+    return order
