@@ -1,14 +1,92 @@
-"""The order event bus: the workflow publishes on it; subscribers (see `subscribers.py`) listen."""
+"""The order event bus: the workflow publishes on it; subscribers (see `subscribers.py`) listen.
+
+- an archive of every event from our sources (retention from config), for replays;
+- a resource policy: this account and the configured accounts may publish, and the other
+  accounts may not publish under our sources (nobody else can fake an OrderCompleted);
+- the Schema Registry with one schema per event, from `lambdas/shared/schemas.py`;
+- SSM parameters (and stack outputs) through which other stacks import the bus.
+"""
 
 from __future__ import annotations
 
+import json
+
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
+from aws_cdk import aws_eventschemas as eventschemas
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.config import StackConfig
+from lambdas.shared import constants, schemas
 
 
 class OrderEventBus(Construct):
     def __init__(self, scope: Construct, construct_id: str, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus")
+        self.archive = self.bus.archive(
+            "Archive",
+            description="Every event from the order sources, for replays to new or repaired subscribers",
+            event_pattern=events.EventPattern(source=list(constants.OUR_EVENT_SOURCES)),
+            retention=Duration.days(config.archive_retention_days),
+        )
+        self._add_policy(config.allowed_accounts)
+        self.registry = self._add_schemas()
+        self.registry_name = self.registry.attr_registry_name
+
+        parameters = {
+            "BusNameParameter": (constants.SSM_EVENT_BUS_NAME, self.bus.event_bus_name, "name"),
+            "BusArnParameter": (constants.SSM_EVENT_BUS_ARN, self.bus.event_bus_arn, "ARN"),
+            "ArchiveArnParameter": (constants.SSM_EVENT_ARCHIVE_ARN, self.archive.archive_arn, "archive ARN"),
+            "RegistryNameParameter": (constants.SSM_SCHEMA_REGISTRY_NAME, self.registry_name, "schema registry"),
+        }
+        for construct_id_, (name, value, what) in parameters.items():
+            ssm.StringParameter(
+                self, construct_id_, parameter_name=name, string_value=value, description=f"Order event bus {what}"
+            )
+
+    def _add_policy(self, allowed_accounts: list[str]) -> None:
+        principals: list[iam.IPrincipal] = [iam.AccountRootPrincipal()]
+        principals += [iam.AccountPrincipal(account) for account in allowed_accounts]
+        self.bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PublishFromThisAndAllowedAccounts",
+                actions=["events:PutEvents"],
+                principals=principals,
+                resources=[self.bus.event_bus_arn],
+            )
+        )
+        if allowed_accounts:
+            # Their events would otherwise trigger our subscribers as if the workflow had sent them.
+            self.bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OnlyThisAccountPublishesOrderSources",
+                    effect=iam.Effect.DENY,
+                    actions=["events:PutEvents"],
+                    principals=[iam.AccountPrincipal(account) for account in allowed_accounts],
+                    resources=[self.bus.event_bus_arn],
+                    conditions={"StringEquals": {"events:source": list(constants.OUR_EVENT_SOURCES)}},
+                )
+            )
+
+    def _add_schemas(self) -> eventschemas.CfnRegistry:
+        registry = eventschemas.CfnRegistry(
+            self,
+            "SchemaRegistry",
+            registry_name=Stack.of(self).stack_name + constants.SCHEMA_REGISTRY_SUFFIX,
+            description="Events published on the order bus (JSON Schema Draft 4); download code bindings here",
+        )
+        for detail_type in schemas.event_names():
+            schema = schemas.registry_schema(detail_type)
+            eventschemas.CfnSchema(
+                self,
+                f"{detail_type}Schema",
+                registry_name=registry.attr_registry_name,
+                schema_name=schemas.schema_name(detail_type),
+                type="JSONSchemaDraft4",
+                description=schema["description"],
+                content=json.dumps(schema, sort_keys=True),
+            )
+        return registry

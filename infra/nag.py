@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, App, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
@@ -65,3 +66,12 @@ def acknowledge_state_machine(state_machine: sfn.StateMachine, invoked: list[lam
             "lambda:InvokeFunction on '<function arn>:*' is CDK's grant for this workflow's own task "
             "function and its versions; nothing else is reachable through it.",
         )
+
+
+def acknowledge_dead_letter_queue(queue: sqs.Queue) -> None:
+    _ack(
+        queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself a dead-letter queue: of an EventBridge rule target and of the target "
+        "function's async invocations. Nothing consumes it automatically, so it needs no DLQ of its own.",
+    )

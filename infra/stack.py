@@ -9,6 +9,7 @@ from infra.bus import OrderEventBus
 from infra.config import StackConfig
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
+from infra.subscribers import Subscribers
 from infra.warehouses import WarehouseQueues
 from infra.workflow import OrderWorkflow
 
@@ -20,6 +21,8 @@ OUTPUT_INVENTORY_TABLE = "InventoryTableName"
 OUTPUT_PAYMENTS_TABLE = "PaymentsTableName"
 OUTPUT_LEDGER_TABLE = "LedgerTableName"
 OUTPUT_REVIEW_FUNCTION = "ReviewDecisionFunctionName"
+OUTPUT_EVENT_ARCHIVE_ARN = "EventArchiveArn"
+OUTPUT_SCHEMA_REGISTRY = "SchemaRegistryName"
 
 
 class OrderProcessingStack(Stack):
@@ -33,6 +36,8 @@ class OrderProcessingStack(Stack):
         self.workflow = OrderWorkflow(
             self, "Workflow", self.config, functions, self.tables, self.warehouses, self.event_bus.bus
         )
+        # Choreography: the workflow above does not know these exist.
+        self.subscribers = Subscribers(self, "Subscribers", self.config, functions, self.event_bus.bus, self.tables)
 
         outputs = {
             OUTPUT_STATE_MACHINE_ARN: self.workflow.state_machine.state_machine_arn,
@@ -42,6 +47,8 @@ class OrderProcessingStack(Stack):
             OUTPUT_PAYMENTS_TABLE: self.tables.payments.table_name,
             OUTPUT_LEDGER_TABLE: self.tables.ledger.table_name,
             OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
+            OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
+            OUTPUT_SCHEMA_REGISTRY: self.event_bus.registry_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

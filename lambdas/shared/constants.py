@@ -128,9 +128,53 @@ DEFAULT_PRICING: Final[dict[str, object]] = {
     "freeShippingFromCents": 5_000,
 }
 
-# Choreography (issue: the event bus and its subscribers)
+# ---------------------------------------------------------------------------
+# Choreography: the bus, its contract and the subscribers (infra/bus.py, infra/subscribers.py)
+# ---------------------------------------------------------------------------
 DEFAULT_ARCHIVE_RETENTION_DAYS: Final = 90
 DEFAULT_NOTIFICATION_SENDER: Final = "orders@example.com"
+# Every source we publish under: the archive keeps these, audit records them, and the bus policy
+# forbids other accounts from publishing under them.
+OUR_EVENT_SOURCES: Final = (EVENT_SOURCE,)
+INVENTORY_PRODUCER: Final = "inventory"
+SCHEMA_REGISTRY_SUFFIX: Final = "-events"
+
+# SSM parameters other stacks import the bus from (also stack outputs, see infra/stack.py).
+SSM_EVENT_BUS_NAME: Final = "/orders/event-bus/name"
+SSM_EVENT_BUS_ARN: Final = "/orders/event-bus/arn"
+SSM_EVENT_ARCHIVE_ARN: Final = "/orders/event-bus/archive-arn"
+SSM_SCHEMA_REGISTRY_NAME: Final = "/orders/event-bus/schema-registry-name"
+
+# Subscribers: environment variables the registry sets.
+ENV_SUBSCRIBER_TABLE: Final = "SUBSCRIBER_TABLE_NAME"
+ENV_NOTIFICATION_SENDER: Final = "NOTIFICATION_SENDER_EMAIL"
+ENV_MARKER_TTL_DAYS: Final = "MARKER_TTL_DAYS"
+# Subscriber tables: (pk, sk), plus the TTL attribute of idempotency markers.
+SUBSCRIBER_TABLE_KEYS: Final = ("pk", "sk")
+MARKER_TTL_ATTRIBUTE: Final = "expiresAt"
+# Markers must outlive every redelivery: the archive's replay window plus a DLQ redrive.
+MARKER_TTL_MARGIN_DAYS: Final = 30
+
+# Delivery to a subscriber: EventBridge retries a failed invoke (throttling, service errors),
+# Lambda retries a failed function run; after either gives up the event lands in the DLQ.
+SUBSCRIBER_RETRY_ATTEMPTS: Final = 8
+SUBSCRIBER_MAX_EVENT_AGE_SECONDS: Final = 6 * 3600
+SUBSCRIBER_ASYNC_RETRY_ATTEMPTS: Final = 2
+DEAD_LETTER_RETENTION_DAYS: Final = 14
+
+# Inventory forecast: velocity over a trailing window; suggest a reorder when the stock left
+# covers fewer days than the supplier needs, sized to cover lead time plus the target cover.
+SALES_VELOCITY_WINDOW_DAYS: Final = 28
+REORDER_TARGET_COVER_DAYS: Final = 30
+DEFAULT_LEAD_TIME_DAYS: Final = 14
+
+# Audit: an appender that loses the race for the chain head re-reads it and tries again.
+AUDIT_APPEND_ATTEMPTS: Final = 10
+# Fields that name a person; audit stores them redacted (the chain proves what happened, not to whom).
+PERSONAL_DATA_KEYS: Final = ("email",)
+
+# Notifications: a send that crashed midway may be retried once this lease has passed.
+NOTIFICATION_LEASE_SECONDS: Final = 300
 
 # DynamoDB key schemas (partition key, sort key or None), shared by the stack and test fixtures.
 INVENTORY_TABLE_KEYS: Final = ("pk", "sk")

@@ -36,3 +36,21 @@ def put_events_entry(bus_name: str, detail_type: str, detail: dict[str, Any]) ->
         "DetailType": detail_type,
         "Detail": json.dumps(detail, separators=(",", ":"), default=str),
     }
+
+
+def parse_time(iso: str) -> datetime:
+    """An ISO 8601 timestamp as we publish it ("...Z" or "+00:00"), as an aware datetime."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def occurred_on(detail: dict[str, Any]) -> str:
+    """The UTC day (YYYY-MM-DD) the event happened: stable under redelivery and replay."""
+    return parse_time(detail["metadata"]["occurredAt"]).astimezone(UTC).date().isoformat()
+
+
+def marker_expiry(detail: dict[str, Any], ttl_days: int) -> int:
+    """Epoch seconds until which an idempotency marker for this event must be kept.
+
+    Counted from when the event happened, so every redelivery of it computes the same value.
+    """
+    return int(parse_time(detail["metadata"]["occurredAt"]).timestamp()) + ttl_days * 86_400

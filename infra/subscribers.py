@@ -1,0 +1,279 @@
+"""The subscribers of the order bus: a registry, and the construct that builds each entry.
+
+Adding a subscriber = one folder `lambdas/subscribers/<name>/` (handler.py + logic.py) and one
+`SubscriberSpec` in `REGISTRY` below. The workflow never changes: it publishes, the rules route.
+
+Each entry becomes its own Lambda function (through FunctionFactory), its own rule on the bus
+with the entry's event pattern, and its own encrypted SQS dead-letter queue. Delivery has two
+retry stages and both end in that queue: EventBridge retries an invoke that fails (throttling,
+service errors) under the target's retry policy, and Lambda retries a run that raises
+(async invocation config). Handlers must be idempotent on a business key: EventBridge delivers
+at least once and archive replays deliver again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aws_cdk import Aws, CfnOutput, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import nag
+from infra.config import StackConfig
+from infra.data import OrderTables
+from infra.data import _table as new_table
+from infra.functions import FunctionFactory
+from lambdas.shared import constants
+
+# "read_write": everything; "append_only": read, put and update but never delete (the audit trail).
+TableAccess = Literal["read", "read_write", "append_only"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a subscriber's `environment` and `grant` hooks may use."""
+
+    config: StackConfig
+    bus: events.IEventBus
+    tables: OrderTables
+
+
+@dataclass(frozen=True)
+class SubscriberSpec:
+    """One subscriber: what it is, what it listens to, and what it may touch."""
+
+    name: str  # snake_case; the folder under lambdas/subscribers/ and the construct id
+    handler: str  # "lambdas.subscribers.<name>.handler.handler"
+    event_pattern: Mapping[str, Any]  # an EventBridge event pattern, exactly as in the rule
+    description: str
+    # Its own DynamoDB table (pk, sk; TTL on `expiresAt`), named in SUBSCRIBER_TABLE_NAME, or None.
+    own_table: TableAccess | None = None
+    # The stack's order tables it uses, e.g. {"inventory": "read_write"} (env: INVENTORY_TABLE_NAME).
+    tables: Mapping[str, TableAccess] = field(default_factory=dict)
+    # May publish on the order bus (env: EVENT_BUS_NAME).
+    publishes: bool = False
+    environment: Callable[[Context], dict[str, str]] | None = None
+    grant: Callable[[lambda_.IFunction, Context], None] | None = None
+    retry_attempts: int = constants.SUBSCRIBER_RETRY_ATTEMPTS
+    max_event_age_seconds: int = constants.SUBSCRIBER_MAX_EVENT_AGE_SECONDS
+    timeout_seconds: int = constants.LAMBDA_TIMEOUT_SECONDS
+
+
+def order_events(*detail_types: str) -> dict[str, Any]:
+    """Pattern for our events of these types in the current major version.
+
+    Pinning the version means a breaking v2 event never reaches a v1 consumer.
+    """
+    return {
+        "source": [constants.EVENT_SOURCE],
+        "detail-type": list(detail_types),
+        "detail": {"metadata": {"eventVersion": [constants.EVENT_VERSION]}},
+    }
+
+
+def _ses_sender(ctx: Context) -> dict[str, str]:
+    return {constants.ENV_NOTIFICATION_SENDER: ctx.config.notification_sender}
+
+
+def _grant_ses_send(function: lambda_.IFunction, ctx: Context) -> None:
+    """ses:SendEmail from the configured sender only (its address or its domain identity)."""
+    sender = ctx.config.notification_sender
+    identity = f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/"
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["ses:SendEmail"],
+            resources=[identity + sender, identity + sender.split("@")[-1]],
+            conditions={"StringEquals": {"ses:FromAddress": sender}},
+        )
+    )
+
+
+REGISTRY: list[SubscriberSpec] = [
+    SubscriberSpec(
+        name="inventory",
+        handler="lambdas.subscribers.inventory.handler.handler",
+        # OrderCompleted only: its own ReorderSuggested must never come back to it.
+        event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
+        description="Inventory: held stock becomes sold; sales velocity; publishes ReorderSuggested",
+        own_table="read_write",
+        tables={"inventory": "read_write"},
+        publishes=True,
+    ),
+    SubscriberSpec(
+        name="analytics",
+        handler="lambdas.subscribers.analytics.handler.handler",
+        event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
+        description="Analytics: orders, units, revenue per day x SKU x site variant",
+        own_table="read_write",
+    ),
+    SubscriberSpec(
+        name="audit",
+        handler="lambdas.subscribers.audit.handler.handler",
+        event_pattern={"source": list(constants.OUR_EVENT_SOURCES)},
+        description="Audit: every event from our sources, append-only, hash-chained",
+        own_table="append_only",
+    ),
+    SubscriberSpec(
+        name="notifications",
+        handler="lambdas.subscribers.notifications.handler.handler",
+        event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
+        description="Notifications: the order confirmation e-mail through SES",
+        own_table="read_write",
+        environment=_ses_sender,
+        grant=_grant_ses_send,
+    ),
+]
+
+_TABLE_ENV = {
+    "inventory": constants.ENV_INVENTORY_TABLE,
+    "payments": constants.ENV_PAYMENTS_TABLE,
+    "ledger": constants.ENV_LEDGER_TABLE,
+}
+_APPEND_ONLY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+)
+
+
+def construct_id(name: str) -> str:
+    """snake_case name -> CamelCase construct id ("order_alerts" -> "OrderAlerts")."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def cdk_event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
+    """The registry's JSON pattern as CDK's EventPattern (same JSON in the template)."""
+    return events.EventPattern(**{key.replace("-", "_"): value for key, value in pattern.items()})
+
+
+def _grant_table(table: dynamodb.ITable, function: lambda_.IFunction, access: TableAccess) -> None:
+    if access == "read":
+        table.grant_read_data(function)
+    elif access == "read_write":
+        table.grant_read_write_data(function)
+    else:
+        table.grant(function, *_APPEND_ONLY_ACTIONS)
+
+
+class Subscriber(Construct):
+    """One registry entry: function, dead-letter queue, rule with retry policy, optional table."""
+
+    def __init__(self, scope: Construct, spec: SubscriberSpec, ctx: Context, functions: FunctionFactory) -> None:
+        super().__init__(scope, construct_id(spec.name))
+        self.spec = spec
+        env: dict[str, str] = {
+            # Markers outlive every redelivery: archive replays and a dead-letter redrive.
+            constants.ENV_MARKER_TTL_DAYS: str(ctx.config.archive_retention_days + constants.MARKER_TTL_MARGIN_DAYS),
+        }
+        self.table: dynamodb.Table | None = None
+        if spec.own_table:
+            self.table = new_table(self, "Table", *constants.SUBSCRIBER_TABLE_KEYS)
+            cfn_table: dynamodb.CfnTable = self.table.node.default_child  # type: ignore[assignment]
+            cfn_table.time_to_live_specification = dynamodb.CfnTable.TimeToLiveSpecificationProperty(
+                attribute_name=constants.MARKER_TTL_ATTRIBUTE, enabled=True
+            )
+            if spec.own_table == "append_only":
+                cfn_table.deletion_protection_enabled = True
+            env[constants.ENV_SUBSCRIBER_TABLE] = self.table.table_name
+        for table_name in spec.tables:
+            env[_TABLE_ENV[table_name]] = getattr(ctx.tables, table_name).table_name
+        if spec.publishes:
+            env[constants.ENV_EVENT_BUS] = ctx.bus.event_bus_name
+        if spec.environment:
+            env.update(spec.environment(ctx))
+
+        self.function = functions.create(
+            self, "Function", spec.handler, spec.description, environment=env, timeout_seconds=spec.timeout_seconds
+        )
+        if self.table and spec.own_table:
+            _grant_table(self.table, self.function, spec.own_table)
+        for table_name, access in spec.tables.items():
+            _grant_table(getattr(ctx.tables, table_name), self.function, access)
+        if spec.publishes:
+            ctx.bus.grant_put_events_to(self.function)
+        if spec.grant:
+            spec.grant(self.function, ctx)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(constants.DEAD_LETTER_RETENTION_DAYS),
+        )
+        nag.acknowledge_dead_letter_queue(self.dead_letter_queue)
+        max_age = Duration.seconds(spec.max_event_age_seconds)
+        self.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            retry_attempts=constants.SUBSCRIBER_ASYNC_RETRY_ATTEMPTS,
+            max_event_age=max_age,
+        )
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            event_bus=ctx.bus,
+            event_pattern=cdk_event_pattern(spec.event_pattern),
+            description=spec.description,
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=spec.retry_attempts,
+                    max_event_age=max_age,
+                )
+            ],
+        )
+
+
+class Subscribers(Construct):
+    """Every entry of the registry, plus outputs operators use (tables, dead-letter queues)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        config: StackConfig,
+        functions: FunctionFactory,
+        bus: events.IEventBus,
+        tables: OrderTables,
+        registry: list[SubscriberSpec] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        ctx = Context(config=config, bus=bus, tables=tables)
+        specs = REGISTRY if registry is None else registry
+        validate(specs)
+        self.subscribers = {spec.name: Subscriber(self, spec, ctx, functions) for spec in specs}
+        for name, sub in self.subscribers.items():
+            prefix = construct_id(name) + "Subscriber"
+            CfnOutput(scope, prefix + "DeadLetterQueueUrl", value=sub.dead_letter_queue.queue_url)
+            if sub.table:
+                CfnOutput(scope, prefix + "TableName", value=sub.table.table_name)
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def validate(specs: list[SubscriberSpec]) -> None:
+    """Fail the synth on a registry mistake rather than deploy it."""
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"subscriber names must be unique: {names}")
+    for spec in specs:
+        if not _NAME.match(spec.name):
+            raise ValueError(f"subscriber name {spec.name!r}: use snake_case (it names a folder and constructs)")
+        if not spec.event_pattern:
+            raise ValueError(f"subscriber {spec.name!r}: an empty pattern would match every event")
+        if unknown := set(spec.tables) - set(_TABLE_ENV):
+            raise ValueError(f"subscriber {spec.name!r}: unknown tables {sorted(unknown)}")

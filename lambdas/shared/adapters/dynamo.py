@@ -1,0 +1,137 @@
+"""DynamoDB for subscribers: transactions, counters applied once per business key, paginated queries.
+
+EventBridge may deliver an event twice and an archive replay delivers it again, so a subscriber
+cannot trust the event id. It writes a marker for the business key (e.g. the order id) in the
+*same* DynamoDB transaction as its counter ADDs, conditioned on the marker not existing: either
+both land or neither does, and a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key as KeyCondition
+from botocore.exceptions import ClientError
+
+from lambdas.shared.adapters.aws_clients import table
+
+Key = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Increment:
+    """ADD ``add`` to the item at ``key`` (created when absent); ``set_once`` fills attributes once."""
+
+    key: Key
+    add: dict[str, int | Decimal]
+    set_once: dict[str, Any] = field(default_factory=dict)
+
+
+def _update(table_name: str, inc: Increment) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    adds, sets = [], []
+    for i, (attribute, amount) in enumerate(inc.add.items()):
+        names[f"#a{i}"], values[f":a{i}"] = attribute, amount
+        adds.append(f"#a{i} :a{i}")
+    for i, (attribute, value) in enumerate(inc.set_once.items()):
+        names[f"#s{i}"], values[f":s{i}"] = attribute, value
+        sets.append(f"#s{i} = if_not_exists(#s{i}, :s{i})")
+    expression = "ADD " + ", ".join(adds)
+    if sets:
+        expression = "SET " + ", ".join(sets) + " " + expression
+    return {
+        "TableName": table_name,
+        "Key": inc.key,
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+_CONFLICT_ATTEMPTS = 5
+
+
+def transact(table_name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """One TransactWriteItems with plain Python values: None when it committed, else the
+    cancellation reasons (one per item) when a condition failed.
+
+    A cancellation caused only by a concurrent transaction on the same item (two orders adding to
+    the same day's counter) is retried here with jitter instead of failing the whole delivery.
+    """
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            # The resource's client serializes plain values (str, int, Decimal) into DynamoDB's types.
+            table(table_name).meta.client.transact_write_items(TransactItems=items)
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons") or []
+            codes = {reason.get("Code") for reason in reasons}
+            if "ConditionalCheckFailed" in codes:
+                return reasons
+            if not codes <= {"None", "TransactionConflict"} or attempt == _CONFLICT_ATTEMPTS - 1:
+                raise
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def condition_failed(reasons: list[dict[str, Any]], index: int) -> bool:
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
+
+
+def add_once(table_name: str, marker: dict[str, Any], increments: list[Increment]) -> bool:
+    """Write ``marker`` (it must hold the table's pk and sk) and apply ``increments`` atomically.
+
+    Returns False, changing nothing, when the marker already exists (a redelivery). Callers pass
+    at most 99 increments on distinct keys (a transaction holds 100 items, each item once).
+    """
+    put = {"TableName": table_name, "Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}
+    reasons = transact(table_name, [{"Put": put}] + [{"Update": _update(table_name, inc)} for inc in increments])
+    if reasons is None:
+        return True
+    if condition_failed(reasons, 0):
+        return False
+    raise RuntimeError(f"counter update rejected: {reasons}")
+
+
+def put_if(table_name: str, item: dict[str, Any], condition: str, values: dict[str, Any], **names: str) -> bool:
+    """PutItem under a condition: False (nothing written) when the condition does not hold.
+
+    ``names`` become ExpressionAttributeNames ("#s" is spelled ``s="status"``).
+    """
+    kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition, "ExpressionAttributeValues": values}
+    if names:
+        kwargs["ExpressionAttributeNames"] = {f"#{k}": v for k, v in names.items()}
+    try:
+        table(table_name).put_item(**kwargs)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def query_all(
+    table_name: str, pk: str, sk_prefix: str | None = None, sk_between: tuple[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item of partition ``pk`` (optionally: sort key with a prefix, or within a range), in key
+    order, strongly consistent, all pages."""
+    condition = KeyCondition("pk").eq(pk)
+    if sk_prefix is not None:
+        condition &= KeyCondition("sk").begins_with(sk_prefix)
+    if sk_between is not None:
+        condition &= KeyCondition("sk").between(*sk_between)
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+    while True:
+        page = table(table_name).query(**kwargs)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,61 @@
+"""The inventory subscriber's own table: units sold per SKU x warehouse x day, and its markers.
+
+Items (pk / sk): ``SALES#<sku>#<warehouseId>`` / ``DAY#<yyyy-mm-dd>`` {units};
+``ORDER#<orderId>`` / ``SALES`` {status RECORDED | DONE}: the order's sales are counted (and its
+reorder check finished); ``REORDER#<sku>#<warehouseId>`` / ``DAY#<day>`` {orderId}: the one
+ReorderSuggested of that day, claimed by the order that triggered it.
+"""
+
+from __future__ import annotations
+
+from lambdas.shared.adapters.aws_clients import table
+from lambdas.shared.adapters.dynamo import Increment, add_once, put_if, query_all
+
+RECORDED = "RECORDED"
+DONE = "DONE"
+
+
+def _order_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"ORDER#{order_id}", "sk": "SALES"}
+
+
+def _day_sk(day: str) -> str:
+    return f"DAY#{day}"
+
+
+def record_sales(
+    table_name: str, order_id: str, warehouse_id: str, units_by_sku: dict[str, int], day: str, expires_at: int
+) -> bool:
+    """Count the order's units once; False when an earlier delivery already did."""
+    marker = {**_order_key(order_id), "status": RECORDED, "expiresAt": expires_at}
+    increments = [
+        Increment(key={"pk": f"SALES#{sku}#{warehouse_id}", "sk": _day_sk(day)}, add={"units": units})
+        for sku, units in units_by_sku.items()
+    ]
+    return add_once(table_name, marker, increments)
+
+
+def is_done(table_name: str, order_id: str) -> bool:
+    item = table(table_name).get_item(Key=_order_key(order_id), ConsistentRead=True).get("Item")
+    return bool(item) and item.get("status") == DONE
+
+
+def mark_done(table_name: str, order_id: str) -> None:
+    table(table_name).update_item(
+        Key=_order_key(order_id),
+        UpdateExpression="SET #s = :done",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":done": DONE},
+    )
+
+
+def daily_units(table_name: str, sku: str, warehouse_id: str, first_day: str, last_day: str) -> dict[str, int]:
+    """{day: units sold} for the days in [first_day, last_day] that had sales."""
+    items = query_all(table_name, f"SALES#{sku}#{warehouse_id}", sk_between=(_day_sk(first_day), _day_sk(last_day)))
+    return {item["sk"].removeprefix("DAY#"): int(item["units"]) for item in items}
+
+
+def claim_suggestion(table_name: str, sku: str, warehouse_id: str, day: str, order_id: str, expires_at: int) -> bool:
+    """Whether this order may publish the day's suggestion (first claim wins; its own retry may too)."""
+    item = {"pk": f"REORDER#{sku}#{warehouse_id}", "sk": _day_sk(day), "orderId": order_id, "expiresAt": expires_at}
+    return put_if(table_name, item, "attribute_not_exists(pk) OR orderId = :o", {":o": order_id})

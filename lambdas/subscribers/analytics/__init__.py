@@ -1,0 +1,1 @@
+"""The analytics subscriber of the order bus."""

@@ -1,0 +1,27 @@
+"""OrderCompleted -> sales counters per day x SKU x site variant (once per order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.shared import constants
+from lambdas.shared.adapters import analytics
+from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.events import marker_expiry, occurred_on
+from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers.analytics.logic import order_counters
+
+
+@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    detail = event["detail"]
+    data = detail["data"]
+    counted = analytics.record_order(
+        env(constants.ENV_SUBSCRIBER_TABLE),
+        data["orderId"],
+        order_counters(data, occurred_on(detail)),
+        data["currency"],
+        marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS))),
+    )
+    logger.info("sales counted" if counted else "already counted (redelivery)", extra={"counted": counted})
+    return {"orderId": data["orderId"], "counted": counted}

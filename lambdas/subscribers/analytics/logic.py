@@ -1,0 +1,102 @@
+"""Sales per day x SKU x site variant, and the comparison of variants the shop reads.
+
+Counters are keyed ``DAY#<yyyy-mm-dd>`` / ``VARIANT#<variant>#SKU#<sku>`` (orders containing the
+SKU, units, merchandise revenue) plus ``VARIANT#<variant>#ALL`` for the variant's whole day.
+One shop currency is assumed (pricing.currency); each item records it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+ALL = "ALL"
+Adds = dict[str, int]
+
+
+def day_pk(day: str) -> str:
+    return f"DAY#{day}"
+
+
+def variant_sk(variant: str, sku: str | None = None) -> str:
+    return f"VARIANT#{variant}#" + (f"SKU#{sku}" if sku else ALL)
+
+
+def order_counters(data: dict[str, Any], day: str) -> dict[tuple[str, str], Adds]:
+    """The counter ADDs one completed order contributes, keyed (pk, sk).
+
+    A SKU on several lines counts as one order for that SKU (and a transaction may touch an item once).
+    """
+    variant = data.get("siteVariant") or "control"
+    per_sku: dict[str, Adds] = defaultdict(lambda: {"orders": 1, "units": 0, "revenueCents": 0})
+    for line in data["lines"]:
+        per_sku[line["sku"]]["units"] += int(line["quantity"])
+        per_sku[line["sku"]]["revenueCents"] += int(line["lineTotalCents"])
+    pk = day_pk(day)
+    counters = {(pk, variant_sk(variant, sku)): adds for sku, adds in per_sku.items()}
+    counters[(pk, variant_sk(variant))] = {
+        "orders": 1,
+        "units": sum(a["units"] for a in per_sku.values()),
+        "revenueCents": int(data["subtotalCents"]),
+    }
+    return counters
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    variant: str
+    orders: int
+    units: int
+    revenue_cents: int
+    avg_order_value_cents: float
+    units_per_order: float
+    # Change against the baseline in percent (orders and revenue normalised by traffic share when
+    # one is given: without it, variants are assumed to get the same traffic).
+    orders_lift_pct: float | None
+    revenue_lift_pct: float | None
+
+
+def compare_variants(
+    rows: list[dict[str, Any]],
+    baseline: str = "control",
+    sku: str | None = None,
+    traffic_split: dict[str, float] | None = None,
+) -> list[VariantStats]:
+    """Sum counter rows (any days) per variant and compare each with the baseline variant."""
+    suffix = f"#SKU#{sku}" if sku else f"#{ALL}"
+    totals: dict[str, Adds] = defaultdict(lambda: {"orders": 0, "units": 0, "revenueCents": 0})
+    for row in rows:
+        if not row["sk"].endswith(suffix):
+            continue
+        variant = row["sk"].removeprefix("VARIANT#").removesuffix(suffix)
+        for name in ("orders", "units", "revenueCents"):
+            totals[variant][name] += int(row.get(name, 0))
+
+    def weight(variant: str) -> float:
+        return (traffic_split or {}).get(variant, 1.0) or 1.0
+
+    def lift(variant: str, name: str) -> float | None:
+        if variant == baseline or baseline not in totals or not totals[baseline][name]:
+            return None
+        base = totals[baseline][name] / weight(baseline)
+        return round((totals[variant][name] / weight(variant) - base) / base * 100, 2)
+
+    def per_order(name: str, v: str, digits: int) -> float:
+        orders = totals[v]["orders"]
+        return round(totals[v][name] / orders, digits) if orders else 0.0
+
+    ordered = sorted(totals, key=lambda v: (v != baseline, v))
+    return [
+        VariantStats(
+            variant=v,
+            orders=totals[v]["orders"],
+            units=totals[v]["units"],
+            revenue_cents=totals[v]["revenueCents"],
+            avg_order_value_cents=per_order("revenueCents", v, 2),
+            units_per_order=per_order("units", v, 3),
+            orders_lift_pct=lift(v, "orders"),
+            revenue_lift_pct=lift(v, "revenueCents"),
+        )
+        for v in ordered
+    ]

@@ -1,0 +1,1 @@
+"""The audit subscriber of the order bus."""

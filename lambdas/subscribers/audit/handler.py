@@ -1,0 +1,23 @@
+"""Every event from our sources -> one record in the hash-chained audit trail (once per event)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from lambdas.shared import constants
+from lambdas.shared.adapters.audit import AuditTable
+from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers.audit.logic import append_event
+
+
+@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    record = append_event(AuditTable(env(constants.ENV_SUBSCRIBER_TABLE)), event, now)
+    if record is None:
+        logger.info("already in the audit trail (redelivery or replay)")
+        return {"appended": False}
+    logger.info("appended to the audit trail", extra={"seq": record["seq"], "eventKey": record["eventKey"]})
+    return {"appended": True, "seq": record["seq"]}

@@ -1,0 +1,1 @@
+"""The inventory subscriber of the order bus."""

@@ -1,0 +1,1 @@
+"""The notifications subscriber of the order bus."""
