@@ -1,0 +1,318 @@
+"""Manual payment review: the token is parked, a reviewer's decision resumes a real (moto) execution.
+
+A tiny state machine waits on ``sqs:sendMessage.waitForTaskToken``: that hands the test a real
+task token without Lambda, and the execution's end state shows what the decision did.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambdas.collect_payment import handler as collect_handler
+from lambdas.decide_payment_review import handler as decide_handler
+from lambdas.request_payment_review import handler as request_handler
+from lambdas.request_payment_review.logic import NotAwaitingReview
+from lambdas.shared import constants
+from lambdas.shared.adapters.payments import ReviewCallbacks
+from lambdas.shared.errors import InvalidOrder, ReviewDecisionError
+from tests.unit.payment_support import (
+    ORDER_ID,
+    capture_bus,
+    captured,
+    charge_event,
+    install_gateway,
+    invoke,
+    payment,
+)
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/test-workflow"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """Overrides conftest's account: this one runs Step Functions executions."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+
+
+@pytest.fixture
+def bus(tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    return capture_bus(monkeypatch)
+
+
+class Workflow:
+    """A state machine with one task that waits for a token, like WaitForPaymentReview."""
+
+    def __init__(self, timeout_seconds: int = 60) -> None:
+        self.sqs, self.sfn = boto3.client("sqs"), boto3.client("stepfunctions")
+        self.queue_url = self.sqs.create_queue(QueueName=f"review-tokens-{timeout_seconds}")["QueueUrl"]
+        wait = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": self.queue_url, "MessageBody": {"taskToken.$": "$$.Task.Token"}},
+            "TimeoutSeconds": timeout_seconds,
+            "ResultPath": "$.review",
+            "End": True,
+        }
+        definition = {"StartAt": "WaitForPaymentReview", "States": {"WaitForPaymentReview": wait}}
+        self.arn = self.sfn.create_state_machine(
+            name=f"review-{timeout_seconds}", definition=json.dumps(definition), roleArn=ROLE_ARN
+        )["stateMachineArn"]
+
+    def start(self, order_id: str = ORDER_ID) -> tuple[str, str]:
+        """Start an execution; returns its ARN and the task token it waits on."""
+        execution = self.sfn.start_execution(
+            stateMachineArn=self.arn, name=order_id, input=json.dumps({"orderId": order_id})
+        )["executionArn"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url).get("Messages")
+            if messages:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+                return execution, json.loads(messages[0]["Body"])["taskToken"]
+            time.sleep(0.02)
+        raise AssertionError("the execution never reached its waiting task")
+
+    def finished(self, execution: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while (described := self.sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "execution still running"
+            time.sleep(0.02)
+        return described
+
+
+@pytest.fixture
+def workflow(bus: str) -> Iterator[Workflow]:
+    flow = Workflow()
+    yield flow
+    # No execution may outlive its test (its thread would wait for a token nobody sends).
+    for execution in flow.sfn.list_executions(stateMachineArn=flow.arn, statusFilter="RUNNING")["executions"]:
+        flow.sfn.stop_execution(executionArn=execution["executionArn"])
+
+
+def review_pending(monkeypatch: pytest.MonkeyPatch, order_id: str = ORDER_ID) -> None:
+    """CollectPayment puts an order into review (the token rule of the simulated gateway)."""
+    install_gateway(monkeypatch, collect_handler)
+    assert invoke(collect_handler.handler, charge_event(order_id, token="tok_review"))["status"] == "REVIEW"
+
+
+def request_event(token: str, order_id: str = ORDER_ID, timeout_seconds: int = 3600) -> dict[str, Any]:
+    """WaitForPaymentReview's payload, as the ASL builds it."""
+    return {
+        "orderId": order_id,
+        "customerId": "cust-42",
+        "amountCents": 2974,
+        "currency": "EUR",
+        "taskToken": token,
+        "timeoutSeconds": timeout_seconds,
+    }
+
+
+def parked(monkeypatch: pytest.MonkeyPatch, workflow: Workflow) -> tuple[str, str]:
+    """An order whose execution waits for review, with its token stored: what a reviewer finds."""
+    review_pending(monkeypatch)
+    execution, token = workflow.start()
+    invoke(request_handler.handler, request_event(token))
+    return execution, token
+
+
+def decide(decision: str = "approve", reviewer: str = "grace", **extra: Any) -> dict[str, Any]:
+    return invoke(decide_handler.handler, {"orderId": ORDER_ID, "decision": decision, "reviewer": reviewer, **extra})
+
+
+# --- request_payment_review -------------------------------------------------------------------
+
+
+def test_the_token_and_deadline_are_stored_and_the_review_announced(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
+) -> None:
+    review_pending(monkeypatch)
+    before = datetime.now(UTC)
+    result = invoke(request_handler.handler, request_event("token-1", timeout_seconds=600))
+
+    item = payment(tables)
+    assert item["taskToken"] == "token-1"
+    assert item["reviewDeadline"] == result["reviewDeadline"]
+    deadline = datetime.fromisoformat(item["reviewDeadline"].replace("Z", "+00:00"))
+    assert before + timedelta(seconds=599) <= deadline <= datetime.now(UTC) + timedelta(seconds=601)
+    assert item["requestedAt"].endswith("Z")
+
+    [event] = captured(bus)
+    assert event["detail-type"] == constants.EVENT_PAYMENT_REVIEW_REQUESTED
+    assert event["source"] == constants.EVENT_SOURCE
+    assert event["detail"]["metadata"]["producer"] == "payments"
+    assert event["detail"]["metadata"]["correlationId"] == ORDER_ID
+    assert event["detail"]["data"] == {
+        "orderId": ORDER_ID,
+        "customerId": "cust-42",
+        "amountCents": 2974,
+        "currency": "EUR",
+        "reviewDeadline": item["reviewDeadline"],
+    }
+    assert "token-1" not in json.dumps(event)
+
+
+def test_a_retried_request_stores_the_latest_token(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
+) -> None:
+    review_pending(monkeypatch)
+    invoke(request_handler.handler, request_event("token-1"))
+    invoke(request_handler.handler, request_event("token-1"))
+    invoke(request_handler.handler, request_event("token-2"))
+    assert payment(tables)["taskToken"] == "token-2"
+    assert payment(tables)["status"] == "REVIEW_PENDING"
+    assert len(captured(bus)) == 3  # at least once: subscribers deduplicate
+
+
+@pytest.mark.parametrize("stored", [None, "APPROVED", "VOIDED"])
+def test_an_order_not_pending_review_cannot_be_parked(tables: dict[str, Any], bus: str, stored: str | None) -> None:
+    if stored:
+        tables[constants.ENV_PAYMENTS_TABLE].put_item(Item={"orderId": ORDER_ID, "status": stored})
+    with pytest.raises(NotAwaitingReview, match=stored or "no payment"):
+        invoke(request_handler.handler, request_event("token-1"))
+    assert "taskToken" not in (payment(tables) or {})
+    assert captured(bus) == []
+
+
+def test_request_input_is_validated(tables: dict[str, Any], bus: str) -> None:
+    with pytest.raises(InvalidOrder, match="'taskToken'"):
+        invoke(request_handler.handler, {**request_event("t"), "taskToken": ""})
+    with pytest.raises(InvalidOrder, match="'timeoutSeconds'"):
+        invoke(request_handler.handler, {**request_event("t"), "timeoutSeconds": "600"})
+
+
+# --- decide_payment_review --------------------------------------------------------------------
+
+
+def test_approve_resumes_the_execution_and_records_the_decision(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    execution, _ = parked(monkeypatch, workflow)
+
+    assert decide("Approve", note="called the customer") == {
+        "orderId": ORDER_ID,
+        "decision": "APPROVED",
+        "reviewer": "grace",
+    }
+
+    finished = workflow.finished(execution)
+    assert finished["status"] == "SUCCEEDED"
+    assert json.loads(finished["output"])["review"] == {"decision": "APPROVED", "reviewer": "grace"}
+    item = payment(tables)
+    assert (item["status"], item["reviewer"], item["reviewNote"]) == ("REVIEW_APPROVED", "grace", "called the customer")
+    assert item["decidedAt"].endswith("Z")
+    assert "taskToken" not in item
+
+
+def test_reject_fails_the_execution_with_the_named_error_and_cause(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    execution, token = parked(monkeypatch, workflow)
+    sent: list[tuple[str, str, str]] = []
+    real_fail = ReviewCallbacks.fail
+
+    def spy(self: ReviewCallbacks, task_token: str, error: str, cause: str) -> None:
+        sent.append((task_token, error, cause))  # moto 5.2.5 drops the cause, so it is checked here
+        real_fail(self, task_token, error, cause)
+
+    monkeypatch.setattr(ReviewCallbacks, "fail", spy)
+
+    assert decide("REJECTED", reviewer="ada", note="card reported stolen")["decision"] == "REJECTED"
+
+    finished = workflow.finished(execution)
+    assert finished["status"] == "FAILED"
+    assert finished["error"] == constants.ERROR_REVIEW_REJECTED
+    assert sent == [(token, constants.ERROR_REVIEW_REJECTED, "Payment review rejected by ada: card reported stolen")]
+    assert payment(tables)["status"] == "REVIEW_REJECTED"
+
+
+def test_a_second_decision_says_who_decided_and_when(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    execution, _ = parked(monkeypatch, workflow)
+    decide("approve", reviewer="grace")
+    workflow.finished(execution)
+    recorded = payment(tables)
+
+    with pytest.raises(ReviewDecisionError, match=f"already approved by grace at {recorded['decidedAt']}"):
+        decide("reject", reviewer="ada")
+    assert payment(tables) == recorded
+
+
+def test_a_stale_token_after_the_review_timed_out_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
+) -> None:
+    flow = Workflow(timeout_seconds=1)
+    review_pending(monkeypatch)
+    execution, token = flow.start()
+    invoke(request_handler.handler, request_event(token, timeout_seconds=1))
+    assert flow.finished(execution)["error"] == "States.Timeout"
+    before = payment(tables)
+
+    with pytest.raises(ReviewDecisionError, match=r"no longer waiting for this review.*Nothing was changed"):
+        decide("approve")
+    assert payment(tables) == before
+
+
+def test_a_decision_after_compensation_voided_the_payment_is_refused(tables: dict[str, Any], bus: str) -> None:
+    tables[constants.ENV_PAYMENTS_TABLE].put_item(Item={"orderId": ORDER_ID, "status": "VOIDED"})
+    with pytest.raises(ReviewDecisionError, match="not waiting for a payment review: its payment is VOIDED"):
+        decide()
+
+
+def test_an_unknown_order_is_named(tables: dict[str, Any], bus: str) -> None:
+    with pytest.raises(ReviewDecisionError, match="No payment found for order 'ord-1001'"):
+        decide()
+
+
+def test_a_review_not_parked_yet_asks_to_retry(monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any]) -> None:
+    review_pending(monkeypatch)
+    with pytest.raises(ReviewDecisionError, match="try again in a few seconds"):
+        decide()
+    assert payment(tables)["status"] == "REVIEW_PENDING"
+
+
+def test_a_decision_the_workflow_already_compensated_is_applied_but_not_recorded(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    """A rejection fails the execution at once; its RefundPayment may void before we record."""
+    execution, _ = parked(monkeypatch, workflow)
+    real_fail = ReviewCallbacks.fail
+
+    def fail_then_compensate(self: ReviewCallbacks, task_token: str, error: str, cause: str) -> None:
+        real_fail(self, task_token, error, cause)
+        tables[constants.ENV_PAYMENTS_TABLE].update_item(
+            Key={"orderId": ORDER_ID},
+            UpdateExpression="SET #s = :v",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":v": "VOIDED"},
+        )
+
+    monkeypatch.setattr(ReviewCallbacks, "fail", fail_then_compensate)
+    assert decide("reject")["decision"] == "REJECTED"
+    assert workflow.finished(execution)["status"] == "FAILED"
+    assert payment(tables)["status"] == "VOIDED"
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"decision": "approve", "reviewer": "grace"}, "orderId"),
+        ({"orderId": ORDER_ID, "reviewer": "grace"}, "decision"),
+        ({"orderId": ORDER_ID, "decision": "maybe", "reviewer": "grace"}, "decision"),
+        ({"orderId": ORDER_ID, "decision": "approve"}, "reviewer"),
+        ({"orderId": ORDER_ID, "decision": "approve", "reviewer": "  "}, "reviewer"),
+        ({"orderId": ORDER_ID, "decision": "approve", "reviewer": "grace", "note": 5}, "note"),
+    ],
+)
+def test_decision_input_names_the_field(tables: dict[str, Any], event: dict[str, Any], field: str) -> None:
+    with pytest.raises(ReviewDecisionError, match=f"field '{field}'"):
+        invoke(decide_handler.handler, event)
