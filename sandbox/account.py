@@ -1,0 +1,296 @@
+"""The sandbox: an in-memory AWS account (moto) with the synthesized stack deployed into it.
+
+    with Sandbox(Path("cdk.out")) as sandbox:
+        runner = sandbox.runner()
+        result = runner.run([order])[0]
+
+In-process mode (default) intercepts boto3 in this process; server mode (``port=``) also serves the
+account on 127.0.0.1 for the AWS CLI and other processes. Either way the Lambda handlers, the state
+machine and the EventBridge rules are the ones in the template, running here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sandbox import lambda_runtime, moto_fixes
+from sandbox.clock import Clock
+from sandbox.deploy import Deployment, deploy
+from sandbox.events import LambdaTargets
+from sandbox.lambda_runtime import FunctionSpec, Invocation
+
+DEFAULT_REGION = "eu-west-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+# No real credentials are ever used; these make every client (and the AWS CLI) sign requests.
+SANDBOX_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "sandbox",
+    "AWS_SECRET_ACCESS_KEY": "sandbox",
+    "AWS_SESSION_TOKEN": "sandbox",
+}
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}}
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One Lambda invocation in the sandbox (from Step Functions, EventBridge or the API)."""
+
+    function: str
+    handler: str
+    request_id: str
+    errored: bool
+    error_type: str | None
+    duration_ms: float
+
+
+class Sandbox:
+    def __init__(
+        self,
+        cdk_out: Path | str = "cdk.out",
+        region: str | None = None,
+        port: int | None = None,
+        seed_catalog: Path | str | None = None,
+    ) -> None:
+        self.cdk_out = Path(cdk_out)
+        self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        self.port = port
+        self.seed_catalog = Path(seed_catalog) if seed_catalog else None
+        self.clock = Clock()
+        self.invocations: list[InvocationRecord] = []
+        self._invocations_lock = threading.Lock()
+        self._stack = ExitStack()
+        self._log_groups: dict[str, str] = {}
+        self.deployment: Deployment | None = None
+        self.session: boto3.Session | None = None
+        self.targets: LambdaTargets | None = None
+        self.server: Any = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def __enter__(self) -> Sandbox:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def region_name(self) -> str:
+        return self.region
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.port}" if self.port else None
+
+    def _start(self) -> None:
+        stack = self._stack
+        stack.enter_context(_environment({**SANDBOX_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}, ("AWS_PROFILE",)))
+        stack.enter_context(moto_fixes.applied())
+        lambda_runtime.install()
+        stack.callback(lambda_runtime.uninstall)
+        if self.port:
+            from sandbox.server import start_server
+
+            # The interpreter reaches the server at localhost:$MOTO_PORT; handlers via AWS_ENDPOINT_URL.
+            stack.enter_context(_environment({"MOTO_PORT": str(self.port)}, ()))
+            self.server = start_server(self.port, MOTO_CONFIG)
+            stack.callback(self.server.stop)
+        else:
+            from moto import mock_aws
+
+            stack.enter_context(mock_aws(config=MOTO_CONFIG))
+
+        self.targets = LambdaTargets(self.clock, self._invoke_for_events, self._find_function, self._dead_letter)
+        stack.callback(self.targets.close)
+        stack.enter_context(_hooks(self.clock, self._invoke, self.targets.send))
+
+        self.session = boto3.Session(region_name=self.region)
+        self.deployment = deploy(self, self.cdk_out)
+        self._log_groups = self._resolve_log_groups(self.deployment)
+        if self.seed_catalog:
+            self.seed(self.seed_catalog)
+
+    def client(self, service: str) -> Any:
+        assert self.session is not None, "the sandbox is not running"
+        return self.session.client(service, endpoint_url=self.endpoint_url)
+
+    def resource(self, service: str) -> Any:
+        assert self.session is not None, "the sandbox is not running"
+        return self.session.resource(service, endpoint_url=self.endpoint_url)
+
+    # -- what the template created ----------------------------------------------------------------
+    @property
+    def outputs(self) -> dict[str, str]:
+        assert self.deployment is not None
+        return self.deployment.outputs
+
+    def function_name(self, handler: str) -> str:
+        """The deployed function whose Handler is `handler` (e.g. constants.REVIEW_DECISION_HANDLER)."""
+        assert self.deployment is not None
+        names = [name for name, props in self.deployment.functions().items() if props.get("Handler") == handler]
+        if len(names) != 1:
+            raise LookupError(f"{len(names)} functions in the template have handler {handler}")
+        return names[0]
+
+    def seed(self, catalog_path: Path) -> None:
+        """Load the example catalog and stock (examples/seed.py) into the deployed inventory table."""
+        from examples.seed import seed_inventory
+
+        catalog = json.loads(Path(catalog_path).read_text())
+        with lambda_runtime.function_environment(self._client_environment()):
+            seed_inventory(self.outputs["InventoryTableName"], catalog)
+
+    def _client_environment(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint_url} if self.endpoint_url else {}
+
+    def invoke(self, handler: str, payload: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """Invoke the deployed function with `handler` through the Lambda API, as from the console.
+
+        Returns (response payload, function error or None).
+        """
+        response = self.client("lambda").invoke(
+            FunctionName=self.function_name(handler), Payload=json.dumps(payload).encode()
+        )
+        return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait for every EventBridge delivery in flight (subscribers run asynchronously)."""
+        assert self.targets is not None
+        return self.targets.drain(timeout)
+
+    def runner(self) -> Any:
+        from sandbox.runner import Runner
+
+        return Runner(self)
+
+    # -- hooks called by moto (via moto_fixes) ----------------------------------------------------
+    def _spec(self, function: Any) -> FunctionSpec:
+        return FunctionSpec(
+            name=function.function_name,
+            arn=function.function_arn,
+            handler=function.handler,
+            environment=dict(function.environment_vars or {}),
+            timeout_seconds=float(function.timeout),
+            memory_mb=int(function.memory_size),
+            region=function.region,
+            log_group=self._log_groups.get(function.function_name),
+        )
+
+    def _run(self, function: Any, event: Any) -> Invocation:
+        spec = self._spec(function)
+        invocation = lambda_runtime.invoke(spec, event, self._client_environment())
+        self._write_logs(function, spec, invocation)
+        with self._invocations_lock:
+            self.invocations.append(
+                InvocationRecord(
+                    spec.name,
+                    spec.handler,
+                    invocation.request_id,
+                    invocation.errored,
+                    invocation.error_type,
+                    invocation.duration_ms,
+                )
+            )
+        return invocation
+
+    def _invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        invocation = self._run(function, event)
+        return invocation.payload, invocation.errored, invocation.logs
+
+    def _invoke_for_events(self, function: Any, event: Any) -> Invocation:
+        return self._run(function, event)
+
+    def _find_function(self, arn: str) -> Any | None:
+        from moto.awslambda.models import lambda_backends
+        from moto.utilities.arns import parse_arn
+
+        parsed = parse_arn(arn)
+        try:
+            return lambda_backends[parsed.account][parsed.region].get_function(arn)
+        except Exception:
+            return None
+
+    def _dead_letter(self, arn: str, body: str, attributes: dict[str, str]) -> None:
+        from moto.utilities.arns import parse_arn
+
+        parsed = parse_arn(arn)
+        message_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v}
+        if parsed.service == "sqs":
+            from moto.sqs.models import sqs_backends
+
+            sqs_backends[parsed.account][parsed.region].send_message(
+                queue_name=parsed.resource_id, message_body=body, message_attributes=message_attributes
+            )
+        elif parsed.service == "sns":
+            from moto.sns.models import sns_backends
+
+            sns_backends[parsed.account][parsed.region].publish(body, arn=arn)
+
+    def _write_logs(self, function: Any, spec: FunctionSpec, invocation: Invocation) -> None:
+        from moto.core.utils import unix_time_millis
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[function.account_id][function.region]
+        group = spec.log_group_name
+        backend.ensure_log_group(group)
+        stream = f"sandbox/[{spec.version}]{invocation.request_id}"
+        lines = [
+            f"START RequestId: {invocation.request_id} Version: {spec.version}",
+            *invocation.logs.splitlines(),
+            f"END RequestId: {invocation.request_id}",
+            f"REPORT RequestId: {invocation.request_id}\tDuration: {invocation.duration_ms:.2f} ms",
+        ]
+        backend.create_log_stream(group, stream)
+        now = unix_time_millis()
+        backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+
+    @staticmethod
+    def _resolve_log_groups(deployment: Deployment) -> dict[str, str]:
+        """Function name -> the log group its LoggingConfig names (CDK's explicit log groups)."""
+        groups = {}
+        for name, properties in deployment.functions().items():
+            reference = properties.get("LoggingConfig", {}).get("LogGroup")
+            if isinstance(reference, dict) and reference.get("Ref") in deployment.resources:
+                groups[name] = deployment.resources[reference["Ref"]].physical_id
+            elif isinstance(reference, str):
+                groups[name] = reference
+        return groups
+
+
+@contextmanager
+def _environment(values: Mapping[str, str], remove: tuple[str, ...]) -> Iterator[None]:
+    """Set (and remove) process environment variables for the block; restore them afterwards."""
+    saved = {key: os.environ.get(key) for key in (*values, *remove)}
+    os.environ.update(values)
+    for key in remove:
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _hooks(clock: Clock, invoke: Any, send: Any) -> Iterator[None]:
+    hooks = moto_fixes.hooks
+    saved = (hooks.clock, hooks.invoke, hooks.send_to_lambda_targets)
+    hooks.clock, hooks.invoke, hooks.send_to_lambda_targets = clock, invoke, send
+    try:
+        yield
+    finally:
+        hooks.clock, hooks.invoke, hooks.send_to_lambda_targets = saved

@@ -1,0 +1,74 @@
+"""The sandbox's clock: sleeps are instant but recorded, long timeouts run on a virtual clock.
+
+Step Functions in AWS really waits: a Wait state, a Retry back-off, EventBridge's retry of a failed
+delivery, a 72-hour payment review timeout. The sandbox skips the first three (instantly, with a
+record of what AWS would have slept, so tests and the demo can show it) and puts task timeouts on a
+virtual clock: ``now()`` is real time plus every ``advance()`` so far. Advancing by 72 hours is how the
+demo and the tests let a payment review time out without waiting for it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """One sleep that AWS would have done and the sandbox skipped."""
+
+    kind: str  # "retry" (Step Functions Retry), "wait" (Wait state), "delivery-retry" (EventBridge / Lambda async)
+    seconds: float
+    execution_arn: str | None  # the execution, or None outside Step Functions
+    state: str | None  # the state (or rule/target for deliveries)
+
+
+class Clock:
+    # Real seconds between checks of a virtual deadline: short enough for a snappy demo, long enough
+    # that a handful of waiting reviews costs nothing.
+    POLL_SECONDS = 0.02
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+        self._sleeps: list[Sleep] = []
+
+    def now(self) -> float:
+        """Virtual seconds since the epoch: real time plus every advance."""
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass at once for every virtual deadline (e.g. a review timeout)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += seconds
+
+    def record(self, kind: str, seconds: float, execution_arn: str | None = None, state: str | None = None) -> None:
+        with self._lock:
+            self._sleeps.append(Sleep(kind, float(seconds), execution_arn, state))
+
+    def sleeps(self, execution_arn: str | None = None) -> list[Sleep]:
+        """What was skipped, optionally for one execution."""
+        with self._lock:
+            return [s for s in self._sleeps if execution_arn is None or s.execution_arn == execution_arn]
+
+    def wait(self, event: threading.Event, timeout: float | None, done: Callable[[], bool] | None = None) -> bool:
+        """Wait for `event` until the virtual clock passes `timeout`; True when the event came first.
+
+        `done` lets a caller stop waiting early for another reason (e.g. the execution was stopped).
+        """
+        if timeout is None:
+            event.wait()
+            return True
+        deadline = self.now() + timeout
+        while not event.is_set():
+            if done is not None and done():
+                return False
+            remaining = deadline - self.now()
+            if remaining <= 0:
+                return False
+            event.wait(min(remaining, self.POLL_SECONDS))
+        return True

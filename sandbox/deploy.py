@@ -1,0 +1,155 @@
+"""Deploys a synthesized CDK app (cdk.out) into the sandbox the way `cdk deploy` does.
+
+1. Bootstrap the account (what `cdk bootstrap` leaves behind and the template checks): the SSM
+   parameter ``/cdk-bootstrap/<qualifier>/version`` and the assets bucket.
+2. Publish the file assets listed in ``<Stack>.assets.json`` (directories zipped) to that bucket.
+3. Create the CloudFormation stack from ``<Stack>.template.json``, unchanged, and read its outputs
+   and physical resource ids.
+
+The template is the only description of the system used: names, environments, rules, patterns and
+the state machine definition all come from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lambdas.shared import constants
+
+BOOTSTRAP_QUALIFIER = "hnb659fds"  # CDK's default qualifier
+BOOTSTRAP_VERSION = "28"  # any version the template's CheckBootstrapVersion rule accepts (>= 6)
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class StackResource:
+    logical_id: str
+    physical_id: str
+    type: str
+
+
+@dataclass
+class Deployment:
+    """What the stack created: outputs by name, resources by logical id, and what moto skipped."""
+
+    stack_name: str
+    template: dict[str, Any]
+    outputs: dict[str, str]
+    resources: dict[str, StackResource]
+    not_simulated: dict[str, str] = field(default_factory=dict)  # logical id -> resource type
+
+    def of_type(self, resource_type: str) -> list[StackResource]:
+        return [r for r in self.resources.values() if r.type == resource_type]
+
+    def functions(self) -> dict[str, dict[str, Any]]:
+        """Lambda functions by physical name -> their template properties (handler, environment...)."""
+        by_logical = {r.logical_id: r.physical_id for r in self.resources.values() if r.type == "AWS::Lambda::Function"}
+        return {name: self.template["Resources"][logical]["Properties"] for logical, name in by_logical.items()}
+
+
+def template_path(cdk_out: Path, stack_name: str = constants.STACK_NAME) -> Path:
+    path = Path(cdk_out) / f"{stack_name}.template.json"
+    if not path.exists():
+        raise DeployError(f"{path} does not exist: synthesize first (`make synth`)")
+    return path
+
+
+def _substitute(text: str, account: str, region: str) -> str:
+    return (
+        text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+    )
+
+
+def _zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, _dirs, files in os.walk(directory):
+            for name in sorted(files):
+                path = Path(root) / name
+                archive.write(path, path.relative_to(directory).as_posix())
+    return buffer.getvalue()
+
+
+def bootstrap(session: Any, account: str, region: str) -> str:
+    """What `cdk bootstrap` creates that a deployment needs; returns the assets bucket name."""
+    session.client("ssm").put_parameter(
+        Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
+    )
+    bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}"
+    s3 = session.client("s3")
+    kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=bucket, **kwargs)
+    return bucket
+
+
+def publish_assets(session: Any, cdk_out: Path, stack_name: str, account: str, region: str) -> int:
+    """Upload the stack's file assets (as `cdk deploy` does); returns how many were published."""
+    manifest_path = Path(cdk_out) / f"{stack_name}.assets.json"
+    if not manifest_path.exists():
+        return 0
+    manifest = json.loads(manifest_path.read_text())
+    s3 = session.client("s3")
+    published = 0
+    for asset in manifest.get("files", {}).values():
+        source = Path(cdk_out) / asset["source"]["path"]
+        body = _zip_directory(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
+        for destination in asset["destinations"].values():
+            s3.put_object(
+                Bucket=_substitute(destination["bucketName"], account, region),
+                Key=_substitute(destination["objectKey"], account, region),
+                Body=body,
+            )
+            published += 1
+    return published
+
+
+def deploy(session: Any, cdk_out: Path, stack_name: str = constants.STACK_NAME) -> Deployment:
+    """Bootstrap, publish assets and create the stack from `cdk_out`; raises DeployError on failure."""
+    account = session.client("sts").get_caller_identity()["Account"]
+    region = session.region_name
+    path = template_path(cdk_out, stack_name)
+    body = path.read_text()
+    template = json.loads(body)
+    bootstrap(session, account, region)
+    publish_assets(session, cdk_out, stack_name, account, region)
+
+    cloudformation = session.client("cloudformation")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cloudformation.create_stack(
+                StackName=stack_name,
+                TemplateBody=body,
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            )
+        except Exception as error:
+            raise DeployError(f"CloudFormation could not create {stack_name} in the sandbox: {error}") from error
+    del caught  # moto warns per unsupported type; the resource list below is the precise record
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise DeployError(f"{stack_name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}")
+
+    resources: dict[str, StackResource] = {}
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            resources[summary["LogicalResourceId"]] = StackResource(
+                summary["LogicalResourceId"], summary["PhysicalResourceId"], summary["ResourceType"]
+            )
+    not_simulated = {
+        logical: spec["Type"] for logical, spec in template["Resources"].items() if logical not in resources
+    }
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return Deployment(stack_name, template, outputs, resources, not_simulated)
