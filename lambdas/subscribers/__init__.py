@@ -4,3 +4,13 @@ Each is ``handler.py`` (thin Powertools handler) + ``logic.py`` (pure domain log
 live in ``lambdas/shared/adapters/``. Every subscriber is idempotent on a business key, because
 EventBridge delivers at least once and archive replays deliver again.
 """
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.shared.observability import metrics
+
+
+def count_delivery(subscriber: str, applied: bool) -> None:
+    """One metric per delivery: applied, or absorbed as a redelivery/replay (alarms can watch both)."""
+    metrics.add_dimension(name="subscriber", value=subscriber)
+    metrics.add_metric(name="EventsApplied" if applied else "EventsDeduplicated", unit=MetricUnit.Count, value=1)

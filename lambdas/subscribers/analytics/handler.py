@@ -9,6 +9,7 @@ from lambdas.shared.adapters import analytics
 from lambdas.shared.adapters.aws_clients import env
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers import count_delivery
 from lambdas.subscribers.analytics.logic import order_counters
 
 
@@ -23,5 +24,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         data["currency"],
         marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS))),
     )
+    count_delivery("analytics", counted)
     logger.info("sales counted" if counted else "already counted (redelivery)", extra={"counted": counted})
     return {"orderId": data["orderId"], "counted": counted}

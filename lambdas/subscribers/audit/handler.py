@@ -9,6 +9,7 @@ from lambdas.shared import constants
 from lambdas.shared.adapters.audit import AuditTable
 from lambdas.shared.adapters.aws_clients import env
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers import count_delivery
 from lambdas.subscribers.audit.logic import append_event
 
 
@@ -16,6 +17,7 @@ from lambdas.subscribers.audit.logic import append_event
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     record = append_event(AuditTable(env(constants.ENV_SUBSCRIBER_TABLE)), event, now)
+    count_delivery("audit", record is not None)
     if record is None:
         logger.info("already in the audit trail (redelivery or replay)")
         return {"appended": False}

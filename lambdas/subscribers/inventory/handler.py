@@ -17,6 +17,7 @@ from lambdas.shared.adapters.aws_clients import env
 from lambdas.shared.adapters.event_bus import publish
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers import count_delivery
 from lambdas.subscribers.inventory import logic
 
 
@@ -32,7 +33,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     sold = inventory.sell_held_stock(order_id)
     units = logic.units_by_sku(data["lines"])
     counted = forecast.record_sales(table_name, order_id, warehouse_id, units, day, expires_at)
-    if not counted and forecast.is_done(table_name, order_id):
+    done_before = not counted and forecast.is_done(table_name, order_id)
+    count_delivery("inventory", not done_before)
+    if done_before:
         logger.info("already processed (redelivery or replay)")
         return {"orderId": order_id, "sold": sold, "suggestions": []}
 

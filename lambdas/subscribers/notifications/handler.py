@@ -10,6 +10,7 @@ from lambdas.shared.adapters import notifications
 from lambdas.shared.adapters.aws_clients import env
 from lambdas.shared.events import marker_expiry
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers import count_delivery
 from lambdas.subscribers.notifications.logic import confirmation
 
 
@@ -22,6 +23,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not notifications.claim(
         table_name, order_id, int(time.time()), constants.NOTIFICATION_LEASE_SECONDS, expires_at
     ):
+        count_delivery("notifications", False)
         logger.info("confirmation already sent or being sent (redelivery)")
         return {"orderId": order_id, "sent": False}
     email = confirmation(detail["data"])
@@ -33,5 +35,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         notifications.release(table_name, order_id)
         raise  # EventBridge/Lambda retry it; after that it lands in the dead-letter queue
     notifications.mark_sent(table_name, order_id, message_id)
+    count_delivery("notifications", True)
     logger.info("confirmation sent", extra={"messageId": message_id})
     return {"orderId": order_id, "sent": True, "messageId": message_id}

@@ -1,0 +1,1 @@
+"""Contract tests: the events we publish against their schemas, and schema compatibility."""

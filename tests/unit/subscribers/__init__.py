@@ -1,0 +1,1 @@
+"""Subscribers of the order bus, on moto."""

@@ -1,0 +1,100 @@
+"""Analytics: sales per day x SKU x site variant, counted once per order, and the variant comparison."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from lambdas.shared.events import marker_expiry
+from lambdas.subscribers.analytics import handler as analytics_handler
+from lambdas.subscribers.analytics.logic import compare_variants, order_counters
+from lambdas.subscribers.analytics.report import main, report
+from tests.contract.samples import line, order_completed
+from tests.unit.subscribers.conftest import MARKER_TTL_DAYS, all_items, deliver
+
+
+def counters(table: Any) -> dict[tuple[str, str], dict[str, int]]:
+    return {
+        (i["pk"], i["sk"]): {k: int(i[k]) for k in ("orders", "units", "revenueCents")}
+        for i in all_items(table)
+        if i["pk"].startswith("DAY#")
+    }
+
+
+def test_an_order_counts_per_day_sku_and_variant(subscriber_table: Any) -> None:
+    event = order_completed("o-1", [line("MUG", 2, 1000), line("TEE", 1, 2500)], site_variant="checkout-v2")
+    assert deliver(analytics_handler.handler, event) == {"orderId": "o-1", "counted": True}
+    assert counters(subscriber_table) == {
+        ("DAY#2026-11-20", "VARIANT#checkout-v2#SKU#MUG"): {"orders": 1, "units": 2, "revenueCents": 2000},
+        ("DAY#2026-11-20", "VARIANT#checkout-v2#SKU#TEE"): {"orders": 1, "units": 1, "revenueCents": 2500},
+        ("DAY#2026-11-20", "VARIANT#checkout-v2#ALL"): {"orders": 1, "units": 3, "revenueCents": 4500},
+    }
+
+
+def test_duplicate_delivery_and_replay_count_once(subscriber_table: Any) -> None:
+    event = order_completed("o-1", [line("MUG", 2)])
+    deliver(analytics_handler.handler, event)
+    assert deliver(analytics_handler.handler, event)["counted"] is False
+    replay = {**order_completed("o-1", [line("MUG", 2)]), "replay-name": "backfill"}  # a new event id
+    assert replay["id"] != event["id"]
+    assert deliver(analytics_handler.handler, replay)["counted"] is False
+    assert counters(subscriber_table)[("DAY#2026-11-20", "VARIANT#checkout-v2#ALL")]["orders"] == 1
+
+
+def test_orders_add_up_and_the_marker_expires_after_the_replay_window(subscriber_table: Any) -> None:
+    for i in range(3):
+        deliver(analytics_handler.handler, order_completed(f"o-{i}", [line("MUG", 1)], site_variant="control"))
+    assert counters(subscriber_table)[("DAY#2026-11-20", "VARIANT#control#SKU#MUG")] == {
+        "orders": 3,
+        "units": 3,
+        "revenueCents": 3000,
+    }
+    marker = next(i for i in all_items(subscriber_table) if i["pk"] == "ORDER#o-0")
+    assert int(marker["expiresAt"]) == marker_expiry(order_completed()["detail"], MARKER_TTL_DAYS)
+
+
+def test_a_sku_on_two_lines_is_one_order_for_that_sku() -> None:
+    data = order_completed("o-1", [line("MUG", 1, 1000), line("MUG", 2, 900)])["detail"]["data"]
+    assert order_counters(data, "2026-11-20")[("DAY#2026-11-20", "VARIANT#checkout-v2#SKU#MUG")] == {
+        "orders": 1,
+        "units": 3,
+        "revenueCents": 2800,
+    }
+
+
+def test_the_report_compares_variants_against_control(subscriber_table: Any, capsys: pytest.CaptureFixture) -> None:
+    orders = [
+        ("c-1", "control", "2026-11-19", 1000),
+        ("c-2", "control", "2026-11-20", 1000),
+        ("v-1", "checkout-v2", "2026-11-19", 1500),
+        ("v-2", "checkout-v2", "2026-11-20", 1500),
+        ("v-3", "checkout-v2", "2026-11-20", 1500),
+        ("x-1", "checkout-v2", "2026-11-25", 9999),  # outside the range
+    ]
+    for order_id, variant, day, price in orders:
+        event = order_completed(order_id, [line("MUG", 1, price)], site_variant=variant, occurred_at=f"{day}T12:00:00Z")
+        deliver(analytics_handler.handler, event)
+
+    first, last = date(2026, 11, 19), date(2026, 11, 20)
+    control, v2 = report(subscriber_table.name, first, last)
+    assert (control.variant, control.orders, control.revenue_cents) == ("control", 2, 2000)
+    assert control.orders_lift_pct is None
+    assert (v2.variant, v2.orders, v2.revenue_cents) == ("checkout-v2", 3, 4500)
+    assert v2.orders_lift_pct == 50.0
+    assert v2.revenue_lift_pct == 125.0
+    assert v2.avg_order_value_cents == 1500
+
+    # v2 got three times the traffic: per visitor it sells half as many orders.
+    _, v2 = report(subscriber_table.name, first, last, traffic_split={"control": 0.25, "checkout-v2": 0.75})
+    assert v2.orders_lift_pct == -50.0
+
+    main(["--table", subscriber_table.name, "--from", "2026-11-19", "--to", "2026-11-20", "--sku", "MUG"])
+    assert '"orders_lift_pct": 50.0' in capsys.readouterr().out
+
+
+def test_compare_variants_without_a_baseline_reports_no_lift() -> None:
+    rows = [{"sk": "VARIANT#b#ALL", "orders": 2, "units": 2, "revenueCents": 10}]
+    (stats,) = compare_variants(rows, baseline="control")
+    assert (stats.variant, stats.orders, stats.orders_lift_pct) == ("b", 2, None)
