@@ -35,8 +35,9 @@ from infra.data import _table as new_table
 from infra.functions import FunctionFactory
 from lambdas.shared import constants
 
-# "read_write": everything; "append_only": read, put and update but never delete (the audit trail).
-TableAccess = Literal["read", "read_write", "append_only"]
+# "read_update": read and UpdateItem only (no PutItem overwrite, no delete);
+# "append_only": read, put and update but never delete (the audit trail).
+TableAccess = Literal["read", "read_update", "read_write", "append_only"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ REGISTRY: list[SubscriberSpec] = [
         event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
         description="Inventory: held stock becomes sold; sales velocity; publishes ReorderSuggested",
         own_table="read_write",
-        tables={"inventory": "read_write"},
+        tables={"inventory": "read_update"},  # sell_held_stock, stock_levels, get_catalog
         publishes=True,
     ),
     SubscriberSpec(
@@ -139,13 +140,11 @@ _TABLE_ENV = {
     "payments": constants.ENV_PAYMENTS_TABLE,
     "ledger": constants.ENV_LEDGER_TABLE,
 }
-_APPEND_ONLY_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
-)
+_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+_ACTIONS: dict[str, tuple[str, ...]] = {
+    "read_update": (*_READ_ACTIONS, "dynamodb:UpdateItem"),
+    "append_only": (*_READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem"),
+}
 
 
 def construct_id(name: str) -> str:
@@ -164,7 +163,7 @@ def _grant_table(table: dynamodb.ITable, function: lambda_.IFunction, access: Ta
     elif access == "read_write":
         table.grant_read_write_data(function)
     else:
-        table.grant(function, *_APPEND_ONLY_ACTIONS)
+        table.grant(function, *_ACTIONS[access])
 
 
 class Subscriber(Construct):

@@ -1,0 +1,189 @@
+"""The bus in the template: archive, resource policy, schema registry, exports, and per subscriber
+one rule whose target has a dead-letter queue and a retry policy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.subscribers import REGISTRY, construct_id
+from lambdas.shared import constants, schemas
+from tests.infra.bus_support import actions, function_of, role_statements, rules_by_subscriber
+from tests.infra.conftest import Synthesized, synthesize
+
+OTHER_ACCOUNT = "111122223333"
+SENDER = "shop@mail.example"
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    context = {
+        "eventArchiveRetentionDays": 30,
+        "eventBusAllowedAccounts": [OTHER_ACCOUNT],
+        "notificationSenderEmail": SENDER,
+    }
+    return synthesize(tmp_path_factory.mktemp("configured"), context)
+
+
+def bus_id(synthesized: Synthesized) -> str:
+    (name,) = synthesized.resources("AWS::Events::EventBus")
+    return name
+
+
+def test_the_archive_keeps_our_sources_for_the_configured_days(
+    synthesized: Synthesized, configured: Synthesized
+) -> None:
+    archive = synthesized.one("AWS::Events::Archive")["Properties"]
+    assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id(synthesized), "Arn"]}
+    assert archive["EventPattern"] == {"source": list(constants.OUR_EVENT_SOURCES)}
+    assert archive["RetentionDays"] == constants.DEFAULT_ARCHIVE_RETENTION_DAYS
+    assert configured.one("AWS::Events::Archive")["Properties"]["RetentionDays"] == 30
+
+
+def _principals(statement: dict[str, Any]) -> list[str]:
+    aws = statement["Principal"]["AWS"]
+    return [json.dumps(p) for p in (aws if isinstance(aws, list) else [aws])]
+
+
+def test_by_default_only_this_account_may_publish(synthesized: Synthesized) -> None:
+    (policy,) = synthesized.resources("AWS::Events::EventBusPolicy").values()
+    statement = policy["Properties"]["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "events:PutEvents")
+    (principal,) = _principals(statement)
+    assert '{"Ref": "AWS::AccountId"}' in principal
+
+
+def test_configured_accounts_may_publish_but_never_under_our_sources(configured: Synthesized) -> None:
+    statements = [p["Properties"]["Statement"] for p in configured.resources("AWS::Events::EventBusPolicy").values()]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert len(_principals(allow)) == 2 and any(OTHER_ACCOUNT in p for p in _principals(allow))
+    (denied,) = _principals(deny)
+    assert OTHER_ACCOUNT in denied
+    assert deny["Condition"] == {"StringEquals": {"events:source": list(constants.OUR_EVENT_SOURCES)}}
+
+
+def test_other_stacks_find_the_bus_through_outputs_and_ssm(synthesized: Synthesized) -> None:
+    bus = bus_id(synthesized)
+    (archive,) = synthesized.resources("AWS::Events::Archive")
+    (registry,) = synthesized.resources("AWS::EventSchemas::Registry")
+    expected = {
+        constants.SSM_EVENT_BUS_NAME: {"Ref": bus},
+        constants.SSM_EVENT_BUS_ARN: {"Fn::GetAtt": [bus, "Arn"]},
+        constants.SSM_EVENT_ARCHIVE_ARN: {"Fn::GetAtt": [archive, "Arn"]},
+        constants.SSM_SCHEMA_REGISTRY_NAME: {"Fn::GetAtt": [registry, "RegistryName"]},
+    }
+    ssm = synthesized.resources("AWS::SSM::Parameter").values()
+    parameters = {p["Properties"]["Name"]: p["Properties"]["Value"] for p in ssm}
+    assert {k: parameters.get(k) for k in expected} == expected
+    outputs = synthesized.template["Outputs"]
+    assert outputs["EventBusName"]["Value"] == {"Ref": bus}
+    assert outputs["EventBusArn"]["Value"] == {"Fn::GetAtt": [bus, "Arn"]}
+    assert outputs["EventArchiveArn"]["Value"] == {"Fn::GetAtt": [archive, "Arn"]}
+    assert outputs["SchemaRegistryName"]["Value"] == {"Fn::GetAtt": [registry, "RegistryName"]}
+
+
+def test_the_schema_registry_holds_each_event_schema_from_the_one_source(synthesized: Synthesized) -> None:
+    (registry,) = synthesized.resources("AWS::EventSchemas::Registry")
+    found = synthesized.resources("AWS::EventSchemas::Schema").values()
+    published = {s["Properties"]["SchemaName"]: s["Properties"] for s in found}
+    assert set(published) == {schemas.schema_name(name) for name in schemas.event_names()}
+    for name in schemas.event_names():
+        schema = published[schemas.schema_name(name)]
+        assert schema["Type"] == "JSONSchemaDraft4"
+        assert schema["RegistryName"] == {"Fn::GetAtt": [registry, "RegistryName"]}
+        assert json.loads(schema["Content"]) == schemas.registry_schema(name)
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=lambda s: s.name)
+def test_each_subscriber_has_its_rule_with_retry_policy_and_dead_letter_queue(
+    synthesized: Synthesized, spec: Any
+) -> None:
+    rule = rules_by_subscriber(synthesized)[spec.name]
+    assert rule["EventBusName"] == {"Ref": bus_id(synthesized)}
+    assert rule["EventPattern"] == spec.event_pattern
+    assert rule["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    assert target["RetryPolicy"] == {
+        "MaximumEventAgeInSeconds": spec.max_event_age_seconds,
+        "MaximumRetryAttempts": spec.retry_attempts,
+    }
+    dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    queue = synthesized.template["Resources"][dlq]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == constants.DEAD_LETTER_RETENTION_DAYS * 86_400
+
+    # A run that raises is retried by Lambda and then lands in the same queue.
+    function_id, _ = function_of(synthesized, spec)
+    (invoke_config,) = [
+        c["Properties"]
+        for c in synthesized.resources("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    assert invoke_config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    assert invoke_config["MaximumRetryAttempts"] == constants.SUBSCRIBER_ASYNC_RETRY_ATTEMPTS
+
+
+def test_dead_letter_queues_refuse_plain_http_and_admit_only_their_own_rule(synthesized: Synthesized) -> None:
+    rules = {name: rule for name, rule in synthesized.resources("AWS::Events::Rule").items()}
+    for rule_id, rule in rules.items():
+        dlq = rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        (policy,) = [
+            p["Properties"]["PolicyDocument"]["Statement"]
+            for p in synthesized.resources("AWS::SQS::QueuePolicy").values()
+            if p["Properties"]["Queues"] == [{"Ref": dlq}]
+        ]
+        plain_http = {"Bool": {"aws:SecureTransport": "false"}}
+        assert any(s["Effect"] == "Deny" and s["Condition"] == plain_http for s in policy)
+        (from_events,) = [s for s in policy if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+        assert from_events["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_the_audit_trail_cannot_be_deleted_by_its_writer(synthesized: Synthesized) -> None:
+    spec = next(s for s in REGISTRY if s.name == "audit")
+    _, function = function_of(synthesized, spec)
+    granted = set().union(*(actions(s) for s in role_statements(synthesized, function)))
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"} <= granted
+    assert granted.isdisjoint({"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteTable"})
+    (table,) = [t for n, t in synthesized.resources("AWS::DynamoDB::Table").items() if n.startswith("SubscribersAudit")]
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_subscriber_tables_expire_their_markers(synthesized: Synthesized) -> None:
+    owning = [construct_id(s.name) for s in REGISTRY if s.own_table]
+    for name, table in synthesized.resources("AWS::DynamoDB::Table").items():
+        if any(name.startswith(f"Subscribers{o}") for o in owning):
+            assert table["Properties"]["TimeToLiveSpecification"] == {
+                "AttributeName": constants.MARKER_TTL_ATTRIBUTE,
+                "Enabled": True,
+            }
+
+
+def test_notifications_send_only_as_the_configured_sender(configured: Synthesized) -> None:
+    spec = next(s for s in REGISTRY if s.name == "notifications")
+    _, function = function_of(configured, spec)
+    assert function["Properties"]["Environment"]["Variables"][constants.ENV_NOTIFICATION_SENDER] == SENDER
+    (ses,) = [s for s in role_statements(configured, function) if actions(s) & {"ses:SendEmail"}]
+    assert actions(ses) == {"ses:SendEmail"}
+    assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+    identities = sorted(json.dumps(r).split(":identity/")[1] for r in ses["Resource"])
+    assert identities == ['mail.example"]]}', 'shop@mail.example"]]}']
+
+
+def test_only_the_inventory_subscriber_may_publish(synthesized: Synthesized) -> None:
+    for spec in REGISTRY:
+        _, function = function_of(synthesized, spec)
+        publishes = any("events:PutEvents" in actions(s) for s in role_statements(synthesized, function))
+        assert publishes == spec.publishes, spec.name
+        assert (constants.ENV_EVENT_BUS in function["Properties"]["Environment"]["Variables"]) == spec.publishes
+
+
+def test_marker_ttl_outlives_the_replay_window(configured: Synthesized) -> None:
+    for spec in REGISTRY:
+        _, function = function_of(configured, spec)
+        ttl = int(function["Properties"]["Environment"]["Variables"][constants.ENV_MARKER_TTL_DAYS])
+        assert ttl == 30 + constants.MARKER_TTL_MARGIN_DAYS
