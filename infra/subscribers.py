@@ -133,6 +133,13 @@ REGISTRY: list[SubscriberSpec] = [
         environment=_ses_sender,
         grant=_grant_ses_send,
     ),
+    SubscriberSpec(
+        name="failure_stats",
+        handler="lambdas.subscribers.failure_stats.handler.handler",
+        event_pattern=order_events(constants.EVENT_ORDER_FAILED),
+        description="Failure stats: failed orders per day x named error",
+        own_table="read_write",
+    ),
 ]
 
 _TABLE_ENV = {

@@ -25,6 +25,7 @@ EXPECTED: dict[str, set[str]] = {
     "analytics": {COMPLETED},
     "audit": {COMPLETED, FAILED, REVIEW, REORDER},
     "notifications": {COMPLETED},
+    "failure_stats": {FAILED},
 }
 
 

@@ -1,0 +1,1 @@
+"""The failure_stats subscriber of the order bus."""

@@ -1,0 +1,29 @@
+"""OrderFailed -> one count per day x error, once per order (redeliveries and replays add nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.shared import constants
+from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.adapters.dynamo import Increment, add_once
+from lambdas.shared.events import marker_expiry, occurred_on
+from lambdas.shared.observability import lambda_handler, logger
+from lambdas.subscribers import count_delivery
+from lambdas.subscribers.failure_stats.logic import failure_counter
+
+
+@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    detail = event["detail"]
+    data = detail["data"]
+    pk, sk = failure_counter(data, occurred_on(detail))
+    marker = {
+        "pk": f"ORDER#{data['orderId']}",
+        "sk": "FAILED",
+        "expiresAt": marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS))),
+    }
+    applied = add_once(env(constants.ENV_SUBSCRIBER_TABLE), marker, [Increment({"pk": pk, "sk": sk}, {"orders": 1})])
+    count_delivery("failure_stats", applied)
+    logger.info("failure counted" if applied else "already counted", extra={"error": sk})
+    return {"orderId": data["orderId"], "counted": applied}
