@@ -12,8 +12,11 @@ machine and the EventBridge rules are the ones in the template, running here.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from typing import Any
 
 import boto3
 
+from lambdas.shared import constants
 from sandbox import lambda_runtime, moto_fixes
 from sandbox.clock import Clock
 from sandbox.deploy import Deployment, deploy
@@ -97,6 +101,7 @@ class Sandbox:
         stack = self._stack
         stack.enter_context(_environment({**SANDBOX_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}, ("AWS_PROFILE",)))
         stack.enter_context(moto_fixes.applied())
+        stack.enter_context(_quiet_moto())
         lambda_runtime.install()
         stack.callback(lambda_runtime.uninstall)
         if self.port:
@@ -104,7 +109,7 @@ class Sandbox:
 
             # The interpreter reaches the server at localhost:$MOTO_PORT; handlers via AWS_ENDPOINT_URL.
             stack.enter_context(_environment({"MOTO_PORT": str(self.port)}, ()))
-            self.server = start_server(self.port, MOTO_CONFIG)
+            self.server = start_server(self.port, MOTO_CONFIG, self._control)
             stack.callback(self.server.stop)
         else:
             from moto import mock_aws
@@ -118,6 +123,7 @@ class Sandbox:
         self.session = boto3.Session(region_name=self.region)
         self.deployment = deploy(self, self.cdk_out)
         self._log_groups = self._resolve_log_groups(self.deployment)
+        self._verify_email_senders()
         if self.seed_catalog:
             self.seed(self.seed_catalog)
 
@@ -148,8 +154,34 @@ class Sandbox:
         from examples.seed import seed_inventory
 
         catalog = json.loads(Path(catalog_path).read_text())
-        with lambda_runtime.function_environment(self._client_environment()):
+        with self.client_environment():
             seed_inventory(self.outputs["InventoryTableName"], catalog)
+
+    def _verify_email_senders(self) -> None:
+        """Verify every SES sender a function is configured with: the one manual step of a real
+        deployment (README: "verify it in SES"); without it SES rejects the send, here as in AWS."""
+        assert self.deployment is not None
+        ses = self.client("ses")
+        for properties in self.deployment.functions().values():
+            variables = properties.get("Environment", {}).get("Variables", {})
+            sender = variables.get(constants.ENV_NOTIFICATION_SENDER)
+            if isinstance(sender, str):
+                ses.verify_email_identity(EmailAddress=sender)
+
+    def client_environment(self) -> Any:
+        """A block in which the project's own adapters (lambdas/shared/adapters) reach this sandbox."""
+        return lambda_runtime.function_environment(self._client_environment())
+
+    def missing_handlers(self) -> dict[str, str]:
+        """Handlers in the template that cannot be imported: function name -> why (empty when all load)."""
+        assert self.deployment is not None
+        missing = {}
+        for name, properties in self.deployment.functions().items():
+            try:
+                lambda_runtime.load_handler(properties["Handler"])
+            except lambda_runtime.HandlerImportError as error:
+                missing[name] = f"{properties['Handler']}: {error}"
+        return missing
 
     def _client_environment(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.endpoint_url} if self.endpoint_url else {}
@@ -173,6 +205,25 @@ class Sandbox:
         from sandbox.runner import Runner
 
         return Runner(self)
+
+    def _control(self, command: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        """The server's /_sandbox/ routes (see sandbox/server.py)."""
+        if command == "clock/advance":
+            self.clock.advance(float(query["seconds"][0]))
+        elif command == "drain":
+            self.drain()
+        elif command != "status":
+            raise KeyError(f"unknown sandbox command {command!r}")
+        assert self.targets is not None
+        outcomes: dict[str, int] = {}
+        for delivery in self.targets.deliveries:
+            outcomes[delivery.outcome] = outcomes.get(delivery.outcome, 0) + 1
+        return {
+            "clockOffsetSeconds": self.clock.now() - time.time(),
+            "lambdaInvocations": len(self.invocations),
+            "deliveries": outcomes,
+            "outputs": self.outputs,
+        }
 
     # -- hooks called by moto (via moto_fixes) ----------------------------------------------------
     def _spec(self, function: Any) -> FunctionSpec:
@@ -283,6 +334,21 @@ def _environment(values: Mapping[str, str], remove: tuple[str, ...]) -> Iterator
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _quiet_moto() -> Iterator[None]:
+    """moto logs every caught task failure (with the whole state's repr) and every skipped resource
+    type: in the sandbox those are expected outcomes, read from execution histories instead."""
+    logger = logging.getLogger("moto")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="moto")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
 
 
 @contextmanager

@@ -92,6 +92,9 @@ class _ThreadOutput(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def isatty(self) -> bool:
+        return self.fallback.isatty()
+
 
 @dataclass
 class _Installed:

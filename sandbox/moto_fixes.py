@@ -100,23 +100,50 @@ def _original(name: str, index: int = 0) -> Any:
 # ---------------------------------------------------------------------------
 # CloudFormation
 # ---------------------------------------------------------------------------
-def _fifo_queue_from_cloudformation(
-    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> Any:
-    properties = cloudformation_json.get("Properties", {})
-    if str(properties.get("FifoQueue", "")).lower() == "true" and "QueueName" not in properties:
-        # CloudFormation names an unnamed FIFO queue <stack>-<logicalId>-<suffix>.fifo (80 chars max).
-        resource_name = f"{str(resource_name)[:75]}.fifo"
-    return _original("cfn-fifo-queue-name").__func__(
-        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
-    )
+# CloudFormation's limits on names it generates, where moto's generic <stack>-<logicalId>-<suffix> breaks them.
+_NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Events::Archive": 48}
+
+
+def _parse_resource_and_generate_name(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> Any:
+    parsed = _original("cfn-generated-names")(logical_id, resource_json, resources_map)
+    if not parsed:
+        return parsed
+    resource_class, resource_json, name = parsed
+    resource_type = resource_json["Type"]
+    properties = resource_json.get("Properties", {})
+    name_property = resource_class.cloudformation_name_type() if resource_class else None
+    if resource_type not in _NAME_LIMITS or (name_property and name_property in properties):
+        return parsed
+    fifo = resource_type == "AWS::SQS::Queue" and str(properties.get("FifoQueue", "")).lower() == "true"
+    suffix = ".fifo" if fifo else ""
+    prefix, _, random_part = str(name).rpartition("-")
+    limit = _NAME_LIMITS[resource_type] - len(suffix) - len(random_part) - 1
+    return resource_class, resource_json, f"{prefix[:limit]}-{random_part}{suffix}"
 
 
 _register(
-    "cfn-fifo-queue-name",
-    "An AWS::SQS::Queue with FifoQueue and no QueueName fails to create: moto's generated name lacks "
-    "the '.fifo' suffix CloudFormation adds (InvalidParameterValue).",
-    {("moto.sqs.models:Queue", "create_from_cloudformation_json"): classmethod(_fifo_queue_from_cloudformation)},
+    "cfn-generated-names",
+    "Names moto generates for unnamed resources break AWS's rules: a FIFO queue's lacks the '.fifo' "
+    "suffix (InvalidParameterValue) and an archive's exceeds 48 characters (ValidationException).",
+    {("moto.cloudformation.parsing:", "parse_resource_and_generate_name"): _parse_resource_and_generate_name},
+)
+
+
+def _archive_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    properties = cloudformation_json["Properties"]
+    if isinstance(properties.get("EventPattern"), dict):
+        properties = {**properties, "EventPattern": json.dumps(properties["EventPattern"])}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+    return _original("cfn-archive-pattern").__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+_register(
+    "cfn-archive-pattern",
+    "An AWS::Events::Archive's EventPattern (a JSON object in the template) fails to load: moto parses "
+    "it as a string (TypeError: the JSON object must be str). Rules get this right; archives do not.",
+    {("moto.events.models:Archive", "create_from_cloudformation_json"): classmethod(_archive_from_cloudformation)},
 )
 
 _register(
@@ -170,6 +197,149 @@ _register(
             _delete_state_machine_from_cloudformation
         ),
     },
+)
+
+
+class _Resource:
+    """A CloudFormation resource moto has no model for, created through moto's own backends where
+    they exist (duck-typed: subclassing CloudFormationModel would register it with moto for good)."""
+
+    TYPE = ""
+    ATTRIBUTES: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, attributes: dict[str, str] | None = None) -> None:
+        self.physical_resource_id = physical_id
+        self._attributes = attributes or {}
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self._attributes[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class _EventInvokeConfig(_Resource):
+    """Lambda's async retries and on-failure destination: moto's API has them, its CloudFormation not."""
+
+    TYPE = "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _EventInvokeConfig:
+        from moto.awslambda.models import lambda_backends
+
+        properties = dict(cloudformation_json["Properties"])
+        function_name = properties.pop("FunctionName")
+        properties.pop("Qualifier", None)
+        lambda_backends[account_id][region_name].put_function_event_invoke_config(function_name, properties)
+        return cls(f"{function_name}-event-invoke-config")
+
+
+class _QueuePolicy(_Resource):
+    TYPE = "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _QueuePolicy:
+        from moto.sqs.models import sqs_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = sqs_backends[account_id][region_name]
+        for queue_url in properties["Queues"]:
+            backend.set_queue_attributes(
+                queue_url.rsplit("/", 1)[-1], {"Policy": json.dumps(properties["PolicyDocument"])}
+            )
+        return cls(name)
+
+
+class _EventBusPolicy(_Resource):
+    TYPE = "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _EventBusPolicy:
+        from moto.events.models import events_backends
+
+        properties = cloudformation_json["Properties"]
+        bus_name = properties.get("EventBusName", "default")
+        statement = properties.get("Statement")
+        backend = events_backends[account_id][region_name]
+        if statement:
+            statement = {"Sid": properties["StatementId"], **statement}
+            backend.put_permission(bus_name, "", "", "", {}, json.dumps({"Statement": [statement]}))
+        else:
+            principal = properties.get("Principal", "")
+            condition = properties.get("Condition", {})
+            backend.put_permission(
+                bus_name, properties.get("Action"), principal, properties["StatementId"], condition, ""
+            )
+        return cls(properties["StatementId"])
+
+
+class _SchemaRegistry(_Resource):
+    """moto has no EventBridge Schemas service: the registry is recorded, its attributes resolve."""
+
+    TYPE = "AWS::EventSchemas::Registry"
+    ATTRIBUTES = ("RegistryName", "RegistryArn")
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _SchemaRegistry:
+        registry = cloudformation_json["Properties"].get("RegistryName", name)
+        arn = f"arn:aws:schemas:{region_name}:{account_id}:registry/{registry}"
+        return cls(arn, {"RegistryName": registry, "RegistryArn": arn})
+
+
+class _Schema(_Resource):
+    TYPE = "AWS::EventSchemas::Schema"
+    ATTRIBUTES = ("SchemaArn", "SchemaName", "SchemaVersion")
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _Schema:
+        properties = cloudformation_json["Properties"]
+        schema = properties.get("SchemaName", name)
+        arn = f"arn:aws:schemas:{region_name}:{account_id}:schema/{properties['RegistryName']}/{schema}"
+        return cls(arn, {"SchemaArn": arn, "SchemaName": schema, "SchemaVersion": "1"})
+
+
+_MISSING_MODELS = {m.TYPE: m for m in (_EventInvokeConfig, _QueuePolicy, _EventBusPolicy, _SchemaRegistry, _Schema)}
+
+
+def _resource_class_from_type(resource_type: str) -> Any:
+    if resource_type in _MISSING_MODELS:
+        return _MISSING_MODELS[resource_type]
+    return _original("cfn-missing-types")(resource_type)
+
+
+_register(
+    "cfn-missing-types",
+    "moto's CloudFormation skips resource types it has no model for (with a warning), and fails the "
+    "whole stack when an output reads an attribute of one ('NoneType' has no attribute 'has_cfn_attr'). "
+    "This stack uses five: AWS::Lambda::EventInvokeConfig (the subscribers' async retries and on-failure "
+    "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema.",
+    {("moto.cloudformation.parsing:", "resource_class_from_type"): _resource_class_from_type},
 )
 
 
@@ -263,6 +433,56 @@ _register(
     {(f"{module}:", "boto_client_for"): _cached_boto_client_for for module in _BOTO_CLIENT_MODULES},
 )
 
+_dynamodb_lock = threading.RLock()
+
+
+def _dynamodb_call_action(self: Any) -> Any:
+    with _dynamodb_lock:
+        return _original("dynamodb-serializable")(self)
+
+
+_register(
+    "dynamodb-serializable",
+    "DynamoDB calls on concurrent threads are not isolated: TransactWriteItems deep-copies a table "
+    "while another thread writes it ('RuntimeError: dictionary changed size during iteration' fails an "
+    "order), and a condition check and its write can interleave with another writer's, so two orders "
+    "could both take the last unit. DynamoDB makes each request atomic; the sandbox runs one at a time.",
+    {("moto.dynamodb.responses:DynamoHandler", "call_action"): _dynamodb_call_action},
+)
+
+
+def _backend_dict_getitem(self: Any, account_id: str) -> Any:
+    # Existing accounts need no lock: a dict lookup is atomic. Only a new account goes through moto.
+    if dict.__contains__(self, account_id):
+        return dict.__getitem__(self, account_id)
+    return _original("backend-lookup-lock")(self, account_id)
+
+
+_register(
+    "backend-lookup-lock",
+    "Every backend lookup (several per API call) takes one process-wide lock, even for an account that "
+    "exists: with dozens of executions and handlers on threads, about a quarter of all thread time "
+    "was spent queueing for it.",
+    {("moto.core.base_backend:BackendDict", "__getitem__"): _backend_dict_getitem},
+)
+
+
+def _send_task_failure(self: Any) -> Any:
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+_register(
+    "sfn-task-failure-cause",
+    "SendTaskFailure drops its `cause`: the waiting task fails with the error but a null Cause, so a "
+    "reviewer's reason for rejecting a payment never reaches the execution (or OrderFailed).",
+    {("moto.stepfunctions.responses:StepFunctionResponse", "send_task_failure"): _send_task_failure},
+)
+
 _programs: dict[str, Any] = {}
 
 
@@ -286,15 +506,20 @@ def _warm_heap_keys(component: Any, seen: set[int]) -> None:
             _warm_heap_keys(child, seen)
 
 
+_parse_lock = threading.Lock()
+
+
 def _cached_entrypoint(self: Any) -> Any:
     definition = self._evaluation_details.state_machine_details.definition
-    with _clients_lock:
-        program = _programs.get(definition)
+    program = _programs.get(definition)
     if program is None:
-        program = _original("sfn-program-cache")(self)
-        _warm_heap_keys(program, set())
-        with _clients_lock:
-            program = _programs.setdefault(definition, program)
+        # One parse per definition: a batch of executions starting together would otherwise all parse.
+        with _parse_lock:
+            program = _programs.get(definition)
+            if program is None:
+                program = _original("sfn-program-cache")(self)
+                _warm_heap_keys(program, set())
+                _programs[definition] = program
     return program
 
 

@@ -1,0 +1,243 @@
+"""`make demo`: deploy cdk.out into the sandbox and run a batch of orders down every path.
+
+What a newcomer sees is explained in docs/SANDBOX.md. The demo checks what it shows: it exits 1
+when an order ends differently from what its path promises, a delivery failed, a dead-letter queue
+is not empty or the audit chain does not verify.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from lambdas.shared import constants
+from lambdas.shared.pricing import Pricing
+from sandbox import observe, scenarios
+from sandbox.account import Sandbox
+from sandbox.deploy import DeployError, template_path
+from sandbox.moto_fixes import FIXES, MOTO_VERSION
+from sandbox.runner import TERMINAL, OrderResult, Runner
+
+REVIEWERS = {"approve": "alice@example.com", "reject": "bob@example.com"}
+
+
+@dataclass
+class DemoOutcome:
+    results: list[tuple[scenarios.Scenario, OrderResult]]
+    orders_seconds: float
+    wall_seconds: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def orders_per_second(self) -> float:
+        return len(self.results) / self.orders_seconds if self.orders_seconds else 0.0
+
+
+class Progress:
+    """Phase lines, and a status line that updates in place on a terminal."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self._started = time.monotonic()
+        self._status = ""
+
+    def step(self, text: str) -> None:
+        self._clear()
+        self.out.write(f"[{time.monotonic() - self._started:5.1f}s] {text}\n")
+        self.out.flush()
+
+    def status(self, text: str) -> None:
+        if self.tty and text != self._status:
+            self._clear()
+            self.out.write(f"        {text}")
+            self.out.flush()
+            self._status = text
+
+    def _clear(self) -> None:
+        if self.tty and self._status:
+            self.out.write("\r\033[K")
+            self._status = ""
+
+
+def _pricing(sandbox: Sandbox) -> Pricing:
+    """The pricing the stack deploys (PriceOrder's PRICING_JSON): what the storefront shows."""
+    assert sandbox.deployment is not None
+    properties = sandbox.deployment.functions()[
+        sandbox.function_name(constants.TASK_FUNCTIONS["PriceOrderFunctionArn"])
+    ]
+    return Pricing.from_config(json.loads(properties["Environment"]["Variables"][constants.ENV_PRICING]))
+
+
+def _review_timeout_seconds(sandbox: Sandbox) -> int:
+    assert sandbox.deployment is not None
+    handler = constants.TASK_FUNCTIONS["CollectPaymentFunctionArn"]
+    variables = sandbox.deployment.functions()[sandbox.function_name(handler)]["Environment"]["Variables"]
+    return int(variables[constants.ENV_REVIEW_TIMEOUT_SECONDS])
+
+
+def _wait(runner: Runner, arns: Iterable[str], progress: Progress, total: int, timeout: float = 120.0) -> None:
+    pending = set(arns)
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = {arn for arn in pending if runner.status(arn) not in TERMINAL}
+        progress.status(f"orders finished: {total - len(pending)}/{total}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} orders still running after {timeout}s")
+        time.sleep(0.05)
+
+
+def run_orders(sandbox: Sandbox, batch: list[scenarios.Scenario], progress: Progress) -> list[OrderResult]:
+    """Start the batch at once; reviewers decide; the review timeout passes on the sandbox clock."""
+    runner = sandbox.runner()
+    progress.step(f"starting {len(batch)} orders at once (execution name = orderId)")
+    arns = {s.order_id: runner.start(s.order) for s in batch}
+    for scenario in batch:
+        if scenario.reviewer_decision:
+            runner.wait_for_task_token(scenario.order_id)
+            reviewer = REVIEWERS[scenario.reviewer_decision]
+            runner.decide_review(scenario.order_id, scenario.reviewer_decision, reviewer, note="checked in the demo")
+            progress.step(
+                f"{scenario.order_id} waits for a payment review: {reviewer} decides '{scenario.reviewer_decision}' "
+                "(invokes decide_payment_review, as from the Lambda console)"
+            )
+    unattended = [arns[s.order_id] for s in batch if s.path == scenarios.REVIEW_TIMED_OUT]
+    _wait(runner, [a for a in arns.values() if a not in unattended], progress, len(arns))
+    if unattended:
+        timeout = _review_timeout_seconds(sandbox)
+        progress.step(
+            f"nobody reviews {len(unattended)} order(s): the sandbox clock jumps {timeout / 3600:g} h "
+            "(the stack's review timeout), instantly"
+        )
+        sandbox.clock.advance(timeout + 1)
+    _wait(runner, arns.values(), progress, len(arns))
+    progress.step("all orders finished; waiting for the subscribers (EventBridge delivers asynchronously)")
+    sandbox.drain()
+    return [runner.result(arns[s.order_id]) for s in batch]
+
+
+def check(sandbox: Sandbox, outcome: list[tuple[scenarios.Scenario, OrderResult]]) -> list[str]:
+    """What the demo promises; each broken promise is one line."""
+    problems = []
+    for scenario, result in outcome:
+        if (result.status, result.error) not in scenarios.EXPECTED[scenario.path]:
+            problems.append(f"{scenario.order_id} ({scenario.path}) ended {result.status} {result.error}")
+    race = [r for s, r in outcome if s.path == scenarios.RACE]
+    if race and not (any(r.status == "SUCCEEDED" for r in race) and any(r.status == "FAILED" for r in race)):
+        problems.append("the race for the last units had no winner or no loser")
+    for subscriber, outcomes in observe.deliveries_by_subscriber(sandbox).items():
+        if set(outcomes) != {"SUCCEEDED"}:
+            problems.append(f"subscriber {subscriber}: deliveries {dict(outcomes)}")
+    for queue, count in observe.dead_letters(sandbox).items():
+        if count:
+            problems.append(f"{queue} dead-letter queue holds {count} message(s)")
+    verification = observe.audit_verification(sandbox)
+    if not verification.ok:
+        problems.append(f"audit chain broken at {verification.first_broken_seq}: {verification.problem}")
+    return problems
+
+
+def _money(cents: int, currency: str = "EUR") -> str:
+    return f"{cents / 100:,.2f} {currency}"
+
+
+def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
+    write: Callable[[str], Any] = lambda line="": out.write(line + "\n")  # noqa: E731
+    write()
+    write("Orders (one execution each; states visited from the execution history)")
+    for scenario, result in outcome.results:
+        reason = f"  {result.reason}" if result.error else ""
+        write(f"  {result.order_id:<9} {scenario.path:<19} {result.status:<9} {' > '.join(result.states)}{reason}")
+    statuses = Counter(r.status for _, r in outcome.results)
+    write(f"  {statuses['SUCCEEDED']} SUCCEEDED, {statuses['FAILED']} FAILED")
+
+    write()
+    deliveries = observe.deliveries_by_subscriber(sandbox)
+    total = sum(sum(c.values()) for c in deliveries.values())
+    dead = sum(observe.dead_letters(sandbox).values())
+    write(f"What the subscribers did ({total} EventBridge deliveries to Lambda; dead-letter messages: {dead})")
+    completed = observe.events_seen(sandbox, "inventory")[constants.EVENT_ORDER_COMPLETED]
+    changed = [level for level in observe.stock_levels(sandbox) if level.sold or level.held]
+    reorders = observe.events_seen(sandbox, "audit")[constants.EVENT_REORDER_SUGGESTED]
+    write(f"  inventory      {completed} OrderCompleted: held stock became sold; {reorders} ReorderSuggested published")
+    for level in changed:
+        write(
+            f"                 {level.sku:<17} {level.warehouse:<8} available {level.available:>4}"
+            f"  held {level.held:>3}  sold {level.sold:>3}"
+        )
+    write("  analytics      orders by site variant (today):")
+    for stats in observe.analytics_by_variant(sandbox):
+        lift = f", revenue {stats.revenue_lift_pct:+.1f}% vs control" if stats.revenue_lift_pct is not None else ""
+        write(
+            f"                 {stats.variant:<12} {stats.orders:>2} orders  {stats.units:>3} units  "
+            f"{_money(stats.revenue_cents):>12}{lift}"
+        )
+    verification = observe.audit_verification(sandbox)
+    seen = observe.events_seen(sandbox, "audit")
+    kinds = ", ".join(f"{name} {count}" for name, count in sorted(seen.items()))
+    verdict = "hash chain verified" if verification.ok else f"CHAIN BROKEN at {verification.first_broken_seq}"
+    write(
+        f"  audit          {sum(seen.values())} events recorded ({kinds}); {verdict} ({verification.checked} records)"
+    )
+    mails = observe.emails(sandbox)
+    write(f"  notifications  {len(mails)} e-mails sent through SES")
+    for mail in mails[:3]:
+        write(f"                 {mail.source} -> {', '.join(mail.to)}: {mail.subject}")
+    if len(mails) > 3:
+        write(f"                 ... and {len(mails) - 3} more")
+
+    write()
+    sleeps = sandbox.clock.sleeps()
+    skipped = sum(s.seconds for s in sleeps)
+    write(
+        f"Sandbox: moto {MOTO_VERSION} with {len(FIXES)} fixes; {len(sandbox.invocations)} Lambda invocations "
+        f"in-process; {len(sleeps)} back-offs/waits skipped ({skipped:g} s)"
+    )
+    write(
+        f"Time: {outcome.wall_seconds:.1f} s wall (deploy included); {len(outcome.results)} orders in "
+        f"{outcome.orders_seconds:.1f} s = {outcome.orders_per_second:.1f} orders/s through the sandbox"
+    )
+
+
+def main(cdk_out: Path, out: TextIO = sys.stdout) -> int:
+    started = time.monotonic()
+    progress = Progress(out)
+    try:
+        template = template_path(cdk_out)
+    except DeployError as error:
+        out.write(f"{error}\n")
+        return 2
+    progress.step(f"deploying {template} into the sandbox (in-memory AWS: moto {MOTO_VERSION}, no network)")
+    with Sandbox(cdk_out, seed_catalog=scenarios.CATALOG_PATH) as sandbox:
+        assert sandbox.deployment is not None
+        types = Counter(r.type for r in sandbox.deployment.resources.values())
+        progress.step(
+            f"stack {sandbox.deployment.stack_name}: {sum(types.values())} resources "
+            f"({types['AWS::Lambda::Function']} functions, {types['AWS::Events::Rule']} rules, "
+            f"{types['AWS::DynamoDB::Table']} tables, 1 state machine); example catalog seeded"
+        )
+        missing = sandbox.missing_handlers()
+        if missing:
+            out.write("\nThese functions' handlers cannot be imported, so the demo cannot run:\n")
+            for name, why in missing.items():
+                out.write(f"  {name}: {why}\n")
+            return 2
+        catalog = scenarios.load_catalog()
+        batch = scenarios.batch(scenarios.Storefront(catalog, _pricing(sandbox)), catalog)
+        orders_started = time.monotonic()
+        results = run_orders(sandbox, batch, progress)
+        orders_seconds = time.monotonic() - orders_started
+        outcome = DemoOutcome(list(zip(batch, results, strict=True)), orders_seconds, 0.0)
+        outcome.problems = check(sandbox, outcome.results)
+        outcome.wall_seconds = time.monotonic() - started
+        report(sandbox, outcome, out)
+    if outcome.problems:
+        out.write("\nDEMO CHECK FAILED:\n" + "".join(f"  {p}\n" for p in outcome.problems))
+        return 1
+    return 0

@@ -1,0 +1,125 @@
+"""`python -m sandbox serve`: the sandbox as a local AWS endpoint on 127.0.0.1.
+
+The AWS CLI, boto3 and the project's scripts talk to it with ``--endpoint-url`` (or
+``AWS_ENDPOINT_URL``). It is moto's server app; the deployed handlers run in this process and reach
+the same endpoint (the sandbox sets ``AWS_ENDPOINT_URL`` in their environment and ``MOTO_PORT`` for
+the Step Functions interpreter). One route is the sandbox's own:
+
+    POST /_sandbox/clock/advance?seconds=259200   let time pass (e.g. a payment review times out)
+    GET  /_sandbox/status                          outputs, clock offset, deliveries so far
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+from urllib.parse import parse_qs
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+CONTROL_PREFIX = "/_sandbox/"
+# docs/CONTRACTS.md's example order (MUG-BLUE x2 to Berlin is 29.74 EUR with the example catalog).
+EXAMPLE_ORDER = {
+    "orderId": "ord-1001",
+    "customer": {"id": "cust-42", "email": "ada@example.com"},
+    "items": [{"sku": "MUG-BLUE", "quantity": 2}],
+    "shippingAddress": {
+        "name": "Ada Lovelace",
+        "line1": "1 Main St",
+        "city": "Berlin",
+        "postalCode": "10115",
+        "country": "DE",
+    },
+    "currency": "EUR",
+    "displayedTotal": 29.74,
+    "payment": {"method": "card", "token": "tok_visa"},
+    "siteVariant": "checkout-v2",
+}
+StartResponse = Callable[..., Any]
+
+
+class SandboxServer:
+    """moto's WSGI app on a werkzeug server thread, plus the /_sandbox/ control routes."""
+
+    def __init__(self, port: int, config: dict[str, Any], control: Callable[[str, dict[str, list[str]]], Any]) -> None:
+        self.port = port
+        self._config = patch.dict("moto.core.config.default_user_config", config)
+        self._control = control
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        self._config.start()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+
+        def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if not path.startswith(CONTROL_PREFIX):
+                return moto_app(environ, start_response)
+            try:
+                body = json.dumps(self._control(path.removeprefix(CONTROL_PREFIX), parse_qs(environ["QUERY_STRING"])))
+                status = "200 OK"
+            except (KeyError, ValueError) as error:
+                body, status = json.dumps({"error": str(error)}), "400 Bad Request"
+            start_response(status, [("Content-Type", "application/json")])
+            return [body.encode()]
+
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+        if self._thread:
+            self._thread.join()
+        self._config.stop()
+
+
+def start_server(port: int, config: dict[str, Any], control: Callable[..., Any]) -> SandboxServer:
+    server = SandboxServer(port, config, control)
+    server.start()
+    return server
+
+
+def main(cdk_out: Path, port: int, seed: bool = True) -> int:
+    from sandbox import scenarios
+    from sandbox.account import Sandbox
+    from sandbox.deploy import DeployError, template_path
+
+    try:
+        template_path(cdk_out)
+    except DeployError as error:
+        print(error)
+        return 2
+    print(f"deploying {cdk_out} into the sandbox ...", flush=True)
+    with Sandbox(cdk_out, port=port, seed_catalog=scenarios.CATALOG_PATH if seed else None) as sandbox:
+        url = sandbox.endpoint_url
+        outputs = sandbox.outputs
+        print(f"\nThe sandbox is serving on {url} (region {sandbox.region}; any credentials). Stack outputs:")
+        for key in sorted(outputs):
+            print(f"  {key:<42} {outputs[key]}")
+        print(
+            "\nTry (more in docs/SANDBOX.md):\n"
+            f"  export AWS_ENDPOINT_URL={url} AWS_DEFAULT_REGION={sandbox.region} "
+            "AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
+            f"  aws stepfunctions start-execution --state-machine-arn {outputs['StateMachineArn']} "
+            f"--name ord-1001 --input '{json.dumps(EXAMPLE_ORDER)}'\n"
+            f"  curl -X POST '{url}/_sandbox/clock/advance?seconds=259200'   # 72 h pass\n"
+            "\nCtrl-C stops it (everything is in memory and is gone then).",
+            flush=True,
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop.wait()
+    print("stopped", file=sys.stderr)
+    return 0
