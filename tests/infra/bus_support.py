@@ -10,16 +10,21 @@ from tests.infra.conftest import Synthesized
 
 def rules_by_subscriber(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
     """{subscriber name: its AWS::Events::Rule properties}, found through the target's handler."""
+    return {name: rule for name, (_, rule) in rule_ids_by_subscriber(synthesized).items()}
+
+
+def rule_ids_by_subscriber(synthesized: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
+    """{subscriber name: (rule logical id, rule properties)}; other rules of the stack are left out."""
     functions = synthesized.resources("AWS::Lambda::Function")
     by_handler = {spec.handler: spec.name for spec in REGISTRY}
-    found: dict[str, dict[str, Any]] = {}
-    for rule in synthesized.resources("AWS::Events::Rule").values():
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for rule_id, rule in synthesized.resources("AWS::Events::Rule").items():
         for target in rule["Properties"]["Targets"]:
             function = functions.get(target["Arn"]["Fn::GetAtt"][0]) if "Fn::GetAtt" in target["Arn"] else None
             if function and function["Properties"]["Handler"] in by_handler:
                 name = by_handler[function["Properties"]["Handler"]]
                 assert name not in found, f"{name} has more than one rule"
-                found[name] = rule["Properties"]
+                found[name] = (rule_id, rule["Properties"])
     return found
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants, schemas
-from tests.infra.bus_support import actions, function_of, role_statements, rules_by_subscriber
+from tests.infra.bus_support import (
+    actions,
+    function_of,
+    role_statements,
+    rule_ids_by_subscriber,
+    rules_by_subscriber,
+)
 from tests.infra.conftest import Synthesized, synthesize
 
 OTHER_ACCOUNT = "111122223333"
@@ -128,9 +134,8 @@ def test_each_subscriber_has_its_rule_with_retry_policy_and_dead_letter_queue(
 
 
 def test_dead_letter_queues_refuse_plain_http_and_admit_only_their_own_rule(synthesized: Synthesized) -> None:
-    rules = {name: rule for name, rule in synthesized.resources("AWS::Events::Rule").items()}
-    for rule_id, rule in rules.items():
-        dlq = rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    for rule_id, rule in rule_ids_by_subscriber(synthesized).values():
+        dlq = rule["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
         (policy,) = [
             p["Properties"]["PolicyDocument"]["Statement"]
             for p in synthesized.resources("AWS::SQS::QueuePolicy").values()
