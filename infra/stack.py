@@ -9,20 +9,24 @@ from infra.bus import OrderEventBus
 from infra.config import StackConfig
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
+from infra.observability import Observability
 from infra.subscribers import Subscribers
+from infra.subscribers import construct_id as camel_name
 from infra.warehouses import WarehouseQueues
 from infra.workflow import OrderWorkflow
+from lambdas.shared import constants
 
-# Stack output names: orderctl, the sandbox and the README find resources through these.
-OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
-OUTPUT_EVENT_BUS_NAME = "EventBusName"
-OUTPUT_EVENT_BUS_ARN = "EventBusArn"
-OUTPUT_INVENTORY_TABLE = "InventoryTableName"
-OUTPUT_PAYMENTS_TABLE = "PaymentsTableName"
-OUTPUT_LEDGER_TABLE = "LedgerTableName"
-OUTPUT_REVIEW_FUNCTION = "ReviewDecisionFunctionName"
-OUTPUT_EVENT_ARCHIVE_ARN = "EventArchiveArn"
-OUTPUT_SCHEMA_REGISTRY = "SchemaRegistryName"
+# Stack output names: orderctl, the sandbox and the README find resources through these
+# (defined in lambdas/shared/constants.py so that readers need not import aws-cdk-lib).
+OUTPUT_STATE_MACHINE_ARN = constants.OUTPUT_STATE_MACHINE_ARN
+OUTPUT_EVENT_BUS_NAME = constants.OUTPUT_EVENT_BUS_NAME
+OUTPUT_EVENT_BUS_ARN = constants.OUTPUT_EVENT_BUS_ARN
+OUTPUT_INVENTORY_TABLE = constants.OUTPUT_INVENTORY_TABLE
+OUTPUT_PAYMENTS_TABLE = constants.OUTPUT_PAYMENTS_TABLE
+OUTPUT_LEDGER_TABLE = constants.OUTPUT_LEDGER_TABLE
+OUTPUT_REVIEW_FUNCTION = constants.OUTPUT_REVIEW_FUNCTION
+OUTPUT_EVENT_ARCHIVE_ARN = constants.OUTPUT_EVENT_ARCHIVE_ARN
+OUTPUT_SCHEMA_REGISTRY = constants.OUTPUT_SCHEMA_REGISTRY
 
 
 class OrderProcessingStack(Stack):
@@ -38,6 +42,9 @@ class OrderProcessingStack(Stack):
         )
         # Choreography: the workflow above does not know these exist.
         self.subscribers = Subscribers(self, "Subscribers", self.config, functions, self.event_bus.bus, self.tables)
+        self.observability = Observability(
+            self, "Observability", self.config, functions, self.tables, self.workflow, self.subscribers, self.warehouses
+        )
 
         outputs = {
             OUTPUT_STATE_MACHINE_ARN: self.workflow.state_machine.state_machine_arn,
@@ -49,6 +56,13 @@ class OrderProcessingStack(Stack):
             OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
             OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
             OUTPUT_SCHEMA_REGISTRY: self.event_bus.registry_name,
+            constants.OUTPUT_DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
+            constants.OUTPUT_ALARM_TOPIC_ARN: self.observability.topic.topic_arn,
         }
+        # orderctl redrive / replay reach a subscriber's function and rule through these.
+        for name, sub in self.subscribers.subscribers.items():
+            prefix = camel_name(name) + constants.OUTPUT_SUBSCRIBER_INFIX
+            outputs[prefix + constants.OUTPUT_SUBSCRIBER_FUNCTION] = sub.function.function_name
+            outputs[prefix + constants.OUTPUT_SUBSCRIBER_RULE_ARN] = sub.rule.rule_arn
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

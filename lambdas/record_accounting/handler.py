@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from lambdas.record_accounting import logic
+from lambdas.shared import constants
 from lambdas.shared.adapters.ledger import LedgerTable
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.payment_inputs import utc_now
 
 
@@ -15,4 +18,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = logic.parse(event)
     result = logic.record_sale(request, LedgerTable.from_env(), utc_now())
     logger.info("sale booked", extra={"transactionId": result["transactionId"], "amountCents": request.total_cents})
+    # Business metrics, added only once the sale is booked: Step Functions retries this task only
+    # when an attempt failed, so an order counts once (a timed-out attempt is killed unflushed).
+    metrics.add_metric(name=constants.METRIC_ORDERS_COMPLETED, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=constants.METRIC_REVENUE_CENTS, unit=MetricUnit.Count, value=request.total_cents)
     return result

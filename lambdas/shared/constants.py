@@ -180,3 +180,62 @@ NOTIFICATION_LEASE_SECONDS: Final = 300
 INVENTORY_TABLE_KEYS: Final = ("pk", "sk")
 PAYMENTS_TABLE_KEYS: Final = ("orderId", None)
 LEDGER_TABLE_KEYS: Final = ("pk", "sk")
+
+# ---------------------------------------------------------------------------
+# Stack outputs: infra/stack.py writes them; orderctl and the sandbox find resources through them
+# (here, not in infra/, so that readers need not import aws-cdk-lib).
+# ---------------------------------------------------------------------------
+OUTPUT_STATE_MACHINE_ARN: Final = "StateMachineArn"
+OUTPUT_EVENT_BUS_NAME: Final = "EventBusName"
+OUTPUT_EVENT_BUS_ARN: Final = "EventBusArn"
+OUTPUT_INVENTORY_TABLE: Final = "InventoryTableName"
+OUTPUT_PAYMENTS_TABLE: Final = "PaymentsTableName"
+OUTPUT_LEDGER_TABLE: Final = "LedgerTableName"
+OUTPUT_REVIEW_FUNCTION: Final = "ReviewDecisionFunctionName"
+OUTPUT_EVENT_ARCHIVE_ARN: Final = "EventArchiveArn"
+OUTPUT_SCHEMA_REGISTRY: Final = "SchemaRegistryName"
+OUTPUT_DASHBOARD_NAME: Final = "DashboardName"
+OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
+# Per subscriber: "<CamelName>Subscriber" + one of these suffixes ("AnalyticsSubscriberTableName").
+OUTPUT_SUBSCRIBER_INFIX: Final = "Subscriber"
+OUTPUT_SUBSCRIBER_DEAD_LETTER_QUEUE: Final = "DeadLetterQueueUrl"
+OUTPUT_SUBSCRIBER_TABLE: Final = "TableName"
+OUTPUT_SUBSCRIBER_FUNCTION: Final = "FunctionName"
+OUTPUT_SUBSCRIBER_RULE_ARN: Final = "RuleArn"
+
+# ---------------------------------------------------------------------------
+# Observability (infra/observability.py, lambdas/review_monitor, orderctl)
+# ---------------------------------------------------------------------------
+# Powertools business metrics (namespace METRICS_NAMESPACE, dimension service=SERVICE_NAME).
+METRIC_ORDERS_COMPLETED: Final = "OrdersCompleted"
+METRIC_REVENUE_CENTS: Final = "RevenueCents"
+METRIC_REVIEWS_REQUESTED: Final = "ReviewsRequested"
+METRIC_REVIEWS_WAITING: Final = "ReviewsWaiting"
+METRIC_OLDEST_REVIEW_WAIT: Final = "OldestReviewWaitSeconds"
+# From the state machine's execution log (a metric filter, dimension "error" = the named error).
+METRIC_ORDERS_FAILED: Final = "OrdersFailed"
+METRIC_ORDERS_FAILED_UNEXPECTEDLY: Final = "OrdersFailedUnexpectedly"
+METRIC_ERROR_DIMENSION: Final = "error"
+# Failures that are outcomes of a working shop (bad input, no stock, a declined card, a reviewer's
+# "no"): counted, but only their rate alarms. Any other failure is a fault and alarms at once.
+BUSINESS_ERRORS: Final = (
+    ERROR_INVALID,
+    ERROR_UNDELIVERABLE,
+    ERROR_OUT_OF_STOCK,
+    ERROR_PRICE_MISMATCH,
+    ERROR_PAYMENT_DECLINED,
+    ERROR_REVIEW_REJECTED,
+    ERROR_REVIEW_TIMED_OUT,
+)
+# The review monitor: how often it counts the waiting reviews, and the environment it reads.
+REVIEW_MONITOR_HANDLER: Final = "lambdas.review_monitor.handler.handler"
+REVIEW_MONITOR_INTERVAL_MINUTES: Final = 5
+ENV_STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
+# Alarm when the oldest review has waited this share of the review timeout: reviewers still have
+# the rest of it to decide before the order is cancelled (Order.ReviewTimedOut).
+REVIEW_WAIT_ALARM_FRACTION: Final = 0.5
+# Alarm when at least this share of the orders started in the window failed, once enough started.
+FAILURE_RATE_ALARM_PERCENT: Final = 25
+FAILURE_RATE_ALARM_MIN_ORDERS: Final = 20
+FAILURE_RATE_ALARM_MINUTES: Final = 15
+ALARM_PERIOD_MINUTES: Final = 5

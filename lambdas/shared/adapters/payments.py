@@ -26,6 +26,8 @@ REFUNDED: Final = "REFUNDED"
 VOIDED: Final = "VOIDED"
 
 _KEY: Final = constants.PAYMENTS_TABLE_KEYS[0]
+_BATCH_GET_LIMIT: Final = 100  # DynamoDB's maximum keys per BatchGetItem
+_BATCH_GET_ATTEMPTS: Final = 5
 
 
 def _plain(value: Any) -> Any:
@@ -55,6 +57,29 @@ class PaymentsTable:
         # Strongly consistent: decisions are taken on what this read returns.
         item = self._table.get_item(Key={_KEY: order_id}, ConsistentRead=True).get("Item")
         return _plain(item) if item else None
+
+    def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The payment items of these orders by order id (orders without one are left out).
+
+        BatchGetItem, 100 keys a call, unprocessed keys asked again: one round trip per hundred
+        orders instead of one each (the review monitor reads every running order this way).
+        """
+        found: dict[str, dict[str, Any]] = {}
+        name = self._table.name
+        pending = [{_KEY: order_id} for order_id in dict.fromkeys(order_ids)]
+        while pending:
+            batch, pending = pending[:_BATCH_GET_LIMIT], pending[_BATCH_GET_LIMIT:]
+            request: dict[str, Any] = {name: {"Keys": batch, "ConsistentRead": True}}
+            for _ in range(_BATCH_GET_ATTEMPTS):
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(name, []):
+                    found[item[_KEY]] = _plain(item)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RuntimeError(f"payments table kept returning unprocessed keys for {len(batch)} orders")
+        return found
 
     def create(self, item: dict[str, Any]) -> bool:
         """Write a new payment item; False when the order already has one (nothing is written)."""

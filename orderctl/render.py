@@ -1,0 +1,67 @@
+"""Output a person reads (aligned tables, durations, money, UTC times) or JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command produced: ``data`` for --json, ``text`` for people; ``ok`` sets the exit code."""
+
+    data: Any
+    text: str
+    ok: bool = True
+
+    def emit(self, stream: TextIO, as_json: bool) -> int:
+        print(json.dumps(self.data, indent=2, default=str) if as_json else self.text, file=stream)
+        return 0 if self.ok else 1
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns, two spaces apart."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+
+
+def fields(pairs: Sequence[tuple[str, str]], indent: int = 2) -> str:
+    """``label  value`` lines, labels aligned."""
+    width = max((len(label) for label, _ in pairs), default=0)
+    return "\n".join(f"{' ' * indent}{label.ljust(width)}  {value}" for label, value in pairs)
+
+
+def duration(seconds: float) -> str:
+    """3 d 4 h, 2 h 5 min, 12 min, 40 s: the two largest units a person needs."""
+    seconds = int(max(0, seconds))
+    units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+    parts = []
+    for name, size in units:
+        if seconds >= size or (name == "s" and not parts):
+            parts.append(f"{seconds // size} {name}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def when(moment: datetime | None, now: datetime | None = None) -> str:
+    """``2026-11-22 10:00:01 UTC (5 min ago)`` or ``(in 3 h)``."""
+    if moment is None:
+        return "-"
+    now = now or datetime.now(UTC)
+    text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    delta = (now - moment).total_seconds()
+    return f"{text} ({duration(delta)} ago)" if delta >= 0 else f"{text} (in {duration(-delta)})"
+
+
+def money(cents: int, currency: str) -> str:
+    return f"{cents / 100:,.2f} {currency}".strip()
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None

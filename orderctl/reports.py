@@ -1,0 +1,105 @@
+"""audit-verify and sales: the audit and analytics subscribers' own checks and reports, on the
+deployed tables (the pure logic is theirs: lambdas/subscribers/audit|analytics)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+from lambdas.shared import constants
+from lambdas.shared.adapters.audit import CHAIN, HEAD_KEY
+from lambdas.subscribers.analytics.logic import compare_variants, day_pk
+from lambdas.subscribers.analytics.report import days
+from lambdas.subscribers.audit.logic import Head, verify
+from orderctl import render
+from orderctl.errors import OrderctlError
+from orderctl.stack import DeployedStack
+
+
+def audit_verify(stack: DeployedStack) -> render.Output:
+    name = stack.subscriber_output("audit", constants.OUTPUT_SUBSCRIBER_TABLE)
+    # Head first: records appended while we walk then only extend past what the head promised.
+    item = stack.table(name).get_item(Key=HEAD_KEY, ConsistentRead=True).get("Item")
+    head = Head(int(item["seq"]), item["hash"]) if item else None
+    records = (r for r in stack.query(name, CHAIN, "SEQ#") if head is None or int(r["seq"]) <= head.seq)
+    result = verify(records, head)
+    data = asdict(result)
+    if result.ok:
+        tail = f", chain head {head.hash[:16]}" if head else ""
+        return render.Output(data, f"Audit trail intact: {result.checked} records checked{tail}.")
+    where = f" at record {result.first_broken_seq}" if result.first_broken_seq is not None else ""
+    text = (
+        f"Audit trail BROKEN{where}: {result.problem}.\n"
+        f"  {result.checked} records before it check out. Compare with a backup (point-in-time recovery) of {name}."
+    )
+    return render.Output(data, text, ok=False)
+
+
+def parse_split(text: str | None) -> dict[str, float] | None:
+    """control=0.5,checkout-v2=0.5 -> {"control": 0.5, "checkout-v2": 0.5}"""
+    if not text:
+        return None
+    split = {}
+    for part in text.split(","):
+        variant, _, share = part.partition("=")
+        try:
+            split[variant.strip()] = float(share)
+        except ValueError:
+            raise OrderctlError(
+                f"--split {text!r}: write variant=share,..., e.g. control=0.5,checkout-v2=0.5"
+            ) from None
+    return split
+
+
+def sales(
+    stack: DeployedStack,
+    first: date,
+    last: date,
+    sku: str | None = None,
+    baseline: str = "control",
+    split: dict[str, float] | None = None,
+) -> render.Output:
+    if first > last:
+        raise OrderctlError(f"--from {first} is after --to {last}")
+    if (last - first).days > 366:
+        raise OrderctlError("at most 366 days at a time (one query per day)")
+    name = stack.subscriber_output("analytics", constants.OUTPUT_SUBSCRIBER_TABLE)
+    rows = [row for day in days(first, last) for row in stack.query(name, day_pk(day), "VARIANT#")]
+    currency = next((str(r["currency"]) for r in rows if r.get("currency")), "")
+    stats = compare_variants(rows, baseline=baseline, sku=sku, traffic_split=split)
+    data = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "sku": sku,
+        "baseline": baseline,
+        "currency": currency,
+        "variants": [asdict(s) for s in stats],
+    }
+    period = f"{first}" if first == last else f"{first} to {last}"
+    scope = f" of {sku}" if sku else ""
+    if not stats:
+        return render.Output(data, f"No sales{scope} from {period} (UTC days).")
+
+    def lift(value: float | None) -> str:
+        return "-" if value is None else f"{value:+.1f}%"
+
+    table = render.table(
+        ("VARIANT", "ORDERS", "UNITS", "REVENUE", "AVG ORDER", "UNITS/ORDER", "ORDERS vs BASE", "REVENUE vs BASE"),
+        [
+            (
+                s.variant + (" (baseline)" if s.variant == baseline else ""),
+                s.orders,
+                s.units,
+                render.money(s.revenue_cents, currency),
+                render.money(round(s.avg_order_value_cents), currency),
+                f"{s.units_per_order:g}",
+                lift(s.orders_lift_pct),
+                lift(s.revenue_lift_pct),
+            )
+            for s in stats
+        ],
+    )
+    note = "merchandise revenue (before tax and shipping)"
+    if split:
+        note += "; lifts normalised by the traffic split"
+    return render.Output(data, f"Sales by site variant{scope}, {period} (UTC), {note}:\n{table}")

@@ -1,0 +1,129 @@
+"""Finding the deployed stack: its CloudFormation outputs name every resource orderctl touches.
+
+The same code talks to AWS (your profile and region) and to the offline sandbox server
+(``--endpoint-url http://127.0.0.1:5000``): only the endpoint differs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from lambdas.shared import constants
+from orderctl.errors import OrderctlError
+
+# Fail fast on a wrong endpoint: an operator waits for every retry of every call.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=60)
+SANDBOX_HINT = "for the offline sandbox: `python -m sandbox serve`, then --endpoint-url http://127.0.0.1:5000"
+_ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
+
+
+def check_order_id(order_id: str) -> str:
+    if not _ORDER_ID.match(order_id):
+        raise OrderctlError(
+            f"{order_id!r} is not an order id",
+            "order ids are 1 to 64 letters, digits, '-' or '_' (the execution name of the order), e.g. ord-1001",
+        )
+    return order_id
+
+
+@dataclass
+class DeployedStack:
+    name: str
+    outputs: dict[str, str]
+    session: boto3.Session
+    endpoint_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def find(
+        cls,
+        name: str = constants.STACK_NAME,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> DeployedStack:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        stack = cls(name, {}, session, endpoint_url)
+        try:
+            described = stack.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ValidationError":
+                where = f"at {endpoint_url}" if endpoint_url else f"in region {session.region_name}"
+                raise OrderctlError(
+                    f"stack {name!r} not found {where}",
+                    f"deploy it (`make deploy`), name another with --stack, or {SANDBOX_HINT}",
+                ) from None
+            raise
+        status = described.get("StackStatus", "")
+        if status.endswith("_FAILED") or status.startswith("DELETE"):
+            raise OrderctlError(f"stack {name!r} is {status}", "fix and redeploy it (`make deploy`)")
+        stack.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        return stack
+
+    # -- AWS clients -----------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=_CONFIG)
+        return self._clients[service]
+
+    def table(self, name: str) -> Any:
+        """A DynamoDB Table resource (plain Python values in and out)."""
+        return self.session.resource("dynamodb", endpoint_url=self.endpoint_url, config=_CONFIG).Table(name)
+
+    # -- outputs ---------------------------------------------------------------------------------
+    def output(self, key: str) -> str:
+        try:
+            return self.outputs[key]
+        except KeyError:
+            raise OrderctlError(
+                f"stack {self.name!r} has no output {key}",
+                "it was deployed from an older version of this repository: redeploy it (`make deploy`)",
+            ) from None
+
+    def subscribers(self) -> list[str]:
+        """Subscriber names (snake_case, as in infra/subscribers.py) the stack has outputs for."""
+        suffix = constants.OUTPUT_SUBSCRIBER_INFIX + constants.OUTPUT_SUBSCRIBER_FUNCTION
+        camel = [key.removesuffix(suffix) for key in self.outputs if key.endswith(suffix)]
+        return sorted(re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in camel)
+
+    def subscriber_output(self, subscriber: str, suffix: str) -> str:
+        known = self.subscribers()
+        if subscriber not in known:
+            raise OrderctlError(
+                f"no subscriber named {subscriber!r} in stack {self.name!r}",
+                f"subscribers: {', '.join(known) or 'none'}",
+            )
+        camel = "".join(part.capitalize() for part in subscriber.split("_"))
+        return self.output(camel + constants.OUTPUT_SUBSCRIBER_INFIX + suffix)
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.output(constants.OUTPUT_STATE_MACHINE_ARN)
+
+    def execution_arn(self, order_id: str) -> str:
+        """The execution of an order: it is named after the order id."""
+        prefix = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+        return f"{prefix}:{check_order_id(order_id)}"
+
+    def query(self, table_name: str, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
+        """Every item of one partition whose sort key has a prefix, in key order, all pages."""
+        from boto3.dynamodb.conditions import Key
+
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix),
+            "ConsistentRead": True,
+        }
+        table = self.table(table_name)
+        while True:
+            page = table.query(**kwargs)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
