@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -62,3 +63,13 @@ def tables(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         created[env_name] = create_table(table_name, keys)
         monkeypatch.setenv(env_name, table_name)
     return created
+
+
+def lambda_context(function_name: str = "test-function") -> Any:
+    """A stand-in for the Lambda context object: what Powertools reads from it."""
+    return SimpleNamespace(
+        function_name=function_name,
+        memory_limit_in_mb=256,
+        invoked_function_arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{function_name}",
+        aws_request_id="11111111-2222-3333-4444-555555555555",
+    )

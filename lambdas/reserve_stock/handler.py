@@ -10,7 +10,7 @@ from lambdas.reserve_stock import logic
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.aws_clients import env
-from lambdas.shared.errors import OutOfStock
+from lambdas.shared.errors import OutOfStock, Undeliverable
 from lambdas.shared.observability import lambda_handler, logger, metrics
 
 
@@ -19,9 +19,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     warehouses = logic.parse_warehouses(env(constants.ENV_WAREHOUSES))
     try:
         reservation = logic.reserve(event["order"], warehouses, inventory)
-    except OutOfStock as error:
-        metrics.add_metric(name="OutOfStock", unit=MetricUnit.Count, value=1)
-        logger.info("out of stock", extra={"reason": str(error)})
+    except (OutOfStock, Undeliverable) as error:
+        # Lost sales by cause ("OutOfStock", "Undeliverable"): what a buyer and a shipping manager watch.
+        metrics.add_metric(name=type(error).__name__.removeprefix("Order."), unit=MetricUnit.Count, value=1)
+        logger.info("stock not reserved", extra={"reason": str(error)})
         raise
     metrics.add_metric(name="StockReserved", unit=MetricUnit.Count, value=1)
     logger.info("stock held", extra={"warehouseId": reservation["warehouseId"], "lines": len(reservation["lines"])})

@@ -18,10 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import client, env
+from lambdas.shared.adapters.aws_clients import env, table
+from lambdas.shared.adapters.dynamo import condition_failed, query_all, transact
 from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
 
 # The model types live with the order (pure); re-exported for callers of this adapter.
@@ -46,9 +45,8 @@ __all__ = [
 CATALOG_SK = "CATALOG"
 _STOCK_PREFIX = "STOCK#"
 _HOLD_PREFIX = "HOLD#"
-# Transactions that lose a race with another transaction on the same item are retried this often.
-_CONFLICT_ATTEMPTS = 6
 _BATCH_GET_LIMIT = 100
+_THROTTLED_ATTEMPTS = 6
 
 
 class StockInvariantBroken(Exception):
@@ -56,7 +54,7 @@ class StockInvariantBroken(Exception):
 
 
 # ---------------------------------------------------------------------------
-# Keys and attribute helpers (low-level client: typed attribute values)
+# Keys and helpers (the resource layer: plain Python values in, Decimal numbers out)
 # ---------------------------------------------------------------------------
 def product_pk(sku: str) -> str:
     return f"PRODUCT#{sku}"
@@ -74,16 +72,12 @@ def hold_sk(sku: str) -> str:
     return f"{_HOLD_PREFIX}{sku}"
 
 
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
+def _key(pk: str, sk: str) -> dict[str, str]:
+    return {"pk": pk, "sk": sk}
 
 
 def _int(item: Mapping[str, Any], name: str) -> int:
-    return int(item[name]["N"]) if name in item else 0
+    return int(item.get(name, 0))
 
 
 def _now() -> str:
@@ -94,83 +88,39 @@ def _table_name(table_name: str | None) -> str:
     return table_name or env(constants.ENV_INVENTORY_TABLE)
 
 
-def _query(table_name: str, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
-    """Every item of a partition whose sort key starts with ``sk_prefix`` (strongly consistent)."""
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {
-        "TableName": table_name,
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": sk_prefix}},
-        # A retry right after a write must see that write (idempotency depends on it).
-        "ConsistentRead": True,
-    }
-    while True:
-        page = client("dynamodb").query(**request)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _transact(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """Run one transaction: None when it committed, else the cancellation reasons (one per item).
-
-    Cancellations caused only by concurrent transactions on the same items are retried with jitter;
-    condition failures are returned for the caller to interpret.
-    """
-    for attempt in range(_CONFLICT_ATTEMPTS):
-        try:
-            client("dynamodb").transact_write_items(TransactItems=items)
-            return None
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons: list[dict[str, Any]] = error.response.get("CancellationReasons") or []
-            codes = {reason.get("Code") for reason in reasons}
-            if "ConditionalCheckFailed" in codes:
-                return reasons
-            if not codes <= {"None", "TransactionConflict"} or attempt == _CONFLICT_ATTEMPTS - 1:
-                raise
-        time.sleep(random.uniform(0, 0.02 * 2**attempt))  # jitter spreads the retries
-    raise AssertionError("unreachable")
-
-
-def _failed(reason: Mapping[str, Any]) -> bool:
-    return reason.get("Code") == "ConditionalCheckFailed"
-
-
 # ---------------------------------------------------------------------------
 # Catalog
 # ---------------------------------------------------------------------------
 def get_catalog(skus: Iterable[str], *, table_name: str | None = None) -> dict[str, CatalogItem]:
     """The CATALOG items of these SKUs (BatchGetItem); unknown SKUs are simply absent."""
     name = _table_name(table_name)
+    dynamodb = table(name).meta.client
     wanted = sorted(set(skus))
     found: dict[str, CatalogItem] = {}
     for start in range(0, len(wanted), _BATCH_GET_LIMIT):
         chunk = wanted[start : start + _BATCH_GET_LIMIT]
-        request = {name: {"Keys": [_key(product_pk(sku), CATALOG_SK) for sku in chunk]}}
-        for attempt in range(_CONFLICT_ATTEMPTS):
-            page = client("dynamodb").batch_get_item(RequestItems=request)
+        request: dict[str, Any] = {name: {"Keys": [_key(product_pk(sku), CATALOG_SK) for sku in chunk]}}
+        for attempt in range(_THROTTLED_ATTEMPTS):
+            page = dynamodb.batch_get_item(RequestItems=request)
             for item in page.get("Responses", {}).get(name, []):
                 product = _catalog_item(item)
                 found[product.sku] = product
             request = page.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # throttled: back off
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # throttled: back off, with jitter
         else:
-            raise RuntimeError(f"catalog read of {len(wanted)} SKUs still throttled after {_CONFLICT_ATTEMPTS} tries")
+            raise RuntimeError(f"catalog read of {len(chunk)} SKUs still throttled after {_THROTTLED_ATTEMPTS} tries")
     return found
 
 
 def _catalog_item(item: Mapping[str, Any]) -> CatalogItem:
     return CatalogItem(
-        sku=item["pk"]["S"].removeprefix("PRODUCT#"),
-        name=item.get("name", {}).get("S", ""),
+        sku=str(item["pk"]).removeprefix("PRODUCT#"),
+        name=str(item.get("name", "")),
         price_cents=_int(item, "priceCents"),
         lead_time_days=_int(item, "leadTimeDays"),
-        active=item.get("active", {}).get("BOOL", True),
+        active=bool(item.get("active", True)),
     )
 
 
@@ -178,16 +128,16 @@ def _catalog_item(item: Mapping[str, Any]) -> CatalogItem:
 # Holds
 # ---------------------------------------------------------------------------
 def order_holds(order_id: str, *, table_name: str | None = None) -> list[Hold]:
-    """Every hold of an order, whatever its status."""
+    """Every hold of an order, whatever its status (strongly consistent: a retry sees a fresh hold)."""
     return [
         Hold(
             order_id=order_id,
-            sku=item["sk"]["S"].removeprefix(_HOLD_PREFIX),
-            warehouse_id=item["warehouseId"]["S"],
+            sku=str(item["sk"]).removeprefix(_HOLD_PREFIX),
+            warehouse_id=str(item["warehouseId"]),
             quantity=_int(item, "quantity"),
-            status=item["status"]["S"],
+            status=str(item["status"]),
         )
-        for item in _query(_table_name(table_name), order_pk(order_id), _HOLD_PREFIX)
+        for item in query_all(_table_name(table_name), order_pk(order_id), sk_prefix=_HOLD_PREFIX)
     ]
 
 
@@ -203,7 +153,7 @@ def hold_stock(
     now = _now()
     items: list[dict[str, Any]] = []
     for line in lines:
-        quantity = _n(int(line["quantity"]))
+        quantity = int(line["quantity"])
         items.append(
             {
                 "Update": {
@@ -212,7 +162,7 @@ def hold_stock(
                     "UpdateExpression": "SET available = available - :q, held = if_not_exists(held, :zero) + :q",
                     # Fails too when the warehouse has no stock item for the SKU (no `available`).
                     "ConditionExpression": "available >= :q",
-                    "ExpressionAttributeValues": {":q": quantity, ":zero": _n(0)},
+                    "ExpressionAttributeValues": {":q": quantity, ":zero": 0},
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
@@ -223,29 +173,34 @@ def hold_stock(
                     "TableName": name,
                     "Item": {
                         **_key(order_pk(order_id), hold_sk(line["sku"])),
-                        "warehouseId": {"S": warehouse_id},
+                        "warehouseId": warehouse_id,
                         "quantity": quantity,
-                        "status": {"S": HELD},
-                        "heldAt": {"S": now},
+                        "status": HELD,
+                        "heldAt": now,
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
         )
-    reasons = _transact(items)
+    reasons = transact(name, items)
     if reasons is None:
         return []
-    if any(_failed(reason) for reason in reasons[1::2]):
+    if any(condition_failed(reasons, index) for index in range(1, len(items), 2)):
         raise AlreadyHeld(f"order {order_id} already holds stock")
     return [
-        Shortage(
-            sku=line["sku"],
-            requested=int(line["quantity"]),
-            available=_int(reason["Item"], "available") if "available" in reason.get("Item", {}) else None,
-        )
-        for line, reason in zip(lines, reasons[0::2], strict=True)
-        if _failed(reason)
+        Shortage(sku=line["sku"], requested=int(line["quantity"]), available=_available(reasons[2 * index]))
+        for index, line in enumerate(lines)
+        if condition_failed(reasons, 2 * index)
     ]
+
+
+def _available(reason: Mapping[str, Any]) -> int | None:
+    """``available`` of the stock item a failed condition returned (ALL_OLD), None when there was no item.
+
+    Errors are not run through the resource layer's deserializer: the item is in DynamoDB's typed form.
+    """
+    attribute = reason.get("Item", {}).get("available")
+    return None if attribute is None else int(attribute["N"])
 
 
 def release_holds(order_id: str, *, table_name: str | None = None) -> list[dict[str, Any]]:
@@ -268,8 +223,8 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
     for hold in order_holds(order_id, table_name=table_name):
         if hold.status != HELD:
             continue
-        quantity = _n(hold.quantity)
-        reasons = _transact(
+        reasons = transact(
+            table_name,
             [
                 {
                     "Update": {
@@ -278,11 +233,7 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
                         "UpdateExpression": "SET #status = :to, settledAt = :now",
                         "ConditionExpression": "#status = :held",
                         "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {
-                            ":to": {"S": status},
-                            ":held": {"S": HELD},
-                            ":now": {"S": _now()},
-                        },
+                        "ExpressionAttributeValues": {":to": status, ":held": HELD, ":now": _now()},
                     }
                 },
                 {
@@ -292,14 +243,14 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
                         "UpdateExpression": "SET held = held - :q, #counter = if_not_exists(#counter, :zero) + :q",
                         "ConditionExpression": "held >= :q",
                         "ExpressionAttributeNames": {"#counter": counter},
-                        "ExpressionAttributeValues": {":q": quantity, ":zero": _n(0)},
+                        "ExpressionAttributeValues": {":q": hold.quantity, ":zero": 0},
                     }
                 },
-            ]
+            ],
         )
         if reasons is None:
             settled.append(hold.line())
-        elif not _failed(reasons[0]):
+        elif not condition_failed(reasons, 0):
             raise StockInvariantBroken(
                 f"{hold.sku} at {hold.warehouse_id} holds fewer than the {hold.quantity} units order {order_id} holds"
             )
@@ -313,12 +264,12 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
 def stock_levels(sku: str, *, table_name: str | None = None) -> dict[str, dict[str, int]]:
     """{warehouseId: {available, held, sold}} for one SKU."""
     return {
-        item["sk"]["S"].removeprefix(_STOCK_PREFIX): {
+        str(item["sk"]).removeprefix(_STOCK_PREFIX): {
             "available": _int(item, "available"),
             "held": _int(item, "held"),
             "sold": _int(item, "sold"),
         }
-        for item in _query(_table_name(table_name), product_pk(sku), _STOCK_PREFIX)
+        for item in query_all(_table_name(table_name), product_pk(sku), sk_prefix=_STOCK_PREFIX)
     }
 
 
@@ -329,29 +280,26 @@ def seed(catalog: Mapping[str, Any], *, table_name: str | None = None) -> int:
     while ``held`` and ``sold`` keep their counts, so seeding under live orders never breaks holds.
     Returns the number of items written.
     """
-    name = _table_name(table_name)
-    dynamodb = client("dynamodb")
+    inventory = table(_table_name(table_name))
     written = 0
     for product in catalog["products"]:
         sku = str(product["sku"])
-        dynamodb.put_item(
-            TableName=name,
+        inventory.put_item(
             Item={
                 **_key(product_pk(sku), CATALOG_SK),
-                "name": {"S": str(product["name"])},
-                "priceCents": _n(int(product["priceCents"])),
-                "leadTimeDays": _n(int(product["leadTimeDays"])),
-                "active": {"BOOL": bool(product.get("active", True))},
-            },
+                "name": str(product["name"]),
+                "priceCents": int(product["priceCents"]),
+                "leadTimeDays": int(product["leadTimeDays"]),
+                "active": bool(product.get("active", True)),
+            }
         )
         written += 1
         for warehouse_id, available in dict(product.get("stock", {})).items():
-            dynamodb.update_item(
-                TableName=name,
+            inventory.update_item(
                 Key=_key(product_pk(sku), stock_sk(str(warehouse_id))),
                 UpdateExpression="SET available = :a, held = if_not_exists(held, :zero), "
                 "sold = if_not_exists(sold, :zero)",
-                ExpressionAttributeValues={":a": _n(int(available)), ":zero": _n(0)},
+                ExpressionAttributeValues={":a": int(available), ":zero": 0},
             )
             written += 1
     return written
