@@ -149,6 +149,11 @@ class Sandbox:
             raise LookupError(f"{len(names)} functions in the template have handler {handler}")
         return names[0]
 
+    def environment_of(self, handler: str) -> dict[str, str]:
+        """The deployed environment variables of the function with `handler` (references resolved)."""
+        configuration = self.client("lambda").get_function_configuration(FunctionName=self.function_name(handler))
+        return dict(configuration.get("Environment", {}).get("Variables", {}))
+
     def seed(self, catalog_path: Path) -> None:
         """Load the example catalog and stock (examples/seed.py) into the deployed inventory table."""
         from examples.seed import seed_inventory
@@ -219,7 +224,7 @@ class Sandbox:
         for delivery in self.targets.deliveries:
             outcomes[delivery.outcome] = outcomes.get(delivery.outcome, 0) + 1
         return {
-            "clockOffsetSeconds": self.clock.now() - time.time(),
+            "clockOffsetSeconds": round(self.clock.now() - time.time()),
             "lambdaInvocations": len(self.invocations),
             "deliveries": outcomes,
             "outputs": self.outputs,

@@ -66,19 +66,15 @@ class Progress:
             self._status = ""
 
 
-def _pricing(sandbox: Sandbox) -> Pricing:
+def deployed_pricing(sandbox: Sandbox) -> Pricing:
     """The pricing the stack deploys (PriceOrder's PRICING_JSON): what the storefront shows."""
-    assert sandbox.deployment is not None
-    properties = sandbox.deployment.functions()[
-        sandbox.function_name(constants.TASK_FUNCTIONS["PriceOrderFunctionArn"])
-    ]
-    return Pricing.from_config(json.loads(properties["Environment"]["Variables"][constants.ENV_PRICING]))
+    variables = sandbox.environment_of(constants.TASK_FUNCTIONS["PriceOrderFunctionArn"])
+    return Pricing.from_config(json.loads(variables[constants.ENV_PRICING]))
 
 
-def _review_timeout_seconds(sandbox: Sandbox) -> int:
-    assert sandbox.deployment is not None
-    handler = constants.TASK_FUNCTIONS["CollectPaymentFunctionArn"]
-    variables = sandbox.deployment.functions()[sandbox.function_name(handler)]["Environment"]["Variables"]
+def review_timeout_seconds(sandbox: Sandbox) -> int:
+    """The stack's review timeout (CollectPayment's REVIEW_TIMEOUT_SECONDS, from reviewTimeoutHours)."""
+    variables = sandbox.environment_of(constants.TASK_FUNCTIONS["CollectPaymentFunctionArn"])
     return int(variables[constants.ENV_REVIEW_TIMEOUT_SECONDS])
 
 
@@ -110,7 +106,7 @@ def run_orders(sandbox: Sandbox, batch: list[scenarios.Scenario], progress: Prog
     unattended = [arns[s.order_id] for s in batch if s.path == scenarios.REVIEW_TIMED_OUT]
     _wait(runner, [a for a in arns.values() if a not in unattended], progress, len(arns))
     if unattended:
-        timeout = _review_timeout_seconds(sandbox)
+        timeout = review_timeout_seconds(sandbox)
         progress.step(
             f"nobody reviews {len(unattended)} order(s): the sandbox clock jumps {timeout / 3600:g} h "
             "(the stack's review timeout), instantly"
@@ -229,7 +225,7 @@ def main(cdk_out: Path, out: TextIO = sys.stdout) -> int:
                 out.write(f"  {name}: {why}\n")
             return 2
         catalog = scenarios.load_catalog()
-        batch = scenarios.batch(scenarios.Storefront(catalog, _pricing(sandbox)), catalog)
+        batch = scenarios.batch(scenarios.Storefront(catalog, deployed_pricing(sandbox)), catalog)
         orders_started = time.monotonic()
         results = run_orders(sandbox, batch, progress)
         orders_seconds = time.monotonic() - orders_started

@@ -34,6 +34,9 @@ from typing import Any, TextIO
 
 Handler = Callable[[Any, Any], Any]
 
+# The sandbox runs every handler on one interpreter (one GIL), so under a batch a handler takes longer
+# than it would in its own Lambda sandbox: its Timeout is enforced with this much slack.
+TIMEOUT_SLACK = float(os.environ.get("SANDBOX_LAMBDA_TIMEOUT_SLACK", "3"))
 # What the sandbox adds to every function's environment. X-Ray is not simulated: Powertools' Tracer
 # is told so instead of trying to reach a daemon.
 SANDBOX_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
@@ -308,7 +311,7 @@ def invoke(spec: FunctionSpec, event: Any, extra_environment: Mapping[str, str] 
 
     worker = threading.Thread(target=run, name=f"lambda:{spec.name}", daemon=True)
     worker.start()
-    worker.join(spec.timeout_seconds)
+    worker.join(spec.timeout_seconds * TIMEOUT_SLACK)
     duration_ms = (time.monotonic() - started) * 1000
     if worker.is_alive():
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

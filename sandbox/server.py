@@ -12,6 +12,7 @@ the Step Functions interpreter). One route is the sandbox's own:
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import threading
@@ -58,6 +59,7 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
         self._config.start()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         moto_app = DomainDispatcherApplication(create_backend_app)
 
         def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
