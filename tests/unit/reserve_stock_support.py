@@ -5,17 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.dynamodb.responses import DynamoHandler
 
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
+from sandbox import moto_fixes
 
 # DE is served by two warehouses, so the fallback from the first to the second can be tested.
 WAREHOUSES = [
@@ -72,21 +71,9 @@ def total_units(sku: str) -> int:
 
 @contextmanager
 def serialized_dynamodb() -> Iterator[None]:
-    """Make moto's DynamoDB handle one request at a time, as DynamoDB isolates each request.
-
-    moto 5.2.5 is not thread-safe: a cancelled transaction restores a deep copy of the whole table,
-    erasing other threads' committed writes, and iteration races raise RuntimeError. Without this,
-    a concurrency test would test moto, not our conditions.
+    """DynamoDB isolates each request; moto 5.2.5 does not (a cancelled transaction restores a deep copy
+    of the table over other threads' writes). The sandbox's moto fixes serialize its requests: with
+    them, a concurrency test tests our conditions, not moto.
     """
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
+    with moto_fixes.applied():
         yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
