@@ -58,12 +58,12 @@ class InvocationRecord:
 class Sandbox:
     def __init__(
         self,
-        cdk_out: Path | str = "cdk.out",
+        cdk_out: Path | str | None = "cdk.out",
         region: str | None = None,
         port: int | None = None,
         seed_catalog: Path | str | None = None,
     ) -> None:
-        self.cdk_out = Path(cdk_out)
+        self.cdk_out = Path(cdk_out) if cdk_out is not None else None  # None: an empty account
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         self.port = port
         self.seed_catalog = Path(seed_catalog) if seed_catalog else None
@@ -121,6 +121,8 @@ class Sandbox:
         stack.enter_context(_hooks(self.clock, self._invoke, self.targets.send))
 
         self.session = boto3.Session(region_name=self.region)
+        if self.cdk_out is None:
+            return
         self.deployment = deploy(self, self.cdk_out)
         self._log_groups = self._resolve_log_groups(self.deployment)
         self._verify_email_senders()
