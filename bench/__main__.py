@@ -1,0 +1,146 @@
+"""`make bench`: benchmarks and the cost model in one run -> bench/results/latest.json and a table.
+
+    .venv/bin/python -m bench [--skip-make-test] [--skip-synth] [--import-repeats N] ...
+
+Timings vary on a shared machine, so every figure that is judged is a ratio of two things measured
+in the same run (interleaved), from medians of repeats. See docs/BENCH.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import assets, coldstart, cost, notes, prices, report, template, toolchain
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--cdk-out", type=Path, default=REPO / "cdk.out")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--import-repeats", type=int, default=7, help="fresh interpreters per handler (and baseline)")
+    parser.add_argument("--order-repeats", type=int, default=15, help="happy-path orders per mode (sandbox, direct)")
+    parser.add_argument("--batch", type=int, default=20, help="orders started at once for the concurrent figure")
+    parser.add_argument("--batches", type=int, default=3, help="concurrent batches (median)")
+    parser.add_argument("--synth-repeats", type=int, default=3)
+    parser.add_argument("--skip-make-test", action="store_true", help="quick iterations: do not time `make test`")
+    parser.add_argument("--skip-synth", action="store_true", help="quick iterations: do not time `cdk synth`")
+    parser.add_argument("--skip-imports", action="store_true", help="quick iterations: no cold-import measurement")
+    return parser.parse_args(argv)
+
+
+def _step(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def _paths_section(bench_run: Any) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for run in bench_run.paths:
+        usage = run.usage(bench_run.memory_mb)
+        usage_dict = usage.as_dict()
+        by_function = usage_dict.pop("invocations")
+        paths[run.path] = {
+            "order_id": run.order_id,
+            "status": run.status,
+            "error": run.error,
+            "states": run.counts.states,
+            "transitions": run.counts.transitions,
+            "retries": run.counts.retries,
+            "workflow_lambda_invocations": run.counts.lambda_invocations,
+            "lambda_invocations_by_function": by_function,
+            "usage": usage_dict,
+            "handler_calls": run.calls.as_dict()["calls"],
+            "cost_per_million": cost.cost_per_million(usage),
+        }
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    functions = template.functions(args.cdk_out)
+    document: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 1) for x in load_before],
+        },
+        "functions": len(functions),
+    }
+
+    _step(f"asset sizes ({len(functions)} functions)")
+    document["assets"] = assets.sizes(functions)
+    document["lambda_asset_kb"] = document["assets"]["lambda_asset_kb"]
+
+    if not args.skip_imports:
+        _step(f"cold imports: {len(functions)} handlers x {args.import_repeats}, each after a boto3 baseline")
+        cold = coldstart.measure(functions, args.import_repeats)
+        worst = next(f for f in functions if f.short_name == cold["worst_handler"])
+        cold["extra_over_boto3"] = coldstart.extra_cost(worst)
+        document["cold_import"] = cold
+        document["cold_import_ratio_max"] = cold["cold_import_ratio_max"]
+
+    _step(
+        f"orders: every path once, then {args.order_repeats} happy orders per mode, {args.batches}x{args.batch} at once"
+    )
+    from bench import orders  # imports moto and the sandbox: only when needed
+
+    bench_run = orders.run(args.cdk_out, args.order_repeats, args.batch, args.batches)
+    throughput = bench_run.throughput.as_dict()
+    document["throughput"] = throughput
+    document["sandbox_over_direct_ratio"] = throughput["sandbox_over_direct_ratio"]
+    document["sandbox_orders_per_second_sequential"] = throughput["sandbox_orders_per_second_sequential"]
+    document["sandbox_orders_per_second_concurrent"] = throughput["sandbox_orders_per_second_concurrent"]
+    paths = _paths_section(bench_run)
+    document["paths"] = paths
+    happy = paths.get("happy", {})
+    document["happy_path_transitions"] = happy.get("transitions")
+    document["happy_path_lambda_invocations"] = happy.get("workflow_lambda_invocations")
+    document["cost_per_million_orders"] = happy.get("cost_per_million")
+    document["cost_check"] = {
+        # The direct baseline must do the handlers' work exactly: same billed calls for the same order.
+        "direct_calls": bench_run.happy_direct_calls.as_dict(),
+        "sandbox_calls": bench_run.happy_sandbox.calls.as_dict(),
+        "same": bench_run.happy_direct_calls.as_dict() == bench_run.happy_sandbox.calls.as_dict(),
+    }
+    durations = [d for run in bench_run.paths for _, _, d in run.invocations]
+    document["prices"] = {
+        "region": prices.REGION,
+        "currency": prices.CURRENCY,
+        "sources": prices.SOURCES,
+        "lambda_memory_mb": sorted(set(bench_run.memory_mb.values())),
+        "lambda_median_invocation_ms": round(statistics.median(durations), 1) if durations else None,
+    }
+
+    if not args.skip_synth:
+        _step(f"cdk synth x{args.synth_repeats}")
+        document.update(toolchain.synth_seconds(args.synth_repeats))
+    if not args.skip_make_test:
+        _step("make test (once)")
+        document.update(toolchain.make_test_seconds())
+
+    document["goals"] = report.judge(document)
+    document["notes"] = notes.closing(document)
+    document["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    document["bench_seconds"] = round(time.perf_counter() - started, 1)
+    report.write(document, args.out)
+    print(report.table(document))
+    print(f"\nwritten: {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Cold import of every handler, relative to `import boto3` (the floor every Python Lambda pays).
+
+Each sample is a fresh interpreter that times one ``import`` (interpreter start-up is the same for
+both and left out). Samples alternate baseline / handler, so a load change on this shared machine
+hits both; the figure per handler is median(handler) / median(boto3).
+
+The ratio uses the importing process's CPU time (time.process_time), not wall time: an import is
+CPU-bound work (the files are in the page cache), and on a machine shared with colleagues' test
+runs the wall clock mostly measures the neighbours (load average 16 on 2 cores moved wall-time
+ratios between 1.2 and 1.8 from one run to the next). Wall-time medians are reported alongside.
+
+Measured as Lambda would import it:
+- from the asset directory CDK staged (cdk.out/asset.<hash>), i.e. exactly the code that uploads,
+  with the task root as the working directory;
+- with Lambda's reserved variables set, LAMBDA_TASK_ROOT in particular: Powertools' Tracer is only
+  active inside Lambda, and active tracing (the template sets Tracing: Active) imports the X-Ray
+  SDK and patches botocore. Leaving it unset would hide that cost, so it is set;
+- PYTHONDONTWRITEBYTECODE=1: /var/task is read-only and the asset ships no .pyc, so Lambda compiles
+  our modules on every cold start; third-party code (boto3 in the runtime, Powertools in the layer)
+  is precompiled, as in the venv.
+Caveat: the venv's Python (this machine's CPU) stands in for python3.13 on Graviton.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.template import FunctionInfo
+
+BASELINE = "boto3"
+_TIMER = (
+    "import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
+    "print(time.perf_counter() - t, time.process_time() - c)"
+)
+
+
+@dataclass
+class ImportTiming:
+    module: str
+    cpu_ms: list[float] = field(default_factory=list)
+    wall_ms: list[float] = field(default_factory=list)
+
+    def add(self, sample: tuple[float, float]) -> None:
+        wall, cpu = sample
+        self.wall_ms.append(wall)
+        self.cpu_ms.append(cpu)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+    @property
+    def median_wall_ms(self) -> float:
+        return statistics.median(self.wall_ms)
+
+
+def lambda_environment(function: FunctionInfo, task_root: Path) -> dict[str, str]:
+    """The variables Lambda sets for this function (reserved ones, then the function's own)."""
+    region = os.environ.get("AWS_DEFAULT_REGION", "eu-west-1")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "_HANDLER": function.handler,
+    }
+    env.update(function.environment)
+    return env
+
+
+def _time_import(module: str, cwd: Path, env: dict[str, str], python: str) -> tuple[float, float]:
+    """(wall ms, CPU ms) of `import module` in a fresh interpreter."""
+    result = subprocess.run(
+        [python, "-c", _TIMER.format(module=module)], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"import {module} failed in {cwd}:\n{result.stderr[-2000:]}")
+    wall, cpu = result.stdout.strip().splitlines()[-1].split()
+    return float(wall) * 1000, float(cpu) * 1000
+
+
+def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.executable) -> dict[str, object]:
+    """Median cold import per handler module and its ratio to the boto3 baseline."""
+    by_module: dict[str, FunctionInfo] = {}
+    for function in functions:
+        if function.asset_dir is None:
+            raise RuntimeError(f"{function.logical_id}: no staged asset directory in cdk.out (synthesize first)")
+        by_module.setdefault(function.module, function)
+    baseline = ImportTiming(BASELINE)
+    timings = {module: ImportTiming(module) for module in by_module}
+    pair_ratios: dict[str, list[float]] = {module: [] for module in by_module}
+    for round_index in range(repeats):
+        # Rotate the order each round so no handler always runs right after start-up of the batch.
+        modules = list(by_module)
+        shift = round_index % len(modules)
+        for module in modules[shift:] + modules[:shift]:
+            function = by_module[module]
+            assert function.asset_dir is not None
+            env = lambda_environment(function, function.asset_dir)
+            base = _time_import(BASELINE, function.asset_dir, env, python)
+            sample = _time_import(module, function.asset_dir, env, python)
+            baseline.add(base)
+            timings[module].add(sample)
+            pair_ratios[module].append(sample[1] / base[1])
+    handlers = {}
+    for module, timing in timings.items():
+        handlers[by_module[module].short_name] = {
+            "module": module,
+            "median_cpu_ms": round(timing.median_ms, 1),
+            "median_wall_ms": round(timing.median_wall_ms, 1),
+            "ratio": round(timing.median_ms / baseline.median_ms, 3),
+            "wall_ratio": round(timing.median_wall_ms / baseline.median_wall_ms, 3),
+            # The median of per-pair ratios: a cross-check that load drift did not skew the figure.
+            "pair_ratio_median": round(statistics.median(pair_ratios[module]), 3),
+            "cpu_samples_ms": [round(s, 1) for s in timing.cpu_ms],
+        }
+    worst = max(handlers, key=lambda name: handlers[name]["ratio"])  # type: ignore[arg-type,return-value]
+    return {
+        "baseline_module": BASELINE,
+        "measure": "CPU time of the importing process (time.process_time); wall time alongside",
+        "baseline_median_cpu_ms": round(baseline.median_ms, 1),
+        "baseline_median_wall_ms": round(baseline.median_wall_ms, 1),
+        "baseline_samples": len(baseline.cpu_ms),
+        "repeats": repeats,
+        "handlers": handlers,
+        "worst_handler": worst,
+        "cold_import_ratio_max": handlers[worst]["ratio"],
+    }
+
+
+# ---------------------------------------------------------------------------
+# What costs the time: -X importtime of one handler, minus what boto3 imports anyway
+# ---------------------------------------------------------------------------
+_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
+
+
+def importtime(module: str, cwd: Path, env: dict[str, str], python: str = sys.executable) -> list[tuple[str, int]]:
+    """(module, self microseconds) for every module `import module` loads, from -X importtime."""
+    result = subprocess.run(
+        [python, "-X", "importtime", "-c", f"import {module}"], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    rows = []
+    for line in result.stderr.splitlines():
+        match = _LINE.match(line)
+        if match:
+            rows.append((match.group(4), int(match.group(1))))
+    return rows
+
+
+def extra_cost(function: FunctionInfo, python: str = sys.executable, top: int = 8) -> list[dict[str, object]]:
+    """The packages a handler imports beyond boto3's own, by self time (one -X importtime run each)."""
+    assert function.asset_dir is not None
+    env = lambda_environment(function, function.asset_dir)
+    floor = {name for name, _ in importtime(BASELINE, function.asset_dir, env, python)}
+    extra: Counter[str] = Counter()
+    for name, self_us in importtime(function.module, function.asset_dir, env, python):
+        if name not in floor:
+            extra[name.split(".")[0]] += self_us
+    return [{"package": name, "self_ms": round(us / 1000, 1)} for name, us in extra.most_common(top)]

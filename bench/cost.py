@@ -1,0 +1,123 @@
+"""The cost model: what one order uses (counted, not guessed) -> dollars per million orders.
+
+Pure arithmetic on measured usage; the measuring happens in bench.orders (execution histories and
+the API calls the handlers make). Prices: bench/prices.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+
+from bench import prices
+
+ORDERS = 1_000_000
+# The split every report shows, in this order.
+SERVICES = ("stepfunctions", "lambda", "eventbridge", "sqs", "dynamodb", "ses")
+
+
+def chunks(size_bytes: int, chunk_bytes: int) -> int:
+    """Billed units of a payload billed per chunk (EventBridge, SQS: 64 KB); an empty one is one."""
+    return max(1, math.ceil(size_bytes / chunk_bytes))
+
+
+def billed_ms(duration_ms: float) -> int:
+    """Lambda bills duration rounded up to the next 1 ms (at least 1 ms)."""
+    step = prices.LAMBDA_BILLING_INCREMENT_MS
+    return max(step, math.ceil(duration_ms / step) * step)
+
+
+def gb_seconds(memory_mb: int, duration_ms: float) -> float:
+    return memory_mb / 1024 * billed_ms(duration_ms) / 1000
+
+
+@dataclass
+class Usage:
+    """What one order (on one path) uses of each billed dimension."""
+
+    transitions: int = 0
+    lambda_requests: int = 0
+    lambda_gb_seconds: float = 0.0
+    eventbridge_events: int = 0  # 64 KB chunks
+    sqs_requests: int = 0  # 64 KB chunks
+    dynamodb_wru: float = 0.0
+    dynamodb_rru: float = 0.0
+    ses_emails: int = 0
+    # Lambda invocations by function (for the report; lambda_requests is their sum).
+    invocations: dict[str, int] = field(default_factory=dict)
+
+    def add_invocation(self, function: str, memory_mb: int, duration_ms: float) -> None:
+        self.lambda_requests += 1
+        self.lambda_gb_seconds += gb_seconds(memory_mb, duration_ms)
+        self.invocations[function] = self.invocations.get(function, 0) + 1
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def cost_per_million(usage: Usage) -> dict[str, float]:
+    """Dollars per million orders like this one, split by service (plus "total")."""
+    per_order = {
+        "stepfunctions": usage.transitions * prices.SFN_STANDARD_PER_TRANSITION,
+        "lambda": usage.lambda_requests * prices.LAMBDA_PER_REQUEST
+        + usage.lambda_gb_seconds * prices.LAMBDA_ARM64_PER_GB_SECOND,
+        "eventbridge": usage.eventbridge_events * prices.EVENTBRIDGE_PER_CUSTOM_EVENT,
+        "sqs": usage.sqs_requests * prices.SQS_FIFO_PER_REQUEST,
+        "dynamodb": usage.dynamodb_wru * prices.DYNAMODB_PER_WRITE_REQUEST_UNIT
+        + usage.dynamodb_rru * prices.DYNAMODB_PER_READ_REQUEST_UNIT,
+        "ses": usage.ses_emails * prices.SES_PER_EMAIL,
+    }
+    split = {service: round(per_order[service] * ORDERS, 4) for service in SERVICES}
+    split["total"] = round(sum(per_order.values()) * ORDERS, 4)
+    return split
+
+
+# ---------------------------------------------------------------------------
+# DynamoDB request units of one API call (on-demand billing rules, see bench/prices.py)
+# ---------------------------------------------------------------------------
+def write_units(item_bytes: int, transactional: bool = False) -> float:
+    units = max(1, math.ceil(item_bytes / prices.DYNAMODB_WRITE_UNIT_BYTES))
+    return units * (2 if transactional else 1)
+
+
+def read_units(item_bytes: int, consistent: bool = False, transactional: bool = False) -> float:
+    units = max(1, math.ceil(item_bytes / prices.DYNAMODB_READ_UNIT_BYTES))
+    if transactional:
+        return units * 2.0
+    return float(units) if consistent else units / 2
+
+
+def query_units(item_sizes: Iterable[int], consistent: bool = False) -> float:
+    """Query/Scan: the sizes of all items read are summed, then rounded up to 4 KB (an empty result: 1)."""
+    return read_units(sum(item_sizes), consistent)
+
+
+def attribute_value_bytes(value: Mapping[str, object]) -> int:
+    """Size of one DynamoDB AttributeValue (low-level JSON shape), per the item size rules:
+    strings UTF-8 bytes, numbers ~1 byte per 2 digits + 1, binary its length, containers 3 bytes
+    plus 1 per element plus their contents."""
+    (kind, inner), *_ = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = len(str(inner).lstrip("-").replace(".", "").lstrip("0")) or 1
+        return math.ceil(digits / 2) + 1
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes | bytearray) else len(str(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS") and isinstance(inner, list):
+        return sum(attribute_value_bytes({kind[0]: v}) for v in inner)
+    if kind == "L" and isinstance(inner, list):
+        return 3 + sum(1 + attribute_value_bytes(v) for v in inner)
+    if kind == "M" and isinstance(inner, Mapping):
+        return 3 + sum(1 + len(k.encode()) + attribute_value_bytes(v) for k, v in inner.items())
+    return len(str(inner))
+
+
+def item_bytes(item: Mapping[str, Mapping[str, object]] | None) -> int:
+    """Size of an item in low-level JSON shape: attribute names plus values."""
+    if not item:
+        return 0
+    return sum(len(name.encode()) + attribute_value_bytes(value) for name, value in item.items())

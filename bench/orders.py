@@ -1,0 +1,400 @@
+"""Orders through the sandbox vs the same handlers called directly, and what every path uses.
+
+Both runs happen in ONE sandbox (the synthesized template deployed into moto, catalog seeded as
+`make demo` seeds it), so the tables, queues, bus, rules, moto fixes and warm handler modules are
+the same; only the engine differs:
+
+- sandbox: StartExecution; moto's Step Functions interpreter runs the ASL on its worker thread, the
+  sandbox's Lambda runtime runs each task handler, EventBridge delivery runs the subscribers on its
+  pool; the runner polls for the end and drains the deliveries.
+- direct: the happy path's handlers called one after another in this thread with their deployed
+  environment, the two service integrations of the ASL (sqs:SendMessage, events:PutEvents) called
+  with boto3, and every subscriber the bus routes the events to called right after the publish.
+
+The ratio of the two is the engine's overhead. The per-path pass runs one order per path in
+isolation and reads what it used: transitions and Lambda tasks from the history, every Lambda
+invocation (subscribers and the reviewer's too) from the sandbox, and the handlers' billed API calls
+from bench.meter.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import cost, history
+from bench.meter import Calls, Meter
+from lambdas.shared import constants
+from sandbox import lambda_runtime, moto_fixes, scenarios
+from sandbox.account import Sandbox
+from sandbox.demo import REVIEWERS, deployed_pricing, review_timeout_seconds
+from sandbox.events import lambda_event
+from sandbox.runner import TERMINAL, OrderResult, Runner
+
+# Polling for the end of one execution: the runner's own wait polls every 20 ms, which would add
+# ~10 ms of pure waiting to every order; 2 ms keeps that small without starving the worker thread.
+POLL_SECONDS = 0.002
+# Benchmark orders: one unit of a deep-stock SKU each, in turn, so ~100 orders neither run out nor
+# trigger a reorder suggestion midway (which would add work to some orders only).
+BENCH_SKUS = ("MUG-BLUE", "NOTEBOOK-A5-DOT", "TEE-ORGANIC-M")
+
+
+# ---------------------------------------------------------------------------
+# Direct baseline
+# ---------------------------------------------------------------------------
+@dataclass
+class _Delivery:
+    function_arn: str
+    event: Any
+
+
+class DirectRunner:
+    """The happy path without the engine: handlers in sequence, subscribers after each publish."""
+
+    def __init__(self, sandbox: Sandbox, meter: Meter | None = None) -> None:
+        self._sandbox = sandbox
+        self._meter = meter
+        self._lambda = sandbox.client("lambda")
+        self._sqs = sandbox.client("sqs")
+        self._events = sandbox.client("events")
+        self._specs: dict[str, lambda_runtime.FunctionSpec] = {}  # by handler and by function ARN
+        for page in self._lambda.get_paginator("list_functions").paginate():
+            for configuration in page["Functions"]:
+                spec = lambda_runtime.FunctionSpec(
+                    name=configuration["FunctionName"],
+                    arn=configuration["FunctionArn"],
+                    handler=configuration["Handler"],
+                    environment=dict(configuration.get("Environment", {}).get("Variables", {})),
+                    timeout_seconds=float(configuration["Timeout"]),
+                    memory_mb=int(configuration["MemorySize"]),
+                    region=sandbox.region,
+                )
+                self._specs[spec.handler] = spec
+                self._specs[spec.arn] = spec
+        self._bus = sandbox.outputs[constants.OUTPUT_EVENT_BUS_NAME]
+        self._pending: list[_Delivery] = []
+        self.invocations: list[tuple[str, float]] = []  # (handler, ms) of every handler call
+
+    def call(self, handler_path: str, event: Any) -> Any:
+        """Run a handler as Lambda would (its environment, a context, JSON in and out), no engine."""
+        spec = self._specs[handler_path]
+        payload = json.loads(json.dumps(event))
+        started = time.perf_counter()
+        counting = self._meter.acting_as(spec.name) if self._meter else _nothing()
+        with counting, lambda_runtime.function_environment(lambda_runtime.lambda_environment(spec)):
+            handler = lambda_runtime.load_handler(spec.handler)
+            context = lambda_runtime.LambdaContext(spec, str(uuid.uuid4()), time.monotonic() + spec.timeout_seconds)
+            result = json.loads(json.dumps(handler(payload, context)))
+        self.invocations.append((spec.handler, (time.perf_counter() - started) * 1000))
+        return result
+
+    def happy_path(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The ASL's happy path (statemachines/order_workflow.asl.json), state by state."""
+        tasks = constants.TASK_FUNCTIONS
+        valid = self.call(tasks["ValidateOrderFunctionArn"], order)
+        reservation = self.call(tasks["ReserveStockFunctionArn"], {"order": valid})
+        pricing = self.call(tasks["PriceOrderFunctionArn"], {"order": valid})
+        payment = self.call(
+            tasks["CollectPaymentFunctionArn"],
+            {
+                "orderId": valid["orderId"],
+                "customerId": valid["customer"]["id"],
+                "amountCents": pricing["totalCents"],
+                "currency": pricing["currency"],
+                "payment": valid["payment"],
+            },
+        )
+        if payment["status"] != "APPROVED":
+            raise RuntimeError(f"direct happy path: payment {payment['status']} for {valid['orderId']}")
+        self._sqs.send_message(  # NotifyWarehouse
+            QueueUrl=reservation["queueUrl"],
+            MessageBody=json.dumps(
+                {
+                    "type": "ShipOrder",
+                    "orderId": valid["orderId"],
+                    "warehouseId": reservation["warehouseId"],
+                    "items": valid["items"],
+                    "shippingAddress": valid["shippingAddress"],
+                }
+            ),
+            MessageGroupId=valid["orderId"],
+            MessageDeduplicationId=valid["orderId"],
+        )
+        accounting = self.call(
+            tasks["RecordAccountingFunctionArn"],
+            {"orderId": valid["orderId"], "pricing": pricing, "chargeId": payment["chargeId"]},
+        )
+        detail = {
+            "metadata": {
+                "eventVersion": constants.EVENT_VERSION,
+                "correlationId": valid["orderId"],
+                "occurredAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "producer": constants.WORKFLOW_PRODUCER,
+                "executionArn": f"direct:{valid['orderId']}",
+            },
+            "data": {
+                "orderId": valid["orderId"],
+                "customer": valid["customer"],
+                "siteVariant": valid["siteVariant"],
+                "warehouseId": reservation["warehouseId"],
+                **{k: pricing[k] for k in ("lines", "subtotalCents", "taxCents", "shippingCents", "totalCents")},
+                "currency": pricing["currency"],
+            },
+        }
+        with self._collecting():
+            self._events.put_events(  # PublishOrderCompleted
+                Entries=[
+                    {
+                        "EventBusName": self._bus,
+                        "Source": constants.EVENT_SOURCE,
+                        "DetailType": constants.EVENT_ORDER_COMPLETED,
+                        "Detail": json.dumps(detail),
+                    }
+                ]
+            )
+            self._deliver_all()
+        return {"orderId": valid["orderId"], "transactionId": accounting["transactionId"]}
+
+    # -- the bus without the delivery engine -------------------------------------------------------
+    @contextmanager
+    def _collecting(self) -> Iterator[None]:
+        """Route matched Lambda targets to a list (called in sequence after the publish) instead of
+        the sandbox's asynchronous delivery; other targets (the archive) stay with moto."""
+        hooks = moto_fixes.hooks
+        saved = hooks.send_to_lambda_targets
+        hooks.send_to_lambda_targets = self._collect
+        try:
+            yield
+        finally:
+            hooks.send_to_lambda_targets = saved
+
+    def _collect(self, rule: Any, original_event: dict[str, Any], original: Callable[..., None]) -> None:
+        if rule.state == "DISABLED" or not rule.event_pattern.matches_event(original_event):
+            return
+        lambda_targets = [t for t in rule.targets if ":lambda:" in t["Arn"]]
+        others = [t for t in rule.targets if t not in lambda_targets]
+        if others:
+            import copy
+
+            rest = copy.copy(rule)
+            rest.targets = others
+            original(rest, original_event)
+        for target in lambda_targets:
+            self._pending.append(_Delivery(target["Arn"], lambda_event(target, original_event)))
+
+    def _deliver_all(self) -> None:
+        while self._pending:  # subscribers may publish in turn (ReorderSuggested)
+            delivery = self._pending.pop(0)
+            self.call(self._specs[delivery.function_arn].handler, delivery.event)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def bench_order(storefront: scenarios.Storefront, prefix: str, serial: int) -> dict[str, Any]:
+    return storefront.order(prefix, [(BENCH_SKUS[serial % len(BENCH_SKUS)], 1)], "DE", variant="checkout-v2")
+
+
+# ---------------------------------------------------------------------------
+# Sandbox runs
+# ---------------------------------------------------------------------------
+def wait(runner: Runner, arns: list[str], timeout: float = 120.0) -> None:
+    pending = set(arns)
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = {arn for arn in pending if runner.status(arn) not in TERMINAL}
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} executions still running after {timeout}s")
+        if pending:
+            time.sleep(POLL_SECONDS)
+
+
+def through_sandbox(sandbox: Sandbox, runner: Runner, orders: list[dict[str, Any]]) -> list[str]:
+    """Start the orders at once, wait for every execution and every subscriber delivery."""
+    arns = [runner.start(order) for order in orders]
+    wait(runner, arns)
+    sandbox.drain()
+    return arns
+
+
+@dataclass
+class ThroughputResult:
+    sandbox_ms: list[float] = field(default_factory=list)
+    direct_ms: list[float] = field(default_factory=list)
+    concurrent_batches: list[tuple[int, float]] = field(default_factory=list)  # (orders, seconds)
+    failures: list[str] = field(default_factory=list)
+    direct_handler_ms: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.sandbox_ms) / statistics.median(self.direct_ms)
+
+    def as_dict(self) -> dict[str, Any]:
+        sandbox_median = statistics.median(self.sandbox_ms)
+        concurrent = [n / s for n, s in self.concurrent_batches]
+        return {
+            "sandbox_over_direct_ratio": round(self.ratio, 3),
+            "sandbox_median_ms_per_order": round(sandbox_median, 1),
+            "direct_median_ms_per_order": round(statistics.median(self.direct_ms), 1),
+            "sandbox_orders_per_second_sequential": round(1000 / sandbox_median, 2),
+            "sandbox_orders_per_second_concurrent": round(statistics.median(concurrent), 2) if concurrent else None,
+            "concurrent_batch_size": self.concurrent_batches[0][0] if self.concurrent_batches else 0,
+            "repeats": len(self.sandbox_ms),
+            "sandbox_ms": [round(x, 1) for x in self.sandbox_ms],
+            "direct_ms": [round(x, 1) for x in self.direct_ms],
+            "direct_handler_median_ms": {
+                handler: round(statistics.median(values), 2) for handler, values in self.direct_handler_ms.items()
+            },
+            "failures": self.failures,
+        }
+
+
+def throughput(
+    sandbox: Sandbox, storefront: scenarios.Storefront, repeats: int, batch: int, batches: int
+) -> ThroughputResult:
+    runner = sandbox.runner()
+    direct = DirectRunner(sandbox)
+    result = ThroughputResult()
+
+    serial = iter(range(1_000_000))
+
+    def new_order(prefix: str) -> dict[str, Any]:
+        return bench_order(storefront, prefix, next(serial))
+
+    # Warm up both (imports, clients, parsed ASL) outside the measurement.
+    through_sandbox(sandbox, runner, [new_order("warm-sbx")])
+    direct.happy_path(new_order("warm-dir"))
+    direct.invocations.clear()
+    for index in range(repeats):
+        # Alternate which goes first so a load change on this shared machine hits both alike.
+        for mode in ("sandbox", "direct") if index % 2 == 0 else ("direct", "sandbox"):
+            order = new_order(f"bench-{mode[:3]}")
+            started = time.perf_counter()
+            if mode == "sandbox":
+                arns = through_sandbox(sandbox, runner, [order])
+                result.sandbox_ms.append((time.perf_counter() - started) * 1000)
+                status = runner.status(arns[0])
+                if status != "SUCCEEDED":
+                    result.failures.append(f"{order['orderId']}: {status}")
+            else:
+                direct.happy_path(order)
+                result.direct_ms.append((time.perf_counter() - started) * 1000)
+    for handler, ms in direct.invocations:
+        result.direct_handler_ms.setdefault(
+            handler.removeprefix("lambdas.").removesuffix(".handler.handler"), []
+        ).append(ms)
+    for _ in range(batches):
+        orders = [new_order("bench-con") for _ in range(batch)]
+        started = time.perf_counter()
+        arns = through_sandbox(sandbox, runner, orders)
+        result.concurrent_batches.append((batch, time.perf_counter() - started))
+        result.failures.extend(
+            f"{arn.rsplit(':', 1)[-1]}: {status}" for arn in arns if (status := runner.status(arn)) != "SUCCEEDED"
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Per path: what one order uses
+# ---------------------------------------------------------------------------
+@dataclass
+class PathRun:
+    path: str
+    order_id: str
+    status: str
+    error: str | None
+    counts: history.HistoryCounts
+    invocations: list[tuple[str, str, float]]  # (function name, handler, duration ms)
+    calls: Calls
+
+    def usage(self, memory_mb: dict[str, int]) -> cost.Usage:
+        usage = cost.Usage(
+            transitions=self.counts.transitions,
+            eventbridge_events=self.counts.eventbridge_events + self.calls.eventbridge_events,
+            sqs_requests=self.counts.sqs_requests + self.calls.sqs_requests,
+            dynamodb_wru=self.calls.dynamodb_wru,
+            dynamodb_rru=self.calls.dynamodb_rru,
+            ses_emails=self.calls.ses_emails,
+        )
+        for function, handler, duration_ms in self.invocations:
+            usage.add_invocation(_short(handler), memory_mb.get(function, constants.LAMBDA_MEMORY_MB), duration_ms)
+        return usage
+
+
+def _short(handler: str) -> str:
+    return handler.removeprefix("lambdas.").removesuffix(".handler.handler")
+
+
+def one_path(sandbox: Sandbox, runner: Runner, meter: Meter, scenario: scenarios.Scenario) -> PathRun:
+    """Run one order alone (its reviewer acts, or the review timeout passes), count what it used."""
+    sandbox.drain()
+    meter.take()
+    first = len(sandbox.invocations)
+    arn = runner.start(scenario.order)
+    if scenario.reviewer_decision:
+        runner.wait_for_task_token(scenario.order_id)
+        reviewer = REVIEWERS[scenario.reviewer_decision]
+        runner.decide_review(scenario.order_id, scenario.reviewer_decision, reviewer, note="bench")
+    elif scenario.path == scenarios.REVIEW_TIMED_OUT:
+        runner.wait_for_task_token(scenario.order_id)
+        sandbox.clock.advance(review_timeout_seconds(sandbox) + 1)
+    wait(runner, [arn])
+    sandbox.drain()
+    calls = meter.take()
+    result: OrderResult = runner.result(arn)
+    invocations = [(i.function, i.handler, i.duration_ms) for i in sandbox.invocations[first:]]
+    return PathRun(
+        scenario.path, scenario.order_id, result.status, result.error, history.count(result.history), invocations, calls
+    )
+
+
+def path_scenarios(storefront: scenarios.Storefront, catalog: dict[str, Any]) -> list[scenarios.Scenario]:
+    """One order per path of the demo's batch (the race is the happy or out-of-stock path again)."""
+    seen: dict[str, scenarios.Scenario] = {}
+    for scenario in scenarios.batch(storefront, catalog):
+        if scenario.path != scenarios.RACE and scenario.path not in seen:
+            seen[scenario.path] = scenario
+    return list(seen.values())
+
+
+@dataclass
+class SandboxBench:
+    throughput: ThroughputResult
+    paths: list[PathRun]  # one order per path of the demo's batch
+    # The same benchmark order once through the sandbox, once direct: their handlers' API calls
+    # must agree (a check that the direct baseline does the same work).
+    happy_sandbox: PathRun
+    happy_direct_calls: Calls
+    memory_mb: dict[str, int]
+
+
+def run(cdk_out: Path, repeats: int, batch: int, batches: int) -> SandboxBench:
+    with Sandbox(cdk_out, seed_catalog=scenarios.CATALOG_PATH) as sandbox:
+        assert sandbox.deployment is not None
+        memory = {name: int(props.get("MemorySize", 128)) for name, props in sandbox.deployment.functions().items()}
+        catalog = scenarios.load_catalog()
+        storefront = scenarios.Storefront(catalog, deployed_pricing(sandbox))
+        # Paths first, on fresh stock (the out-of-stock and review scenarios are sized from it).
+        runner = sandbox.runner()
+        with Meter() as meter:
+            # A first pass warms every handler (imports, boto3 clients): billed durations are warm ones.
+            for scenario in path_scenarios(storefront, catalog):
+                one_path(sandbox, runner, meter, scenario)
+            paths = [one_path(sandbox, runner, meter, s) for s in path_scenarios(storefront, catalog)]
+            direct = DirectRunner(sandbox, meter)
+            meter.take()
+            direct.happy_path(bench_order(storefront, "meter-dir", 0))
+            direct_calls = meter.take()
+            happy = scenarios.Scenario(scenarios.HAPPY, bench_order(storefront, "meter-sbx", 0))
+            happy_sandbox = one_path(sandbox, runner, meter, happy)
+        measured = throughput(sandbox, storefront, repeats, batch, batches)
+    return SandboxBench(measured, paths, happy_sandbox, direct_calls, memory)

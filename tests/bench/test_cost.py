@@ -1,0 +1,69 @@
+"""The cost model's arithmetic: billing units and dollars per million orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cost, prices
+
+
+def test_chunks_round_up_to_64_kb_and_never_below_one():
+    assert cost.chunks(0, prices.EVENTBRIDGE_CHUNK_BYTES) == 1
+    assert cost.chunks(64 * 1024, prices.EVENTBRIDGE_CHUNK_BYTES) == 1
+    assert cost.chunks(64 * 1024 + 1, prices.EVENTBRIDGE_CHUNK_BYTES) == 2
+
+
+def test_lambda_duration_is_billed_per_started_millisecond():
+    assert cost.billed_ms(0.2) == 1
+    assert cost.billed_ms(12.01) == 13
+    assert cost.gb_seconds(256, 100.0) == pytest.approx(0.025)
+    assert cost.gb_seconds(1024, 1000.0) == pytest.approx(1.0)
+
+
+def test_dynamodb_units_follow_the_on_demand_rules():
+    assert cost.write_units(10) == 1
+    assert cost.write_units(1025) == 2
+    assert cost.write_units(10, transactional=True) == 2
+    assert cost.read_units(10) == 0.5  # eventually consistent
+    assert cost.read_units(10, consistent=True) == 1
+    assert cost.read_units(4097, consistent=True) == 2
+    assert cost.read_units(10, transactional=True) == 2
+    # A query sums its items before rounding: three 1.5 KB items are 4.5 KB = 2 units, 1 eventually consistent.
+    assert cost.query_units([1536, 1536, 1536]) == 1
+    assert cost.query_units([]) == 0.5
+
+
+def test_item_size_counts_names_and_values():
+    item = {"pk": {"S": "ORDER#1"}, "n": {"N": "1234"}, "ok": {"BOOL": True}}
+    # "pk"+7, "n"+(2 digit pairs + 1), "ok"+1
+    assert cost.item_bytes(item) == 2 + 7 + 1 + 3 + 2 + 1
+    nested = {"m": {"M": {"a": {"S": "xy"}}}, "l": {"L": [{"S": "z"}]}}
+    assert cost.item_bytes(nested) == (1 + 3 + 1 + 1 + 2) + (1 + 3 + 1 + 1)
+    assert cost.item_bytes(None) == 0
+
+
+def test_cost_per_million_splits_by_service():
+    usage = cost.Usage(
+        transitions=8,
+        eventbridge_events=1,
+        sqs_requests=1,
+        dynamodb_wru=30,
+        dynamodb_rru=8,
+        ses_emails=1,
+    )
+    usage.add_invocation("validate_order", 256, 99.1)  # 100 ms billed = 0.025 GB-s
+    split = cost.cost_per_million(usage)
+    assert split["stepfunctions"] == pytest.approx(200.0)  # 8 x $0.025 / 1,000 x 1M
+    assert split["lambda"] == pytest.approx(0.2 + 0.025 * 0.0000133334 * 1e6, abs=1e-4)
+    assert split["eventbridge"] == pytest.approx(1.0)
+    assert split["sqs"] == pytest.approx(0.5)
+    assert split["dynamodb"] == pytest.approx(30 * 0.625 + 8 * 0.125)
+    assert split["ses"] == pytest.approx(100.0)
+    assert split["total"] == pytest.approx(sum(split[s] for s in cost.SERVICES), abs=1e-3)
+    assert usage.invocations == {"validate_order": 1}
+
+
+def test_every_price_cites_its_page():
+    assert set(prices.SOURCES) == set(cost.SERVICES)
+    assert all(url.startswith("https://aws.amazon.com/") for url in prices.SOURCES.values())
+    assert prices.REGION == "us-east-1"

@@ -1,0 +1,35 @@
+"""Goals are judged from the document, and the table renders what the document holds."""
+
+from __future__ import annotations
+
+from bench import meter, report
+
+
+def test_goals_pass_at_the_limit_and_fail_above_or_when_missing():
+    judged = report.judge(
+        {"cold_import_ratio_max": 1.25, "sandbox_over_direct_ratio": 2.01, "happy_path_transitions": 8}
+    )
+    assert judged["cold_import_ratio_max"]["met"] is True
+    assert judged["sandbox_over_direct_ratio"]["met"] is False
+    assert judged["happy_path_transitions"]["met"] is True
+    assert judged["happy_path_lambda_invocations"]["met"] is False  # not measured = not met
+
+
+def test_table_shows_every_goal():
+    document = {"goals": report.judge({"happy_path_transitions": 8, "happy_path_lambda_invocations": 5})}
+    text = report.table(document)
+    for goal in report.GOALS:
+        assert goal.key in text
+    assert "MISSED" in text and "met" in text
+
+
+def test_write_targets_cover_every_item_of_a_transaction():
+    params = {
+        "TransactItems": [
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "a"}}}},
+            {"Update": {"TableName": "t", "Key": {"pk": {"S": "b"}}}},
+            {"ConditionCheck": {"TableName": "u", "Key": {"pk": {"S": "c"}}}},
+        ]
+    }
+    kinds = [(kind, table) for kind, table, _ in meter._write_targets("TransactWriteItems", params)]
+    assert kinds == [("Put", "t"), ("Update", "t"), ("ConditionCheck", "u")]
