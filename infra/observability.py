@@ -142,7 +142,8 @@ class Observability(Construct):
             threshold=constants.FAILURE_RATE_ALARM_PERCENT,
             description=f"At least {constants.FAILURE_RATE_ALARM_PERCENT}% of the orders started in "
             f"{constants.FAILURE_RATE_ALARM_MINUTES} minutes failed. The dashboard's 'Failed orders by reason' "
-            "says which error (a stock-out, the payment gateway declining, prices out of date...).",
+            "says which error (a stock-out, the payment gateway declining, prices out of date...); read one such "
+            "order with `python -m orderctl status <orderId>`.",
         )
 
         wait_threshold = int(config.review_timeout_seconds * constants.REVIEW_WAIT_ALARM_FRACTION)

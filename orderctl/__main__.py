@@ -39,7 +39,9 @@ def _global_options(parser: argparse.ArgumentParser, inherited: bool) -> None:
         return argparse.SUPPRESS if inherited else value
 
     group = parser.add_argument_group("where and how")
-    group.add_argument("--stack", default=default(constants.STACK_NAME), help=f"stack name (default: {constants.STACK_NAME})")
+    group.add_argument(
+        "--stack", default=default(constants.STACK_NAME), help=f"stack name (default: {constants.STACK_NAME})"
+    )
     group.add_argument("--region", default=default(None), help="AWS region (default: your profile's)")
     group.add_argument("--profile", default=default(None), help="AWS profile (default: AWS_PROFILE)")
     group.add_argument(
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "start an order (execution name = order id: starting the same order twice runs it once)",
         "  python -m orderctl start --example review\n"
         "  python -m orderctl start --file my-order.json --wait\n"
-        "  python -m orderctl start --order-id ord-2001 --item MUG-BLUE=3 --displayed-total 44.61",
+        "  python -m orderctl start --order-id ord-2001 --item MUG-BLUE=3 --displayed-total 41.66",
         _start,
     )
     source = start.add_mutually_exclusive_group()

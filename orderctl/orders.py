@@ -157,6 +157,9 @@ def _failed_at(history: list[dict[str, Any]]) -> str | None:
 def read_order(stack: DeployedStack, order_id: str) -> OrderState:
     sfn = stack.client("stepfunctions")
     arn = stack.execution_arn(order_id)
+    # The payment first: when it shows a stored review token, the history read after it already
+    # holds WaitForPaymentReview (read the other way round, a fast order outruns the snapshot).
+    payment = PaymentsTable(stack.table(stack.output(constants.OUTPUT_PAYMENTS_TABLE))).get(order_id)
     try:
         described = sfn.describe_execution(executionArn=arn)
     except ClientError as error:
@@ -172,7 +175,6 @@ def read_order(stack: DeployedStack, order_id: str) -> OrderState:
         failed = next((e for e in history if e["type"] == "ExecutionFailed"), {})
         details = failed.get("executionFailedEventDetails", {})
         error, cause = details.get("error"), details.get("cause")
-    payments = PaymentsTable(stack.table(stack.output(constants.OUTPUT_PAYMENTS_TABLE)))
     return OrderState(
         order_id=order_id,
         execution_arn=arn,
@@ -183,7 +185,7 @@ def read_order(stack: DeployedStack, order_id: str) -> OrderState:
         error=error,
         cause=readable_cause(cause),
         failed_at=_failed_at(history) if described["status"] != "SUCCEEDED" else None,
-        payment=payments.get(order_id),
+        payment=payment,
         input=json.loads(described["input"]) if described.get("input") else None,
         output=json.loads(described["output"]) if described.get("output") else None,
     )
@@ -208,22 +210,27 @@ def start(stack: DeployedStack, order: dict[str, Any], wait: float | None = None
     """Start the order; the same order started again is reported, not run twice."""
     order_id = order["orderId"]
     sfn = stack.client("stepfunctions")
-    body = json.dumps(order)
-    try:
-        arn = sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=order_id, input=body)["executionArn"]
-        started = True
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
-        # Step Functions refuses a name again once that execution ended, or with another input.
-        existing = sfn.describe_execution(executionArn=stack.execution_arn(order_id))
+    existing = _existing_execution(sfn, stack.execution_arn(order_id))
+    started = False
+    if existing is None:
+        try:
+            arn = sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=order_id, input=json.dumps(order))[
+                "executionArn"
+            ]
+            started = True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+            existing = _existing_execution(sfn, stack.execution_arn(order_id))  # started meanwhile
+    if existing is not None:
+        # Step Functions would refuse the name once that execution ended, or with another input.
         if json.loads(existing.get("input") or "null") != order:
             raise OrderctlError(
                 f"order {order_id} was already started with a different order",
                 f"an order id names one order: see it with `python -m orderctl status {order_id}`, "
                 "or start this one under another --order-id",
-            ) from None
-        arn, started = existing["executionArn"], False
+            )
+        arn = existing["executionArn"]
     headline = f"Started order {order_id}." if started else f"Order {order_id} was already started: not started again."
     if wait is not None:
         state = wait_until_settled(stack, order_id, wait)
@@ -237,6 +244,15 @@ def start(stack: DeployedStack, order: dict[str, Any], wait: float | None = None
         ]
     )
     return render.Output({"started": started, "orderId": order_id, "executionArn": arn}, text)
+
+
+def _existing_execution(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
+    try:
+        return sfn.describe_execution(executionArn=execution_arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return None
+        raise
 
 
 def status(stack: DeployedStack, order_id: str) -> render.Output:

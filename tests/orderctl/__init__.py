@@ -1,0 +1,1 @@
+"""orderctl against the sandbox server, the way an operator runs it."""

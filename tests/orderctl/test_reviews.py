@@ -1,0 +1,105 @@
+"""reviews, approve, reject: a payment review from start to decision, and every refusal."""
+
+from __future__ import annotations
+
+from sandbox.account import Sandbox
+from tests.orderctl.conftest import Orderctl, OrderIds
+from tests.orderctl.support import settle, waiting_ids
+
+
+def start_review(orderctl: Orderctl, order_id: str) -> dict:
+    started = orderctl.data("start", "--example", "review", "--order-id", order_id, "--wait", "30")
+    assert started["started"] is True
+    assert started["status"] == "RUNNING"
+    assert started["waitingForReview"] is True
+    assert started["currentState"] == "WaitForPaymentReview"
+    return started
+
+
+def test_a_review_from_start_to_approve(orderctl: Orderctl, new_id: OrderIds) -> None:
+    order_id = new_id("review")
+    start_review(orderctl, order_id)
+
+    (review,) = [r for r in orderctl.data("reviews") if r["orderId"] == order_id]
+    assert (review["amountCents"], review["currency"], review["customerId"]) == (15456, "EUR", "cust-1002")
+    assert 0 <= review["waitedSeconds"] < 60
+    assert review["secondsLeft"] > 71 * 3600  # the default review timeout is 72 h
+    listing = orderctl.ok("reviews").out
+    assert "oldest first" in listing
+    assert order_id in listing
+    assert "154.56 EUR" in listing
+
+    decided = orderctl.ok("approve", order_id, "--reviewer", "alice", "--note", "called the customer")
+    assert f"Approved the payment of order {order_id} (reviewer alice)." in decided.out
+
+    final = settle(orderctl, order_id)
+    assert final["status"] == "SUCCEEDED"
+    assert final["states"][-3:] == ["NotifyWarehouse", "RecordAccounting", "PublishOrderCompleted"]
+    assert final["payment"]["status"] == "REVIEW_APPROVED"
+    assert final["payment"]["reviewer"] == "alice"
+    assert "taskToken" not in final["payment"]
+    assert order_id not in waiting_ids(orderctl)
+    assert "SUCCEEDED" in orderctl.ok("status", order_id).out
+
+
+def test_reviews_are_listed_oldest_first_with_how_long_they_waited(orderctl: Orderctl, new_id: OrderIds) -> None:
+    older, newer = new_id("review"), new_id("review")
+    start_review(orderctl, older)
+    start_review(orderctl, newer)
+    listed = [r for r in orderctl.data("reviews") if r["orderId"] in (older, newer)]
+    assert [r["orderId"] for r in listed] == [older, newer]
+    assert listed[0]["requestedAt"] <= listed[1]["requestedAt"]
+    for order_id in (older, newer):
+        orderctl.ok("reject", order_id, "--reviewer", "bob")
+
+
+def test_reject_with_a_note_fails_the_order_with_the_note_as_cause(orderctl: Orderctl, new_id: OrderIds) -> None:
+    order_id = new_id("review")
+    start_review(orderctl, order_id)
+    rejected = orderctl.ok("reject", order_id, "--reviewer", "bob", "--note", "card reported stolen", "--wait", "30")
+    assert f"Rejected the payment of order {order_id} (reviewer bob)." in rejected.out
+    assert "FAILED with Order.ReviewRejected" in rejected.out
+    status = orderctl.data("status", order_id)
+    assert status["error"] == "Order.ReviewRejected"
+    assert "card reported stolen" in status["cause"]
+    assert status["payment"]["status"] == "VOIDED"  # compensated: nothing was settled
+
+
+def test_a_decision_is_final(orderctl: Orderctl, new_id: OrderIds) -> None:
+    order_id = new_id("review")
+    start_review(orderctl, order_id)
+    orderctl.ok("approve", order_id, "--reviewer", "alice", "--wait", "30")
+    again = orderctl("reject", order_id, "--reviewer", "mallory")
+    assert again.code == 1
+    assert f"Order {order_id} was already approved by alice" in again.err
+    assert settle(orderctl, order_id)["status"] == "SUCCEEDED"
+
+
+def test_deciding_an_order_that_does_not_wait_is_refused(orderctl: Orderctl, new_id: OrderIds) -> None:
+    unknown = orderctl("approve", "no-such-order")
+    assert unknown.code == 1
+    assert "the decision was refused: No payment found for order 'no-such-order'" in unknown.err
+
+    happy = new_id("happy")
+    orderctl.ok("start", "--example", "happy", "--order-id", happy, "--wait", "30")
+    not_waiting = orderctl("approve", happy)
+    assert not_waiting.code == 1
+    assert f"Order {happy} is not waiting for a payment review: its payment is APPROVED." in not_waiting.err
+
+    invalid = orderctl("approve", "not an id")
+    assert invalid.code == 1
+    assert "'not an id' is not an order id" in invalid.err
+
+
+def test_a_review_nobody_decides_times_out_and_can_no_longer_be_approved(
+    orderctl: Orderctl, server: Sandbox, new_id: OrderIds
+) -> None:
+    order_id = new_id("review")
+    start_review(orderctl, order_id)
+    server.clock.advance(72 * 3600 + 60)  # the review timeout passes (other waiting reviews time out too)
+    final = settle(orderctl, order_id)
+    assert final["error"] == "Order.ReviewTimedOut"
+    assert order_id not in waiting_ids(orderctl)
+    late = orderctl("approve", order_id, "--reviewer", "alice")
+    assert late.code == 1
+    assert f"Order {order_id} is not waiting for a payment review: its payment is VOIDED" in late.err
