@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -20,6 +21,8 @@ from orderctl.errors import OrderctlError
 
 # Fail fast on a wrong endpoint: an operator waits for every retry of every call.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=60)
+# The sandbox's region when none is configured (sandbox/account.py DEFAULT_REGION; a test checks).
+SANDBOX_DEFAULT_REGION = "eu-west-1"
 SANDBOX_HINT = "for the offline sandbox: `python -m sandbox serve`, then --endpoint-url http://127.0.0.1:5000"
 _ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
 
@@ -31,6 +34,26 @@ def check_order_id(order_id: str) -> str:
             "order ids are 1 to 64 letters, digits, '-' or '_' (the execution name of the order), e.g. ord-1001",
         )
     return order_id
+
+
+def is_local(endpoint_url: str | None) -> bool:
+    return bool(endpoint_url) and urlparse(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _session(profile: str | None, region: str | None, endpoint_url: str | None) -> boto3.Session:
+    """Your profile and region; for the sandbox on this machine, whatever is missing of them is made up
+    (the sandbox takes any credentials, and nothing leaves the machine)."""
+    session = boto3.Session(profile_name=profile, region_name=region)
+    credentials = session.get_credentials()
+    if not is_local(endpoint_url) or (credentials is not None and session.region_name):
+        return session
+    keys = credentials.get_frozen_credentials() if credentials else None
+    return boto3.Session(
+        aws_access_key_id=keys.access_key if keys else "sandbox",
+        aws_secret_access_key=keys.secret_key if keys else "sandbox",
+        aws_session_token=keys.token if keys else None,
+        region_name=session.region_name or SANDBOX_DEFAULT_REGION,
+    )
 
 
 @dataclass
@@ -49,7 +72,7 @@ class DeployedStack:
         profile: str | None = None,
         endpoint_url: str | None = None,
     ) -> DeployedStack:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        session = _session(profile, region, endpoint_url)
         stack = cls(name, {}, session, endpoint_url)
         try:
             described = stack.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]

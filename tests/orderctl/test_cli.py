@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,12 +42,14 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert "the following arguments are required: <command>" in capsys.readouterr().err
 
 
-def test_orderctl_as_its_own_process_against_the_server(orderctl: Orderctl) -> None:
-    """What an operator does in a second terminal next to `python -m sandbox serve`."""
+def test_orderctl_as_its_own_process_against_the_server(orderctl: Orderctl, tmp_path: Path) -> None:
+    """What an operator does in a second terminal next to `python -m sandbox serve`: no AWS profile,
+    region or credentials are needed for the sandbox."""
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": str(tmp_path)}
     run = subprocess.run(
         [sys.executable, "-m", "orderctl", "--endpoint-url", orderctl.endpoint_url, "start", "--example", "happy",
          "--order-id", "proc-0001", "--wait", "30", "--json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, env=bare,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["status"] == "SUCCEEDED"

@@ -139,3 +139,23 @@ def test_subscriber_names_come_from_the_stack_outputs() -> None:
     assert stack.execution_arn("ord-1") == "arn:aws:states:eu-west-1:1:execution:orders:ord-1"
     with pytest.raises(OrderctlError, match="has no output AuditSubscriberDeadLetterQueueUrl"):
         stack.subscriber_output("audit", "DeadLetterQueueUrl")
+
+
+def test_the_sandbox_needs_no_profile_but_aws_keeps_yours(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from orderctl.stack import SANDBOX_DEFAULT_REGION, _session
+    from sandbox.account import DEFAULT_REGION
+
+    assert SANDBOX_DEFAULT_REGION == DEFAULT_REGION
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    local = _session(None, None, "http://127.0.0.1:5000")
+    assert local.region_name == DEFAULT_REGION
+    assert local.get_credentials().access_key == "sandbox"
+    remote = _session(None, None, "https://states.eu-west-1.amazonaws.com")
+    assert remote.get_credentials() is None and remote.region_name is None
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "mine")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    assert _session(None, "us-east-1", "http://localhost:5000").get_credentials().access_key == "mine"
