@@ -104,6 +104,8 @@ class Sandbox:
         stack.enter_context(_quiet_moto())
         lambda_runtime.install()
         stack.callback(lambda_runtime.uninstall)
+        lambda_runtime.reset_warm_state()  # a new deployment: every function starts cold
+        stack.callback(lambda_runtime.reset_warm_state)
         if self.port:
             from sandbox.server import start_server
 

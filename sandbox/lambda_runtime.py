@@ -196,6 +196,23 @@ def load_handler(handler_path: str) -> Handler:
         return handler
 
 
+def reset_warm_state(package: str = "lambdas") -> None:
+    """Forget every warm container: imported handlers and what the code cached per container.
+
+    Handlers cache boto3 clients (``functools.cache``), and a client keeps the endpoint it was built
+    for: one from an earlier sandbox (in-process, or a server on another port) would call the wrong
+    place. A new sandbox is a new deployment, so every function starts cold.
+    """
+    with _handlers_lock:
+        _handlers.clear()
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == package or name.startswith(package + ".")):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """What the runtime needs of a deployed function (read from moto's LambdaFunction)."""

@@ -212,6 +212,16 @@ class _Resource:
         self._attributes = attributes or {}
 
     @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _Resource:
+        return cls.create(name, dict(cloudformation_json["Properties"]), account_id, region_name)
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        raise NotImplementedError
+
+    @classmethod
     def cloudformation_type(cls) -> str:
         return cls.TYPE
 
@@ -240,12 +250,9 @@ class _EventInvokeConfig(_Resource):
     TYPE = "AWS::Lambda::EventInvokeConfig"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> _EventInvokeConfig:
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
         from moto.awslambda.models import lambda_backends
 
-        properties = dict(cloudformation_json["Properties"])
         function_name = properties.pop("FunctionName")
         properties.pop("Qualifier", None)
         lambda_backends[account_id][region_name].put_function_event_invoke_config(function_name, properties)
@@ -256,17 +263,12 @@ class _QueuePolicy(_Resource):
     TYPE = "AWS::SQS::QueuePolicy"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> _QueuePolicy:
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
         from moto.sqs.models import sqs_backends
 
-        properties = cloudformation_json["Properties"]
-        backend = sqs_backends[account_id][region_name]
+        policy = {"Policy": json.dumps(properties["PolicyDocument"])}
         for queue_url in properties["Queues"]:
-            backend.set_queue_attributes(
-                queue_url.rsplit("/", 1)[-1], {"Policy": json.dumps(properties["PolicyDocument"])}
-            )
+            sqs_backends[account_id][region_name].set_queue_attributes(queue_url.rsplit("/", 1)[-1], policy)
         return cls(name)
 
 
@@ -274,25 +276,17 @@ class _EventBusPolicy(_Resource):
     TYPE = "AWS::Events::EventBusPolicy"
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> _EventBusPolicy:
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
         from moto.events.models import events_backends
 
-        properties = cloudformation_json["Properties"]
-        bus_name = properties.get("EventBusName", "default")
-        statement = properties.get("Statement")
         backend = events_backends[account_id][region_name]
-        if statement:
-            statement = {"Sid": properties["StatementId"], **statement}
-            backend.put_permission(bus_name, "", "", "", {}, json.dumps({"Statement": [statement]}))
+        bus, sid = properties.get("EventBusName", "default"), properties["StatementId"]
+        if statement := properties.get("Statement"):
+            backend.put_permission(bus, "", "", "", {}, json.dumps({"Statement": [{"Sid": sid, **statement}]}))
         else:
-            principal = properties.get("Principal", "")
-            condition = properties.get("Condition", {})
-            backend.put_permission(
-                bus_name, properties.get("Action"), principal, properties["StatementId"], condition, ""
-            )
-        return cls(properties["StatementId"])
+            action, principal = properties.get("Action"), properties.get("Principal", "")
+            backend.put_permission(bus, action, principal, sid, properties.get("Condition", {}), "")
+        return cls(sid)
 
 
 class _SchemaRegistry(_Resource):
@@ -302,10 +296,8 @@ class _SchemaRegistry(_Resource):
     ATTRIBUTES = ("RegistryName", "RegistryArn")
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> _SchemaRegistry:
-        registry = cloudformation_json["Properties"].get("RegistryName", name)
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        registry = properties.get("RegistryName", name)
         arn = f"arn:aws:schemas:{region_name}:{account_id}:registry/{registry}"
         return cls(arn, {"RegistryName": registry, "RegistryArn": arn})
 
@@ -315,10 +307,7 @@ class _Schema(_Resource):
     ATTRIBUTES = ("SchemaArn", "SchemaName", "SchemaVersion")
 
     @classmethod
-    def create_from_cloudformation_json(
-        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> _Schema:
-        properties = cloudformation_json["Properties"]
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
         schema = properties.get("SchemaName", name)
         arn = f"arn:aws:schemas:{region_name}:{account_id}:schema/{properties['RegistryName']}/{schema}"
         return cls(arn, {"SchemaArn": arn, "SchemaName": schema, "SchemaVersion": "1"})
@@ -660,6 +649,11 @@ def applied() -> Iterator[dict[str, Fix]]:
     check_moto_version()
     with _lock:
         if _users == 0:
+            # Import every patched module first: one imported after a patch would bind the patched
+            # function (`from x import f`) and take it for the original, so a revert would not undo it.
+            for fix in FIXES.values():
+                for owner, _ in fix.targets:
+                    _resolve(owner)
             for fix in FIXES.values():
                 fix.apply()
         _users += 1

@@ -542,3 +542,11 @@ def test_backend_lookup_lock_without_fix(account: Sandbox) -> None:
 
 def test_backend_lookup_lock_with_fix(account: Sandbox) -> None:
     assert _lookup_while_the_backend_lock_is_held()
+
+
+def test_moto_is_itself_again_after_a_sandbox() -> None:
+    with Sandbox(cdk_out=None):
+        pass
+    for fix in moto_fixes.FIXES.values():
+        for (owner, attribute), replacement in zip(fix.targets, fix.replacements, strict=True):
+            assert vars(moto_fixes._resolve(owner)).get(attribute) is not replacement, (fix.name, owner)
