@@ -14,7 +14,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from lambdas.shared import constants
 
 logger = Logger(service=constants.SERVICE_NAME)
-tracer = Tracer(service=constants.SERVICE_NAME)
+# Patch only botocore (our only outbound calls): the default patch_all imports every library X-Ray
+# supports that happens to be installed (requests, sqlite3, SQLAlchemy...), a cold-start cost for nothing.
+tracer = Tracer(service=constants.SERVICE_NAME, patch_modules=("botocore",))
 metrics = Metrics(namespace=constants.METRICS_NAMESPACE, service=constants.SERVICE_NAME)
 
 Handler = Callable[[dict[str, Any], Any], Any]
