@@ -28,7 +28,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--cdk-out", type=Path, default=REPO / "cdk.out")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--import-repeats", type=int, default=7, help="fresh interpreters per handler (and baseline)")
+    parser.add_argument("--import-repeats", type=int, default=11, help="fresh interpreters per handler (and baseline)")
     parser.add_argument("--order-repeats", type=int, default=15, help="happy-path orders per mode (sandbox, direct)")
     parser.add_argument("--batch", type=int, default=20, help="orders started at once for the concurrent figure")
     parser.add_argument("--batches", type=int, default=3, help="concurrent batches (median)")

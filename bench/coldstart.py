@@ -1,8 +1,9 @@
 """Cold import of every handler, relative to `import boto3` (the floor every Python Lambda pays).
 
 Each sample is a fresh interpreter that times one ``import`` (interpreter start-up is the same for
-both and left out). Samples alternate baseline / handler, so a load change on this shared machine
-hits both; the figure per handler is median(handler) / median(boto3).
+both and left out). Baseline samples are interleaved with the handlers' (one before every second
+handler sample), so a load change on this shared machine hits both; the figure per handler is
+median(handler) / median(all baseline samples).
 
 The ratio uses the importing process's CPU time (time.process_time), not wall time: an import is
 CPU-bound work (the files are in the page cache), and on a machine shared with colleagues' test
@@ -35,6 +36,8 @@ from pathlib import Path
 from bench.template import FunctionInfo
 
 BASELINE = "boto3"
+# A baseline sample before every second handler sample: close enough in time to see the same load.
+BASELINE_EVERY = 2
 _TIMER = (
     "import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
     "print(time.perf_counter() - t, time.process_time() - c)"
@@ -107,17 +110,19 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
     baseline = ImportTiming(BASELINE)
     timings = {module: ImportTiming(module) for module in by_module}
     pair_ratios: dict[str, list[float]] = {module: [] for module in by_module}
+    base: tuple[float, float] = (0.0, 0.0)
     for round_index in range(repeats):
         # Rotate the order each round so no handler always runs right after start-up of the batch.
         modules = list(by_module)
         shift = round_index % len(modules)
-        for module in modules[shift:] + modules[:shift]:
+        for index, module in enumerate(modules[shift:] + modules[:shift]):
             function = by_module[module]
             assert function.asset_dir is not None
             env = lambda_environment(function, function.asset_dir)
-            base = _time_import(BASELINE, function.asset_dir, env, python)
+            if index % BASELINE_EVERY == 0:  # the pooled baseline needs fewer samples than one handler
+                base = _time_import(BASELINE, function.asset_dir, env, python)
+                baseline.add(base)
             sample = _time_import(module, function.asset_dir, env, python)
-            baseline.add(base)
             timings[module].add(sample)
             pair_ratios[module].append(sample[1] / base[1])
     handlers = {}
@@ -165,13 +170,21 @@ def importtime(module: str, cwd: Path, env: dict[str, str], python: str = sys.ex
     return rows
 
 
-def extra_cost(function: FunctionInfo, python: str = sys.executable, top: int = 8) -> list[dict[str, object]]:
-    """The packages a handler imports beyond boto3's own, by self time (one -X importtime run each)."""
+def extra_cost(
+    function: FunctionInfo, python: str = sys.executable, top: int = 8, runs: int = 5
+) -> list[dict[str, object]]:
+    """The packages a handler imports beyond boto3's own, by self time (median of `runs` -X importtime runs)."""
     assert function.asset_dir is not None
     env = lambda_environment(function, function.asset_dir)
     floor = {name for name, _ in importtime(BASELINE, function.asset_dir, env, python)}
-    extra: Counter[str] = Counter()
-    for name, self_us in importtime(function.module, function.asset_dir, env, python):
-        if name not in floor:
-            extra[name.split(".")[0]] += self_us
-    return [{"package": name, "self_ms": round(us / 1000, 1)} for name, us in extra.most_common(top)]
+    per_package: dict[str, list[float]] = {}
+    for _ in range(runs):
+        extra: Counter[str] = Counter()
+        for name, self_us in importtime(function.module, function.asset_dir, env, python):
+            if name not in floor:
+                extra[name.split(".")[0]] += self_us
+        for package, us in extra.items():
+            per_package.setdefault(package, []).append(us / 1000)
+    medians = {package: statistics.median(values) for package, values in per_package.items()}
+    ranked = sorted(medians.items(), key=lambda kv: -kv[1])[:top]
+    return [{"package": name, "self_ms": round(ms, 1)} for name, ms in ranked]

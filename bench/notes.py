@@ -12,18 +12,23 @@ from typing import Any
 from bench import cost, prices
 
 COLD_IMPORT_TRIED = (
-    "Tried: Tracer(patch_modules=('botocore',)) instead of X-Ray's patch_all, which imported every "
-    "supported library that happened to be installed (requests + charset_normalizer, sqlite3, SQLAlchemy, "
-    "mysql-connector: ~40-60 ms here; in Lambda only what the runtime and layer ship); no pydantic/jsonschema "
-    "in Lambda code (already the case). Not done: dropping the Powertools Tracer (the X-Ray SDK imports asyncio "
-    "and wrapt) is a design change, not a tuning; shipping .pyc in the asset needs a python3.13 build step "
-    "(our modules are compiled from source on every cold start, /var/task is read-only)."
+    "Tried: (1) the Tracer now patches botocore only (lambdas/shared/observability.py): X-Ray's default "
+    "patch_all imported every library it supports that happened to be installed (requests, "
+    "charset_normalizer, sqlite3, SQLAlchemy, mysql-connector), about 20-25 ms CPU and 110 modules per "
+    "handler here; (2) no pydantic/jsonschema in Lambda code (already the case: a hand-written validator). "
+    "What is left: the X-Ray SDK (the Tracer builds its recorder on import; active tracing is on in the "
+    "template) with wrapt, whose 2.x line imports asyncio (the venv pins wrapt 2.5.2; the layer may ship "
+    "1.x); Powertools Logger/Metrics; our own modules, compiled from source on every cold start "
+    "(/var/task is read-only and the asset ships no .pyc). Not done: dropping the Tracer (a design "
+    "change) or deferring it to the first invocation (moves the cost, still a cold start); precompiled "
+    "bytecode needs a python3.13 build step in infra/functions.py."
 )
 SANDBOX_TRIED = (
-    "Tried: polling the execution every 2 ms instead of the runner's 20 ms (the bench's own wait), "
-    "warm handlers and parsed ASL before measuring. The sandbox's cost is moto's Step Functions interpreter "
-    "(one worker thread per execution, JSONPath evaluation per state, history events) and the EventBridge "
-    "delivery pool; changing those belongs to sandbox/moto_fixes.py."
+    "Tried: polling for the end faster than the runner's 20 ms (1, 2, 5 ms): slower, each poll is a moto "
+    "call competing with the execution's worker thread for the GIL; handlers, clients and the parsed ASL "
+    "are warm before measuring. The rest is moto's Step Functions interpreter (a worker thread per "
+    "execution, JSONPath per state, history events), the Lambda runtime's thread per invocation and "
+    "CloudWatch log writes, and the EventBridge delivery pool: sandbox/ and sandbox/moto_fixes.py."
 )
 
 
@@ -60,6 +65,15 @@ def closing(document: Mapping[str, Any]) -> list[str]:
         )
         if not goal.get("met"):
             notes.append(SANDBOX_TRIED)
+        sequential = throughput.get("sandbox_orders_per_second_sequential") or 0
+        concurrent = throughput.get("sandbox_orders_per_second_concurrent") or 0
+        if concurrent and concurrent < sequential:
+            notes.append(
+                f"Orders started together ({concurrent} orders/s) are not faster than one after another "
+                f"({sequential} orders/s): every execution's worker, every handler and every delivery run in "
+                "one interpreter (one GIL), and the sandbox runs DynamoDB calls one at a time (its "
+                "dynamodb-serializable fix), so concurrency adds thread switching, not parallelism."
+            )
         if throughput.get("failures"):
             notes.append(f"Orders that did not succeed during the timing runs: {throughput['failures']}")
 
