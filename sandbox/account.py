@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +41,11 @@ SANDBOX_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "sandbox",
 }
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}}
+# Wraps every Lambda invocation: (function, event, proceed) -> the invocation's result. `proceed()` runs
+# the real handler; a hook may skip it, run it and report a failure, or (for synchronous invokes only:
+# Step Functions, the API) raise a Lambda API error (moto's JsonRESTError), which the caller receives as
+# the Invoke API's answer. Used to inject faults (sandbox/faults.py).
+InvocationHook = Callable[[FunctionSpec, Any, Callable[[], Invocation]], Invocation]
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,13 @@ class Sandbox:
         region: str | None = None,
         port: int | None = None,
         seed_catalog: Path | str | None = None,
+        invocation_hook: InvocationHook | None = None,
     ) -> None:
         self.cdk_out = Path(cdk_out) if cdk_out is not None else None  # None: an empty account
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         self.port = port
         self.seed_catalog = Path(seed_catalog) if seed_catalog else None
+        self.invocation_hook = invocation_hook
         self.clock = Clock()
         self.invocations: list[InvocationRecord] = []
         self._invocations_lock = threading.Lock()
@@ -249,6 +256,11 @@ class Sandbox:
 
     def _run(self, function: Any, event: Any) -> Invocation:
         spec = self._spec(function)
+        if self.invocation_hook is None:
+            return self._execute(function, spec, event)
+        return self.invocation_hook(spec, event, lambda: self._execute(function, spec, event))
+
+    def _execute(self, function: Any, spec: FunctionSpec, event: Any) -> Invocation:
         invocation = lambda_runtime.invoke(spec, event, self._client_environment())
         self._write_logs(function, spec, invocation)
         with self._invocations_lock:
