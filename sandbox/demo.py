@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,7 +22,7 @@ from sandbox import observe, scenarios
 from sandbox.account import Sandbox
 from sandbox.deploy import DeployError, template_path
 from sandbox.moto_fixes import FIXES, MOTO_VERSION
-from sandbox.runner import TERMINAL, OrderResult, Runner
+from sandbox.runner import OrderResult
 
 REVIEWERS = {"approve": "alice@example.com", "reject": "bob@example.com"}
 
@@ -79,17 +79,6 @@ def review_timeout_seconds(sandbox: Sandbox) -> int:
     return int(variables[constants.ENV_REVIEW_TIMEOUT_SECONDS])
 
 
-def _wait(runner: Runner, arns: Iterable[str], progress: Progress, total: int, timeout: float = 120.0) -> None:
-    pending = set(arns)
-    deadline = time.monotonic() + timeout
-    while pending:
-        pending = {arn for arn in pending if runner.status(arn) not in TERMINAL}
-        progress.status(f"orders finished: {total - len(pending)}/{total}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(pending)} orders still running after {timeout}s")
-        time.sleep(0.05)
-
-
 def run_orders(sandbox: Sandbox, batch: list[scenarios.Scenario], progress: Progress) -> list[OrderResult]:
     """Start the batch at once; reviewers decide; the review timeout passes on the sandbox clock."""
     runner = sandbox.runner()
@@ -105,7 +94,11 @@ def run_orders(sandbox: Sandbox, batch: list[scenarios.Scenario], progress: Prog
                 "(invokes decide_payment_review, as from the Lambda console)"
             )
     unattended = [arns[s.order_id] for s in batch if s.path == scenarios.REVIEW_TIMED_OUT]
-    _wait(runner, [a for a in arns.values() if a not in unattended], progress, len(arns))
+
+    def show(finished: int, total: int) -> None:
+        progress.status(f"orders finished: {finished}/{len(arns)}")
+
+    runner.wait([a for a in arns.values() if a not in unattended], 120.0, show)
     if unattended:
         timeout = review_timeout_seconds(sandbox)
         progress.step(
@@ -113,7 +106,7 @@ def run_orders(sandbox: Sandbox, batch: list[scenarios.Scenario], progress: Prog
             "(the stack's review timeout), instantly"
         )
         sandbox.clock.advance(timeout + 1)
-    _wait(runner, arns.values(), progress, len(arns))
+    runner.wait(arns.values(), 120.0, show)
     progress.step("all orders finished; waiting for the subscribers (EventBridge delivers asynchronously)")
     sandbox.drain()
     return [runner.result(arns[s.order_id]) for s in batch]

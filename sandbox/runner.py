@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.shared import constants
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.05
+WAIT_POLL_SECONDS = 0.1  # polling competes with the executions for the one interpreter
 
 
 class RunnerTimeout(TimeoutError):
@@ -81,17 +82,33 @@ class Runner:
     def status(self, execution_arn: str) -> str:
         return self._sfn.describe_execution(executionArn=execution_arn)["status"]
 
-    def wait(self, execution_arns: Iterable[str], timeout: float = 60.0) -> None:
-        """Wait until every execution is terminal."""
-        pending = set(execution_arns)
+    def running(self) -> set[str]:
+        """ARNs of this state machine's running executions (one paginated call, not one per execution)."""
+        arns: set[str] = set()
+        for page in self._sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
+        ):
+            arns.update(e["executionArn"] for e in page["executions"])
+        return arns
+
+    def wait(
+        self,
+        execution_arns: Iterable[str],
+        timeout: float = 60.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Wait until every execution is terminal; `progress(finished, total)` after each look."""
+        arns = set(execution_arns)
         deadline = time.monotonic() + timeout
-        while pending:
-            pending = {arn for arn in pending if self.status(arn) not in TERMINAL}
+        while True:
+            pending = arns & self.running()
+            if progress:
+                progress(len(arns) - len(pending), len(arns))
             if not pending:
                 return
             if time.monotonic() > deadline:
                 raise RunnerTimeout(f"still running after {timeout}s: {sorted(pending)}")
-            time.sleep(POLL_SECONDS)
+            time.sleep(WAIT_POLL_SECONDS)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
