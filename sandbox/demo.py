@@ -182,6 +182,11 @@ def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
     if len(mails) > 3:
         write(f"                 ... and {len(mails) - 3} more")
 
+    for subscriber in sorted(set(deliveries) - {"inventory", "analytics", "audit", "notifications"}):
+        kinds = ", ".join(f"{name} {n}" for name, n in sorted(observe.events_seen(sandbox, subscriber).items()))
+        outcomes = ", ".join(f"{n} {outcome.lower()}" for outcome, n in sorted(deliveries[subscriber].items()))
+        write(f"  {subscriber:<14} received {kinds}: {outcomes}")
+
     write()
     sleeps = sandbox.clock.sleeps()
     skipped = sum(s.seconds for s in sleeps)
