@@ -143,15 +143,21 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def _failed_at(history: list[dict[str, Any]]) -> str | None:
-    """The state in which the first task failure or timeout happened (what the Catch reacted to)."""
+def _failed_at(history: list[dict[str, Any]], error: str | None) -> str | None:
+    """The state whose task failure ended the order: the last one that failed with the order's error,
+    else the first failure (a timeout the workflow renames, e.g. Order.ReviewTimedOut)."""
+    failures: list[tuple[str | None, str | None]] = []
     state = None
     for event in history:
         if "stateEnteredEventDetails" in event:
             state = event["stateEnteredEventDetails"]["name"]
         elif event["type"] != "ExecutionFailed" and event["type"].endswith(("Failed", "TimedOut")):
-            return state
-    return None
+            details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+            failures.append((state, details.get("error")))
+    matching = [at for at, failed_with in failures if failed_with == error]
+    if matching:
+        return matching[-1]
+    return failures[0][0] if failures else None
 
 
 def read_order(stack: DeployedStack, order_id: str) -> OrderState:
@@ -184,7 +190,7 @@ def read_order(stack: DeployedStack, order_id: str) -> OrderState:
         states=[e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e],
         error=error,
         cause=readable_cause(cause),
-        failed_at=_failed_at(history) if described["status"] != "SUCCEEDED" else None,
+        failed_at=_failed_at(history, error) if described["status"] == "FAILED" else None,
         payment=payment,
         input=json.loads(described["input"]) if described.get("input") else None,
         output=json.loads(described["output"]) if described.get("output") else None,

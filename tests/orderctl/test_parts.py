@@ -112,15 +112,29 @@ def test_overrides_change_only_what_they_name() -> None:
         orders.build_order({}, orders.Overrides())
 
 
-def test_a_task_failure_names_its_state_and_a_lambda_cause_its_message() -> None:
+def test_the_failed_step_is_the_one_that_failed_with_the_orders_error() -> None:
+    def entered(name: str) -> dict[str, Any]:
+        return {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": name}}
+
+    def failed(error: str, kind: str = "TaskFailed") -> dict[str, Any]:
+        return {"type": kind, "taskFailedEventDetails": {"error": error, "cause": "..."}}
+
     history = [
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ReserveStock"}},
-        {"type": "TaskFailed"},
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ReleaseStock"}},
-        {"type": "ExecutionFailed"},
+        entered("ReserveStock"),
+        failed("Lambda.ServiceException"),  # retried, then it worked
+        entered("CollectPayment"),
+        failed("Order.PaymentDeclined"),
+        entered("RefundPayment"),
+        failed("Lambda.TooManyRequestsException"),  # a compensation retry
+        {"type": "ExecutionFailed", "executionFailedEventDetails": {"error": "Order.PaymentDeclined"}},
     ]
-    assert orders._failed_at(history) == "ReserveStock"
-    assert orders._failed_at(history[-1:]) is None
+    assert orders._failed_at(history, "Order.PaymentDeclined") == "CollectPayment"
+    timed_out = [entered("WaitForPaymentReview"), failed("States.Timeout", "TaskTimedOut"), entered("ReviewTimedOut")]
+    assert orders._failed_at(timed_out, "Order.ReviewTimedOut") == "WaitForPaymentReview"
+    assert orders._failed_at([], "Order.Invalid") is None
+
+
+def test_a_lambda_cause_shows_its_message() -> None:
     cause = json.dumps({"errorType": "Order.OutOfStock", "errorMessage": "MUG-BLUE: 2 requested, 0 available"})
     assert orders.readable_cause(cause) == "MUG-BLUE: 2 requested, 0 available"
     assert orders.readable_cause("plain words") == "plain words"
