@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lambdas.shared import constants
 from sandbox.account import Sandbox
 from tests.orderctl.conftest import Orderctl, OrderIds
 from tests.orderctl.support import settle, waiting_ids
@@ -103,3 +104,18 @@ def test_a_review_nobody_decides_times_out_and_can_no_longer_be_approved(
     late = orderctl("approve", order_id, "--reviewer", "alice")
     assert late.code == 1
     assert f"Order {order_id} is not waiting for a payment review: its payment is VOIDED" in late.err
+
+
+def test_the_deployed_review_monitor_counts_what_reviews_lists(
+    orderctl: Orderctl, server: Sandbox, new_id: OrderIds
+) -> None:
+    """The scheduled function (invoked here through the Lambda API) and `orderctl reviews` agree."""
+    order_id = new_id("review")
+    start_review(orderctl, order_id)
+    listed = orderctl.data("reviews")
+    report, error = server.invoke(constants.REVIEW_MONITOR_HANDLER, {"source": "aws.events"})
+    assert error is None, report
+    assert report[constants.METRIC_REVIEWS_WAITING] == len(listed) >= 1
+    assert report["oldestOrderId"] == listed[0]["orderId"]
+    assert report[constants.METRIC_OLDEST_REVIEW_WAIT] >= listed[0]["waitedSeconds"] - 1
+    orderctl.ok("reject", order_id, "--reviewer", "bob")
