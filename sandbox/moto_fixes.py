@@ -608,7 +608,9 @@ _register(
 
 def _wait_for_task_token_timeout(self: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
     # The endpoint's event is set by SendTaskSuccess/Failure and when the execution is stopped.
-    hooks.clock.wait(callback_endpoint._notify_event, timeout_seconds)
+    answered = hooks.clock.wait(callback_endpoint._notify_event, timeout_seconds)
+    if not answered and FIXES["sfn-callback-single-use"].active:
+        _close_callback(callback_endpoint, timed_out=True)
     return callback_endpoint.get_outcome()
 
 
@@ -623,6 +625,45 @@ _register(
             "_wait_for_task_token_timeout",
         ): _wait_for_task_token_timeout
     },
+)
+
+_callback_lock = threading.RLock()
+
+
+def _close_callback(endpoint: Any, timed_out: bool) -> None:
+    """Mark a task token used up: later SendTask* calls get TaskTimedOut (timed out) or TaskDoesNotExist."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerLeft, CallbackConsumerTimeout
+
+    with _callback_lock:
+        if endpoint.consumer_error is None and (timed_out is False or endpoint.get_outcome() is None):
+            endpoint.report(CallbackConsumerTimeout() if timed_out else CallbackConsumerLeft())
+
+
+def _callback_notify(self: Any, callback_id: str, outcome: Any) -> bool:
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
+
+    with _callback_lock:
+        endpoint = self._pool.get(callback_id, None)
+        if endpoint is None:
+            return False
+        # Raised as the service answers (moto's own refusal path raises a TypeError instead).
+        if isinstance(endpoint.consumer_error, CallbackConsumerTimeout):
+            raise AWSError("Task Timed Out: 'Provided task does not exist anymore'", "TaskTimedOut")
+        if endpoint.consumer_error is not None:
+            raise AWSError("Task does not exist anymore: it was already answered", "TaskDoesNotExist")
+        endpoint.notify(outcome=outcome)
+        _close_callback(endpoint, timed_out=False)  # in the same lock: of two answers, one wins
+    return True
+
+
+_register(
+    "sfn-callback-single-use",
+    "A task token answers more than once: a second SendTaskSuccess/Failure for a task that was already "
+    "answered, or one for a task that timed out while its execution still runs (compensating), is "
+    "accepted silently instead of failing with TaskDoesNotExist / TaskTimedOut. A reviewer would be told "
+    "a decision took effect that never did.",
+    {("moto.stepfunctions.parser.asl.eval.callback.callback:CallbackPoolManager", "notify"): _callback_notify},
 )
 
 

@@ -431,8 +431,8 @@ def test_instant_wait_with_fix(account: Sandbox) -> None:
     ]
 
 
-def _waiting_for_token(sandbox: Sandbox) -> str:
-    task = {
+def _waiting_for_token(sandbox: Sandbox, then: dict[str, Any] | None = None) -> str:
+    task: dict[str, Any] = {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {
@@ -442,7 +442,12 @@ def _waiting_for_token(sandbox: Sandbox) -> str:
         "TimeoutSeconds": 3600,
         "End": True,
     }
-    arn = _run(sandbox, _machine(sandbox, {"StartAt": "T", "States": {"T": task}}))
+    states: dict[str, Any] = {"T": task}
+    if then is not None:  # caught after the timeout: the execution runs on in `then`
+        del task["End"]
+        task.update(Next="Then", Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Then"}])
+        states["Then"] = then
+    arn = _run(sandbox, _machine(sandbox, {"StartAt": "T", "States": states}))
     deadline = time.monotonic() + 10
     history = sandbox.client("stepfunctions").get_execution_history
     while not any(e["type"] == "TaskSubmitted" for e in history(executionArn=arn)["events"]):
@@ -484,6 +489,47 @@ def test_task_failure_cause_with_fix(account: Sandbox) -> None:
     account.client("stepfunctions").send_task_failure(taskToken=handlers.tokens[-1], error="E", cause="why")
     described = _wait(account, arn)
     assert (described["error"], described["cause"]) == ("E", "why")
+
+
+def test_callback_single_use_without_fix(account: Sandbox) -> None:
+    from tests.sandbox import handlers
+
+    arn = _waiting_for_token(account)
+    sfn = account.client("stepfunctions")
+    with suspended("sfn-callback-single-use"):
+        sfn.send_task_success(taskToken=handlers.tokens[-1], output="{}")
+        sfn.send_task_failure(taskToken=handlers.tokens[-1], error="E", cause="a second answer, accepted")
+    _wait(account, arn)
+
+
+def test_callback_single_use_with_fix(account: Sandbox) -> None:
+    from tests.sandbox import handlers
+
+    sfn = account.client("stepfunctions")
+    arn = _waiting_for_token(account)
+    sfn.send_task_success(taskToken=handlers.tokens[-1], output="{}")
+    with pytest.raises(sfn.exceptions.TaskDoesNotExist):
+        sfn.send_task_failure(taskToken=handlers.tokens[-1], error="E", cause="a second answer")
+    assert _wait(account, arn)["status"] == "SUCCEEDED"
+    # A token whose task timed out is refused while its execution still runs (in a second wait).
+    second = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": _function_arn(_function(account, "echo")), "Payload": {"t.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 3600,
+        "End": True,
+    }
+    arn = _waiting_for_token(account, then=second)
+    token = handlers.tokens[-1]
+    account.clock.advance(3601)
+    deadline = time.monotonic() + 5
+    while not any(e["type"] == "TaskTimedOut" for e in sfn.get_execution_history(executionArn=arn)["events"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    with pytest.raises(sfn.exceptions.TaskTimedOut):
+        sfn.send_task_success(taskToken=token, output="{}")
+    sfn.stop_execution(executionArn=arn)
 
 
 # --- DynamoDB and backend lookups ----------------------------------------------------------------
