@@ -44,8 +44,11 @@ def closing(document: Mapping[str, Any]) -> list[str]:
         verdict = "met" if goal.get("met") else "MISSED"
         notes.append(
             f"Cold import {verdict}: worst {worst} at {cold['cold_import_ratio_max']}x boto3 "
-            f"({cold['handlers'][worst]['median_cpu_ms']} vs {cold['baseline_median_cpu_ms']} ms CPU). "
-            f"What it imports beyond boto3 (self time): {extra}."
+            f"({cold['handlers'][worst]['median_cpu_ms']} vs {cold['baseline_median_cpu_ms']} ms CPU), median "
+            f"handler {cold.get('cold_import_ratio_median')}x. Every handler loads the same third-party set "
+            "(boto3, Powertools, the X-Ray SDK); they differ by their own modules only, so much of the spread "
+            f"between handlers is this shared machine's noise. What {worst} imports beyond boto3 (self time, "
+            f"median of 5 -X importtime runs): {extra}."
         )
         if not goal.get("met"):
             notes.append(COLD_IMPORT_TRIED)
@@ -76,6 +79,10 @@ def closing(document: Mapping[str, Any]) -> list[str]:
             )
         if throughput.get("failures"):
             notes.append(f"Orders that did not succeed during the timing runs: {throughput['failures']}")
+
+    if document.get("make_test_ok") is False:
+        problems = "; ".join(document.get("make_test_problems") or []) or document.get("make_test_summary", "")
+        notes.append(f"`make test` did not pass in this run (its time is still reported): {problems}")
 
     check = document.get("cost_check")
     if check and not check.get("same"):

@@ -25,7 +25,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,7 @@ class DirectRunner:
         spec = self._specs[handler_path]
         payload = json.loads(json.dumps(event))
         started = time.perf_counter()
-        counting = self._meter.acting_as(spec.name) if self._meter else _nothing()
+        counting = self._meter.acting_as(spec.name) if self._meter else nullcontext()
         with counting, lambda_runtime.function_environment(lambda_runtime.lambda_environment(spec)):
             handler = lambda_runtime.load_handler(spec.handler)
             context = lambda_runtime.LambdaContext(spec, str(uuid.uuid4()), time.monotonic() + spec.timeout_seconds)
@@ -191,11 +191,6 @@ class DirectRunner:
         while self._pending:  # subscribers may publish in turn (ReorderSuggested)
             delivery = self._pending.pop(0)
             self.call(self._specs[delivery.function_arn].handler, delivery.event)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def bench_order(storefront: scenarios.Storefront, prefix: str, serial: int) -> dict[str, Any]:

@@ -87,6 +87,7 @@ def table(document: Mapping[str, Any]) -> str:
             for name, h in sorted(cold["handlers"].items(), key=lambda kv: -kv[1]["ratio"])
         ]
         out.extend(_rows(["handler", "CPU ms", "ratio", "pair ratio", "wall ratio"], rows))
+        add(f"  median over handlers: {cold.get('cold_import_ratio_median')}")
         if cold.get("extra_over_boto3"):
             extra = ", ".join(f"{e['package']} {e['self_ms']} ms" for e in cold["extra_over_boto3"])
             add(f"  {cold['worst_handler']} imports beyond boto3's own (self time, -X importtime): {extra}")

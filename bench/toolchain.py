@@ -51,8 +51,10 @@ def make_test_seconds(timeout: float = 3600.0) -> dict[str, object]:
     tail = (result.stdout + result.stderr).strip().splitlines()
     summary = next((line.strip("= ") for line in reversed(tail) if _SUMMARY.search(line)), "")
     counts = {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in _SUMMARY.findall(summary)}
+    problems = [line for line in tail if line.startswith(("FAILED ", "ERROR "))]
     return {
         "make_test_seconds": round(seconds, 1),
+        "make_test_problems": problems[:20],
         "make_test_ok": result.returncode == 0,
         "make_test_summary": summary,
         "make_test_counts": counts,

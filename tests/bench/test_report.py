@@ -33,3 +33,30 @@ def test_write_targets_cover_every_item_of_a_transaction():
     }
     kinds = [(kind, table) for kind, table, _ in meter._write_targets("TransactWriteItems", params)]
     assert kinds == [("Put", "t"), ("Update", "t"), ("ConditionCheck", "u")]
+
+
+def test_closing_note_explains_a_missed_goal_and_is_quiet_about_met_ones():
+    from bench import notes
+
+    document = {
+        "cold_import": {
+            "worst_handler": "refund_payment",
+            "cold_import_ratio_max": 1.5,
+            "cold_import_ratio_median": 1.3,
+            "baseline_median_cpu_ms": 150.0,
+            "handlers": {"refund_payment": {"median_cpu_ms": 225.0}},
+            "extra_over_boto3": [{"package": "aws_xray_sdk", "self_ms": 18.0}],
+        },
+        "throughput": {
+            "sandbox_median_ms_per_order": 150.0,
+            "direct_median_ms_per_order": 100.0,
+            "sandbox_orders_per_second_sequential": 6.7,
+            "sandbox_orders_per_second_concurrent": 8.0,
+            "direct_handler_median_ms": {"subscribers.inventory": 30.0},
+        },
+    }
+    document["goals"] = report.judge({"cold_import_ratio_max": 1.5, "sandbox_over_direct_ratio": 1.5})
+    text = "\n".join(notes.closing(document))
+    assert "Cold import MISSED" in text and "aws_xray_sdk 18.0 ms" in text
+    assert notes.COLD_IMPORT_TRIED in text
+    assert "Sandbox/direct met" in text and notes.SANDBOX_TRIED not in text
