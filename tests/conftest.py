@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,6 +29,7 @@ os.environ.pop("AWS_PROFILE", None)
 from moto import mock_aws
 
 from lambdas.shared import constants
+from tests.synth import Synthesized, synthesize
 
 TEST_TABLES = {
     constants.ENV_INVENTORY_TABLE: ("test-inventory", constants.INVENTORY_TABLE_KEYS),
@@ -73,3 +75,15 @@ def lambda_context(function_name: str = "test-function") -> Any:
         invoked_function_arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{function_name}",
         aws_request_id="11111111-2222-3333-4444-555555555555",
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app synthesized once per session (cdk-nag on), shared by infra, e2e, orderctl and reliability."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def cdk_out(synthesized: Synthesized) -> Path:
+    """The cloud assembly directory, as `make synth` writes cdk.out/."""
+    return synthesized.outdir

@@ -1,4 +1,4 @@
-"""Synthesize the app once per test session (cdk-nag on, as in every synth)."""
+"""Synthesizing the app as `make synth` does (cdk-nag on): once per test session, shared by every package."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -36,8 +34,3 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesiz
     app.synth()
     template_path = outdir / f"{constants.STACK_NAME}.template.json"
     return Synthesized(outdir, template_path, json.loads(template_path.read_text()))
-
-
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))

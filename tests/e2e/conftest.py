@@ -7,7 +7,6 @@ other packages' tests (they start their own, empty, moto).
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +16,6 @@ import pytest
 from sandbox import demo, scenarios
 from sandbox.account import Sandbox
 from sandbox.runner import OrderResult
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-
-@pytest.fixture(scope="session")
-def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The app synthesized as `make synth` does (cdk-nag on), into a fresh directory."""
-    from app import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    build_app(outdir=str(outdir))[0].synth()
-    return outdir
 
 
 @pytest.fixture(scope="package")

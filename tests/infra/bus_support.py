@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.subscribers import REGISTRY, SubscriberSpec
-from tests.infra.conftest import Synthesized
+from tests.synth import Synthesized
 
 
 def rules_by_subscriber(synthesized: Synthesized) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ from tests.infra.bus_support import (
     rule_ids_by_subscriber,
     rules_by_subscriber,
 )
-from tests.infra.conftest import Synthesized, synthesize
+from tests.synth import Synthesized, synthesize
 
 OTHER_ACCOUNT = "111122223333"
 SENDER = "shop@mail.example"

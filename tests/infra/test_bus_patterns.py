@@ -14,7 +14,7 @@ from infra.subscribers import REGISTRY
 from lambdas.shared import constants
 from tests.contract import samples
 from tests.infra.bus_support import rules_by_subscriber
-from tests.infra.conftest import Synthesized
+from tests.synth import Synthesized
 
 COMPLETED, FAILED = constants.EVENT_ORDER_COMPLETED, constants.EVENT_ORDER_FAILED
 REVIEW, REORDER = constants.EVENT_PAYMENT_REVIEW_REQUESTED, constants.EVENT_REORDER_SUGGESTED

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.infra.conftest import Synthesized
+from tests.synth import Synthesized
 
 
 def test_cdk_nag_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants
-from tests.infra.conftest import Synthesized, synthesize
+from tests.synth import Synthesized, synthesize
 
 ALARM = "AWS::CloudWatch::Alarm"
 

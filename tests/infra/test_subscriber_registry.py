@@ -10,7 +10,7 @@ import pytest
 
 from infra import subscribers
 from infra.subscribers import REGISTRY, SubscriberSpec, order_events, validate
-from tests.infra.conftest import Synthesized, synthesize
+from tests.synth import Synthesized, synthesize
 
 REPO = Path(__file__).resolve().parents[2]
 

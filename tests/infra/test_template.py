@@ -9,7 +9,7 @@ import pytest
 
 from infra.config import StackConfig
 from lambdas.shared import constants
-from tests.infra.conftest import Synthesized, synthesize
+from tests.synth import Synthesized, synthesize
 
 
 def _statements(synthesized: Synthesized, policy_prefix: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lambdas.shared import constants
-from tests.infra.conftest import Synthesized
+from tests.synth import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = ROOT / constants.ASL_FILE

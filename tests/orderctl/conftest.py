@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,18 +21,6 @@ from orderctl.__main__ import main
 from sandbox import scenarios
 from sandbox.account import Sandbox
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-
-@pytest.fixture(scope="session")
-def orderctl_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The app synthesized as `make synth` does (cdk-nag on)."""
-    from app import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    build_app(outdir=str(outdir))[0].synth()
-    return outdir
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -42,9 +29,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="package")
-def server(orderctl_cdk_out: Path) -> Iterator[Sandbox]:
+def server(cdk_out: Path) -> Iterator[Sandbox]:
     """`python -m sandbox serve`, in this process: the stack deployed and served on 127.0.0.1."""
-    with Sandbox(orderctl_cdk_out, port=free_port(), seed_catalog=scenarios.CATALOG_PATH) as running:
+    with Sandbox(cdk_out, port=free_port(), seed_catalog=scenarios.CATALOG_PATH) as running:
         yield running
 
 
