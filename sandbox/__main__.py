@@ -1,4 +1,4 @@
-"""python -m sandbox demo | serve (see docs/SANDBOX.md)."""
+"""python -m sandbox demo | serve (see the README (section "The sandbox"))."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`make demo`: deploy cdk.out into the sandbox and run a batch of orders down every path.
 
-What a newcomer sees is explained in docs/SANDBOX.md. The demo checks what it shows: it exits 1
+What a newcomer sees is explained in the README (section "The sandbox"). The demo checks what it shows: it exits 1
 when an order ends differently from what its path promises, a delivery failed, a dead-letter queue
 is not empty or the audit chain does not verify.
 """
