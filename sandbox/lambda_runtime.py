@@ -121,6 +121,7 @@ def install() -> None:
         os.environ.__class__ = EnvironOverlay
         sys.stdout = _ThreadOutput(_installed.stdout)  # type: ignore[assignment]
         sys.stderr = _ThreadOutput(_installed.stderr)  # type: ignore[assignment]
+        _isolate_powertools_metrics(True)
 
 
 def uninstall() -> None:
@@ -130,9 +131,60 @@ def uninstall() -> None:
             return
         os.environ.__class__ = _installed.environ_class
         sys.stdout, sys.stderr = _installed.stdout, _installed.stderr
+        _isolate_powertools_metrics(False)
         for handler, stream in _installed.retargeted:
             handler.setStream(stream)
         _installed = None
+
+
+class _PerInvocation:
+    """An attribute whose value is per thread, i.e. per invocation (each runs on its own thread)."""
+
+    def __init__(self, name: str, initial: Callable[[Any], Any]) -> None:
+        self.name = name
+        self.initial = initial
+
+    def _state(self) -> dict[tuple[int, str], Any]:
+        if not hasattr(_local, "powertools"):
+            _local.powertools = {}
+        return _local.powertools
+
+    def __get__(self, owner: Any, owner_type: type | None = None) -> Any:
+        if owner is None:
+            return self
+        state, key = self._state(), (id(owner), self.name)
+        if key not in state:
+            state[key] = self.initial(owner)
+        return state[key]
+
+    def __set__(self, owner: Any, value: Any) -> None:
+        self._state()[(id(owner), self.name)] = value
+        vars(owner)[self.name] = value  # what the object keeps once the sandbox is gone
+
+
+# Powertools' Metrics keeps one metric set per process (the module-level `metrics` object): in Lambda a
+# container runs one invocation at a time, here concurrent invocations of every function share it, and
+# one's flush clears another's metrics mid-flush ("SchemaValidationError: Must contain at least one
+# metric." failed an order). Each invocation gets its own set, as it would in its own container.
+_METRICS_STATE: dict[str, Callable[[Any], Any]] = {
+    "metric_set": lambda provider: {},
+    "dimension_set": lambda provider: {k: str(v) for k, v in provider.default_dimensions.items()},
+    "dimension_sets": lambda provider: [],
+    "metadata_set": lambda provider: {},
+    "timestamp": lambda provider: None,
+}
+
+
+def _isolate_powertools_metrics(on: bool) -> None:
+    try:
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+    except ImportError:  # pragma: no cover - every function here uses Powertools
+        return
+    for name, initial in _METRICS_STATE.items():
+        if on:
+            setattr(AmazonCloudWatchEMFProvider, name, _PerInvocation(name, initial))
+        elif isinstance(vars(AmazonCloudWatchEMFProvider).get(name), _PerInvocation):
+            delattr(AmazonCloudWatchEMFProvider, name)
 
 
 def _retarget_log_handlers() -> None:

@@ -1,0 +1,59 @@
+"""Concurrent invocations in the sandbox keep their Powertools metrics apart, as separate containers do."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sandbox import lambda_runtime
+from sandbox.lambda_runtime import FunctionSpec, Invocation
+from tests.reliability import handlers
+
+
+def _spec(handler: str) -> FunctionSpec:
+    return FunctionSpec(
+        name=handler,
+        arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{handler}",
+        handler=f"tests.reliability.handlers.{handler}",
+        environment={"POWERTOOLS_METRICS_NAMESPACE": "Test", "POWERTOOLS_SERVICE_NAME": "test"},
+        timeout_seconds=10,
+        memory_mb=128,
+        region="eu-west-1",
+    )
+
+
+@contextmanager
+def runtime() -> Iterator[None]:
+    # Installed inside the test body: pytest swaps sys.stdout back between setup and call.
+    lambda_runtime.install()
+    try:
+        yield
+    finally:
+        lambda_runtime.uninstall()
+
+
+def test_one_invocations_flush_does_not_take_another_invocations_metrics() -> None:
+    handlers.adding_done.clear()
+    handlers.other_flushed.clear()
+    slow: list[Invocation] = []
+    with runtime():
+        waiting = threading.Thread(target=lambda: slow.append(lambda_runtime.invoke(_spec("slow_metric"), {})))
+        waiting.start()
+        assert handlers.adding_done.wait(10)
+        quick = lambda_runtime.invoke(_spec("quick_metric"), {})  # flushes while slow_metric still runs
+        handlers.other_flushed.set()
+        waiting.join(10)
+    assert not quick.errored and not slow[0].errored, (quick.payload, slow[0].payload)
+    assert '"QuickMetric"' in quick.logs and '"SlowMetric"' not in quick.logs
+    assert '"SlowMetric"' in slow[0].logs
+
+
+def test_metrics_work_as_before_once_the_sandbox_is_gone() -> None:
+    from lambdas.shared.observability import metrics
+
+    with runtime():
+        lambda_runtime.invoke(_spec("quick_metric"), {})
+    metrics.add_metric(name="AfterTheSandbox", unit="Count", value=1)
+    assert "AfterTheSandbox" in metrics.provider.metric_set
+    metrics.provider.clear_metrics()
