@@ -38,6 +38,8 @@ ERROR_PAYMENT_DECLINED: Final = "Order.PaymentDeclined"
 ERROR_REVIEW_REJECTED: Final = "Order.ReviewRejected"
 ERROR_REVIEW_TIMED_OUT: Final = "Order.ReviewTimedOut"
 ERROR_COMPENSATION_FAILED: Final = "Order.CompensationFailed"
+# A step that kept timing out, retries included (a Fail state may not report States.Timeout itself).
+ERROR_STEP_TIMED_OUT: Final = "Order.StepTimedOut"
 
 # ---------------------------------------------------------------------------
 # Environment variables the stack sets and the handlers read
