@@ -110,7 +110,7 @@ def main(cdk_out: Path, port: int, seed: bool = True) -> int:
         for key in sorted(outputs):
             print(f"  {key:<42} {outputs[key]}")
         print(
-            "\nTry (more in the README (section "The sandbox")):\n"
+            "\nTry (more in the README, section 'The sandbox'):\n"
             f"  export AWS_ENDPOINT_URL={url} AWS_DEFAULT_REGION={sandbox.region} "
             "AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
             f"  aws stepfunctions start-execution --state-machine-arn {outputs['StateMachineArn']} "
