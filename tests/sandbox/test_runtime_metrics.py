@@ -8,14 +8,14 @@ from contextlib import contextmanager
 
 from sandbox import lambda_runtime
 from sandbox.lambda_runtime import FunctionSpec, Invocation
-from tests.reliability import handlers
+from tests.sandbox import metrics_handlers as handlers
 
 
 def _spec(handler: str) -> FunctionSpec:
     return FunctionSpec(
         name=handler,
         arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{handler}",
-        handler=f"tests.reliability.handlers.{handler}",
+        handler=f"tests.sandbox.metrics_handlers.{handler}",
         environment={"POWERTOOLS_METRICS_NAMESPACE": "Test", "POWERTOOLS_SERVICE_NAME": "test"},
         timeout_seconds=10,
         memory_mb=128,
