@@ -1,0 +1,30 @@
+"""One synthesized template and one sandbox world for the reliability suites (at the small size).
+
+The seed is fixed so that `make test` is repeatable; RELIABILITY_SEED=<n> replays another one (for
+instance a seed `make reliability` printed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.run import synthesize
+from tests.reliability.world import World
+
+DEFAULT_SEED = 20261122
+
+
+@pytest.fixture(scope="session")
+def reliability_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="package")
+def world(reliability_cdk_out: Path) -> Iterator[World]:
+    seed = int(os.environ.get("RELIABILITY_SEED", DEFAULT_SEED))
+    with World.started(reliability_cdk_out, seed) as running:
+        yield running

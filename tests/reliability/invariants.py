@@ -1,0 +1,419 @@
+"""The invariants, read from the real state of the sandbox (tables, the bus's archive, SES, queues).
+
+``check(world, runs)`` returns every violation as a sentence (empty: all hold). Per order (each run
+of the batch):
+
+- it ended in exactly one terminal outcome, the one the spec expects for its path and its faults
+  (never States.Runtime, never still running);
+- its stock holds: all SOLD if it succeeded, none HELD if it failed;
+- its payment: charged (APPROVED / REVIEW_APPROVED) if and only if it succeeded; a failed order's
+  payment is REFUNDED, VOIDED, DECLINED or absent; the ledger books a sale iff it succeeded, and a
+  failed order's sale (if booked) is reversed;
+- the warehouse: one ShipOrder iff it succeeded; a failed order that was shipped was cancelled;
+- the bus: OrderCompleted exactly once iff it succeeded, OrderFailed exactly once iff it failed after
+  validation (with the execution's error), neither for a failed validation or a failed compensation;
+- each subscriber's per-order effect: inventory sold it, analytics counted it, one confirmation
+  e-mail, failure_stats counted its failure: each exactly once, and only for the right outcome.
+
+Globally (the whole world so far):
+
+- stock conserved: available + held + sold = what was seeded, per SKU and warehouse, never negative;
+  held and sold equal the HELD and SOLD holds;
+- no trace of an order the world does not know (bad input leaves nothing anywhere);
+- the subscribers' counters equal the sums over the orders: analytics per variant and SKU,
+  inventory's sales per SKU and warehouse, failure_stats per error; one reorder suggestion event per
+  suggestion; the audit chain verifies and holds every archived event exactly once;
+- dead-letter queues are empty (unless a suite is mid-way through breaking a subscriber).
+
+An order that ends in Order.CompensationFailed is a detected, alarmed outcome, not a violation: what it
+leaves behind (held stock, an unrefunded charge) is reported by ``leftovers``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from lambdas.shared import constants
+from lambdas.shared.adapters import payments as pay
+from lambdas.subscribers.audit.logic import event_key
+from sandbox import observe
+from sandbox.account import ACCOUNT_ID
+from tests.reliability.model import FAILED, SUCCEEDED
+from tests.reliability.world import OrderRun, World
+
+CHARGED = {pay.APPROVED, pay.REVIEW_APPROVED}
+NOT_CHARGED = {pay.REFUNDED, pay.VOIDED, pay.DECLINED}
+SUBSCRIBERS = ("Inventory", "Analytics", "Audit", "Notifications", "FailureStats")
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass
+class State:
+    """Everything the invariants read, in one pass."""
+
+    stock: dict[tuple[str, str], dict[str, int]]
+    holds: dict[str, list[dict[str, Any]]]
+    payments: dict[str, dict[str, Any]]
+    ledger: dict[str, dict[str, dict[str, Any]]]
+    events: list[dict[str, Any]]  # the archive: every event put on the bus from our source, once
+    tables: dict[str, list[dict[str, Any]]]  # subscriber name -> its items
+    emails: list[observe.Email]
+    dead_letters: dict[str, int]
+    audit: Any
+    by_order: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for event in self.events:
+            correlation = event["detail"].get("metadata", {}).get("correlationId")
+            self.by_order.setdefault(str(correlation), []).append(event)
+
+    def published(self, order_id: str, detail_type: str) -> list[dict[str, Any]]:
+        return [e for e in self.by_order.get(order_id, []) if e["detail-type"] == detail_type]
+
+    def item(self, subscriber: str, pk: str, sk: str) -> dict[str, Any] | None:
+        return next((i for i in self.tables[subscriber] if i["pk"] == pk and i["sk"] == sk), None)
+
+
+def read_state(world: World) -> State:
+    sandbox = world.sandbox
+    dynamodb = sandbox.resource("dynamodb")
+    outputs = sandbox.outputs
+
+    def scan(table_name: str) -> list[dict[str, Any]]:
+        return [plain(i) for i in observe._scan(dynamodb.Table(table_name))]
+
+    stock: dict[tuple[str, str], dict[str, int]] = {}
+    holds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in scan(outputs[constants.OUTPUT_INVENTORY_TABLE]):
+        if item["pk"].startswith("PRODUCT#") and item["sk"].startswith("STOCK#"):
+            key = (item["pk"].removeprefix("PRODUCT#"), item["sk"].removeprefix("STOCK#"))
+            stock[key] = {name: int(item.get(name, 0)) for name in ("available", "held", "sold")}
+        elif item["pk"].startswith("ORDER#") and item["sk"].startswith("HOLD#"):
+            holds[item["pk"].removeprefix("ORDER#")].append({**item, "sku": item["sk"].removeprefix("HOLD#")})
+    ledger: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for item in scan(outputs[constants.OUTPUT_LEDGER_TABLE]):
+        ledger[item["pk"].removeprefix("ORDER#")][item["sk"]] = item
+    return State(
+        stock=stock,
+        holds=dict(holds),
+        payments={i["orderId"]: i for i in scan(outputs[constants.OUTPUT_PAYMENTS_TABLE])},
+        ledger=dict(ledger),
+        events=archived_events(world),
+        tables={name: scan(observe.subscriber_table(sandbox, name)) for name in SUBSCRIBERS},
+        emails=observe.emails(sandbox),
+        dead_letters=observe.dead_letters(sandbox),
+        audit=observe.audit_verification(sandbox),
+    )
+
+
+def archived_events(world: World) -> list[dict[str, Any]]:
+    """What was put on the bus from our sources: the bus's archive (replays are not archived again)."""
+    from moto.events.models import events_backends
+
+    name = world.sandbox.outputs[constants.OUTPUT_EVENT_ARCHIVE_ARN].rsplit("/", 1)[-1]
+    archive = events_backends[ACCOUNT_ID][world.sandbox.region].archives[name]
+    return [dict(e, detail=_detail(e)) for e in list(archive.events)]
+
+
+def _detail(event: dict[str, Any]) -> dict[str, Any]:
+    detail = event.get("detail")
+    return json.loads(detail) if isinstance(detail, str) else dict(detail or {})
+
+
+# ---------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------
+def check(world: World, runs: Iterable[OrderRun], dead_letters_expected: bool = False) -> list[str]:
+    state = read_state(world)
+    problems: list[str] = []
+    for run in runs:
+        problems += [f"{run.name}: {p}" for p in check_order(world, run, state)]
+    problems += check_global(world, state, dead_letters_expected)
+    return problems
+
+
+def outcome(run: OrderRun) -> tuple[str, str | None]:
+    assert run.result is not None
+    return run.result.status, run.result.error
+
+
+def check_order(world: World, run: OrderRun, state: State) -> list[str]:
+    if run.result is None:
+        return ["never ran"]
+    problems = []
+    status, error = outcome(run)
+    faults = ", ".join(str(f) for f in run.faults) or "no faults"
+    if status not in (SUCCEEDED, FAILED):
+        problems.append(f"ended {status}, not in one of the two terminal outcomes")
+    if error == "States.Runtime":
+        problems.append(f"States.Runtime: {run.result.cause}")
+    if run.expected is not None and (status, error) != (run.expected.status, run.expected.error):
+        problems.append(
+            f"ended {status} {error or ''} ({run.result.reason[:160]}), expected {run.expected.status} "
+            f"{run.expected.error or ''} ({run.path}; {faults}; states {' > '.join(run.result.states)})"
+        )
+    if run.allowed and (status, error) not in run.allowed:
+        problems.append(f"ended {status} {error}, allowed only {sorted(run.allowed, key=str)}")
+    if error == constants.ERROR_COMPENSATION_FAILED:
+        return problems  # alarmed for a person; what it left is reported by leftovers()
+    succeeded = status == SUCCEEDED
+    problems += _holds(run, state, succeeded)
+    problems += _payment(run, state, succeeded)
+    problems += _shipping(world, run, succeeded)
+    problems += _events(run, state, succeeded)
+    problems += _subscriber_effects(run, state, succeeded)
+    return problems
+
+
+def _holds(run: OrderRun, state: State, succeeded: bool) -> list[str]:
+    holds = state.holds.get(run.name, [])
+    statuses = Counter(h["status"] for h in holds)
+    if succeeded:
+        held = {h["sku"]: h["quantity"] for h in holds}
+        if held != run.lines or set(statuses) != {"SOLD"}:
+            return [f"succeeded but its holds are {dict(statuses)} of {held}, ordered {run.lines}"]
+        if len({h["warehouseId"] for h in holds}) != 1:
+            return ["holds in more than one warehouse"]
+    elif statuses.get("HELD"):
+        return [f"failed but still holds {statuses['HELD']} line(s) of stock (a leaked hold)"]
+    return []
+
+
+def _payment(run: OrderRun, state: State, succeeded: bool) -> list[str]:
+    payment = state.payments.get(run.name)
+    ledger = state.ledger.get(run.name, {})
+    problems = []
+    if succeeded:
+        if payment is None or payment["status"] not in CHARGED:
+            problems.append(f"succeeded but its payment is {payment and payment['status']}")
+        if "TXN#SALE" not in ledger or "TXN#REFUND" in ledger:
+            problems.append(f"succeeded but its ledger holds {sorted(ledger)}")
+    else:
+        if payment is not None and payment["status"] not in NOT_CHARGED:
+            problems.append(f"failed but its payment is {payment['status']} (charged, never refunded)")
+        if ("TXN#SALE" in ledger) != ("TXN#REFUND" in ledger):
+            problems.append(f"failed but its ledger holds {sorted(ledger)} (a sale not reversed)")
+        if "TXN#SALE" in ledger and not _reverses(ledger["TXN#SALE"], ledger.get("TXN#REFUND", {})):
+            problems.append("its refund does not mirror its sale")
+    return problems
+
+
+def _reverses(sale: dict[str, Any], refund: dict[str, Any]) -> bool:
+    def signed(entries: list[dict[str, Any]]) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for e in entries:
+            total[e["account"]] += int(e["debitCents"]) - int(e["creditCents"])
+        return total
+
+    sale_totals, refund_totals = signed(sale.get("entries", [])), signed(refund.get("entries", []))
+    return all(sale_totals[a] + refund_totals[a] == 0 for a in set(sale_totals) | set(refund_totals))
+
+
+def _shipping(world: World, run: OrderRun, succeeded: bool) -> list[str]:
+    kinds = Counter(m["type"] for m in world.warehouse_messages if m.get("orderId") == run.name)
+    ship, cancel = kinds.get("ShipOrder", 0), kinds.get("CancelShipment", 0)
+    if succeeded and (ship, cancel) != (1, 0):
+        return [f"succeeded with {ship} ShipOrder and {cancel} CancelShipment messages (want 1 and 0)"]
+    if not succeeded and (ship > 1 or cancel != ship):
+        return [f"failed with {ship} ShipOrder and {cancel} CancelShipment messages (shipped, not cancelled)"]
+    return []
+
+
+def _events(run: OrderRun, state: State, succeeded: bool) -> list[str]:
+    assert run.result is not None
+    completed = state.published(run.name, constants.EVENT_ORDER_COMPLETED)
+    failed = state.published(run.name, constants.EVENT_ORDER_FAILED)
+    problems = []
+    if len(completed) != (1 if succeeded else 0):
+        problems.append(f"{len(completed)} OrderCompleted events published (succeeded: {succeeded})")
+    wants_failed = not succeeded and run.result.entered("PublishOrderFailed")
+    if len(failed) != (1 if wants_failed else 0):
+        problems.append(f"{len(failed)} OrderFailed events published (want {int(wants_failed)})")
+    if failed and failed[0]["detail"]["data"].get("error") != run.result.error:
+        problems.append(
+            f"OrderFailed says {failed[0]['detail']['data'].get('error')}, the execution {run.result.error}"
+        )
+    if not succeeded and not run.result.entered("ValidateOrder"):
+        problems.append("never validated")
+    return problems
+
+
+def _subscriber_effects(run: OrderRun, state: State, succeeded: bool) -> list[str]:
+    assert run.result is not None
+    pk = f"ORDER#{run.name}"
+    problems = []
+    emails = [m for m in state.emails if m.subject == f"Your order {run.name} is confirmed"]
+    if len(emails) != (1 if succeeded else 0):
+        problems.append(f"{len(emails)} confirmation e-mails (succeeded: {succeeded})")
+    expected = {
+        ("Analytics", "COUNTED"): succeeded,
+        ("Inventory", "SALES"): succeeded,
+        ("Notifications", "CONFIRMATION"): succeeded,
+        ("FailureStats", "FAILED"): bool(state.published(run.name, constants.EVENT_ORDER_FAILED)),
+    }
+    for (subscriber, sk), wanted in expected.items():
+        item = state.item(subscriber, pk, sk)
+        if (item is not None) != wanted:
+            problems.append(f"{subscriber} marker {sk}: {'missing' if wanted else 'present'}")
+    inventory = state.item("Inventory", pk, "SALES")
+    if succeeded and inventory and inventory.get("status") != "DONE":
+        problems.append(f"inventory subscriber left the order {inventory.get('status')}, not DONE")
+    confirmation = state.item("Notifications", pk, "CONFIRMATION")
+    if succeeded and confirmation and confirmation.get("status") != "SENT":
+        problems.append(f"confirmation {confirmation.get('status')}, not SENT")
+    return problems
+
+
+def check_global(world: World, state: State, dead_letters_expected: bool = False) -> list[str]:
+    problems = _stock(world, state)
+    known = set(world.orders)
+    for what, ids in (("holds", state.holds), ("payments", state.payments), ("ledger", state.ledger)):
+        strangers = sorted(set(ids) - known)
+        if strangers:
+            problems.append(f"{what} for orders nobody placed (or bad input): {strangers[:5]}")
+    strangers = sorted({o for o in state.by_order if o not in known})
+    if strangers:
+        problems.append(f"events about unknown orders: {strangers[:5]}")
+    problems += _subscriber_totals(world, state)
+    if not dead_letters_expected and any(state.dead_letters.values()):
+        problems.append(f"dead letters: {state.dead_letters}")
+    return problems
+
+
+def _stock(world: World, state: State) -> list[str]:
+    problems = []
+    held: Counter[tuple[str, str]] = Counter()
+    sold: Counter[tuple[str, str]] = Counter()
+    for order_holds in state.holds.values():
+        for hold in order_holds:
+            key = (hold["sku"], hold["warehouseId"])
+            if hold["status"] == "HELD":
+                held[key] += hold["quantity"]
+            elif hold["status"] == "SOLD":
+                sold[key] += hold["quantity"]
+    for key in set(world.initial_stock) | set(state.stock):
+        level = state.stock.get(key, {"available": 0, "held": 0, "sold": 0})
+        total = level["available"] + level["held"] + level["sold"]
+        if total != world.initial_stock.get(key, 0):
+            problems.append(f"stock {key}: available+held+sold = {total}, seeded {world.initial_stock.get(key, 0)}")
+        if min(level.values()) < 0:
+            problems.append(f"stock {key}: negative {level}")
+        if (level["held"], level["sold"]) != (held[key], sold[key]):
+            problems.append(
+                f"stock {key}: held/sold {level['held']}/{level['sold']} but holds say {held[key]}/{sold[key]}"
+            )
+    return problems
+
+
+def _subscriber_totals(world: World, state: State) -> list[str]:
+    problems = []
+    completed = [e["detail"]["data"] for e in state.events if e["detail-type"] == constants.EVENT_ORDER_COMPLETED]
+    ids = Counter(d["orderId"] for d in completed)
+    if any(n > 1 for n in ids.values()):
+        problems.append(f"OrderCompleted published twice: {[o for o, n in ids.items() if n > 1][:5]}")
+
+    # analytics: per variant (all SKUs, and per SKU), summed over days
+    want: Counter[tuple[str, str, str]] = Counter()
+    for data in completed:
+        variant = data.get("siteVariant") or "control"
+        want[(variant, "ALL", "orders")] += 1
+        want[(variant, "ALL", "revenueCents")] += int(data["subtotalCents"])
+        for sku in {line["sku"] for line in data["lines"]}:
+            want[(variant, sku, "orders")] += 1
+        for line in data["lines"]:
+            want[(variant, "ALL", "units")] += int(line["quantity"])
+            want[(variant, line["sku"], "units")] += int(line["quantity"])
+            want[(variant, line["sku"], "revenueCents")] += int(line["lineTotalCents"])
+    have: Counter[tuple[str, str, str]] = Counter()
+    for item in state.tables["Analytics"]:
+        if item["pk"].startswith("DAY#"):
+            variant, _, rest = item["sk"].removeprefix("VARIANT#").partition("#")
+            scope = rest.removeprefix("SKU#")
+            for name in ("orders", "units", "revenueCents"):
+                have[(variant, scope, name)] += int(item.get(name, 0))
+    if +have != +want:
+        diff = {k: (have[k], want[k]) for k in set(have) | set(want) if have[k] != want[k]}
+        problems.append(
+            f"analytics counters differ from the completed orders (have, want): {dict(list(diff.items())[:4])}"
+        )
+
+    # inventory subscriber: units sold per SKU x warehouse, summed over days
+    want_units: Counter[str] = Counter()
+    for data in completed:
+        for line in data["lines"]:
+            want_units[f"SALES#{line['sku']}#{data['warehouseId']}"] += int(line["quantity"])
+    have_units: Counter[str] = Counter()
+    for item in state.tables["Inventory"]:
+        if item["pk"].startswith("SALES#"):
+            have_units[item["pk"]] += int(item.get("units", 0))
+    if +have_units != +want_units:
+        problems.append("inventory sales counters differ from the completed orders")
+
+    # reorder suggestions: one claim, one event, per suggestion
+    suggestions = Counter(
+        e["detail"]["data"]["suggestionId"]
+        for e in state.events
+        if e["detail-type"] == constants.EVENT_REORDER_SUGGESTED
+    )
+    claims = sum(1 for i in state.tables["Inventory"] if i["pk"].startswith("REORDER#"))
+    if any(n > 1 for n in suggestions.values()) or len(suggestions) != claims:
+        problems.append(f"{claims} reorder claims, suggestion events {dict(suggestions.most_common(3))}")
+
+    # failure_stats: orders per error == OrderFailed events per error
+    want_errors = Counter(
+        str(e["detail"]["data"].get("error")) for e in state.events if e["detail-type"] == constants.EVENT_ORDER_FAILED
+    )
+    have_errors: Counter[str] = Counter()
+    for item in state.tables["FailureStats"]:
+        if item["pk"].startswith("DAY#"):
+            have_errors[item["sk"].removeprefix("ERROR#")] += int(item.get("orders", 0))
+    if +have_errors != +want_errors:
+        problems.append(f"failure_stats {dict(have_errors)} != OrderFailed events {dict(want_errors)}")
+
+    # audit: the chain verifies and holds every archived event exactly once
+    if not state.audit.ok:
+        problems.append(f"audit chain does not verify: {state.audit}")
+    records = [i for i in state.tables["Audit"] if i["pk"] == "CHAIN" and i["sk"].startswith("SEQ#")]
+    keys = Counter(r["eventKey"] for r in records)
+    archived = {event_key(e["source"], e["detail-type"], e["detail"]) for e in state.events}
+    if any(n > 1 for n in keys.values()) or set(keys) != archived:
+        problems.append(
+            f"audit has {len(records)} records for {len(archived)} distinct events "
+            f"({len(archived - set(keys))} missing, {len(set(keys) - archived)} unknown)"
+        )
+
+    # one confirmation e-mail per completed order, none other
+    subjects = Counter(m.subject for m in state.emails)
+    if sum(subjects.values()) != len(ids) or any(n > 1 for n in subjects.values()):
+        problems.append(f"{sum(subjects.values())} confirmation e-mails for {len(ids)} completed orders")
+    return problems
+
+
+def leftovers(world: World, runs: Iterable[OrderRun]) -> dict[str, dict[str, Any]]:
+    """What each Order.CompensationFailed order left for a person: held units, payment status."""
+    state = read_state(world)
+    found = {}
+    for run in runs:
+        if run.result is None or run.result.error != constants.ERROR_COMPENSATION_FAILED:
+            continue
+        payment = state.payments.get(run.name)
+        found[run.name] = {
+            "heldUnits": sum(h["quantity"] for h in state.holds.get(run.name, []) if h["status"] == "HELD"),
+            "payment": payment["status"] if payment else None,
+            "brokenStep": run.result.states[-2] if len(run.result.states) > 1 else None,
+        }
+    return found

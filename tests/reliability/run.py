@@ -1,0 +1,119 @@
+"""`make reliability`: every reliability suite at full size, in one sandbox, then one line of figures.
+
+    python -m tests.reliability.run [--seed N] [--size full|small] [--cdk-out DIR]
+
+Synthesizes the app (cdk-nag on, as `make synth` does) into a temporary directory unless --cdk-out
+names one, deploys it into the sandbox with a fault injector on every Lambda invocation, runs the
+suites (randomized faults, bad input, at-least-once, load, subscriber failure, callbacks) with one
+seed, prints progress, the seed and the wall time, and ends with exactly:
+
+    orders=N faults=M bad_inputs=K violations=V
+
+Exits 1 when V > 0. The same seed replays the same orders, faults and bad inputs (thread timing
+aside): pass it back with --seed (or RELIABILITY_SEED) to reproduce a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from tests.reliability import bad_input, suites
+from tests.reliability.world import World
+
+
+@dataclass(frozen=True)
+class Sizes:
+    fault_orders: int
+    bad_input_batches: int  # hypothesis examples, each a batch of BAD_INPUT_BATCH orders
+    at_least_once_orders: int
+    load_racers: int
+    subscriber_orders: int
+    fault_batch: int = 30
+
+
+FULL = Sizes(fault_orders=320, bad_input_batches=52, at_least_once_orders=10, load_racers=120, subscriber_orders=16)
+SMALL = Sizes(fault_orders=40, bad_input_batches=6, at_least_once_orders=4, load_racers=24, subscriber_orders=4)
+BAD_INPUT_BATCH = 10
+
+
+@dataclass
+class Report:
+    seed: int
+    orders: int = 0
+    faults: int = 0
+    bad_inputs: int = 0
+    violations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"orders={self.orders} faults={self.faults} bad_inputs={self.bad_inputs} violations={len(self.violations)}"
+        )
+
+
+def run_suites(world: World, sizes: Sizes) -> Report:
+    """Every suite, in order, on one world; the report sums them."""
+    report = Report(world.seed)
+    results = [suites.fault_suite(world, sizes.fault_orders, sizes.fault_batch)]
+    report.violations += bad_input.bad_input_suite(world, sizes.bad_input_batches, BAD_INPUT_BATCH)
+    results.append(suites.at_least_once_suite(world, sizes.at_least_once_orders))
+    results.append(suites.load_suite(world, sizes.load_racers))
+    results.append(suites.subscriber_failure_suite(world, sizes.subscriber_orders))
+    results.append(suites.callback_suite(world))
+    for result in results:
+        world.say(f"{result.name}: {result.orders} orders, {len(result.violations)} violations")
+        for outcome, count in sorted(result.outcomes.items()):
+            world.say(f"  {count:4d} {outcome}")
+        report.notes += [f"{result.name}: {note}" for note in result.notes]
+        report.violations += [f"{result.name}: {v}" for v in result.violations]
+    report.orders = world.totals.orders
+    report.bad_inputs = world.totals.bad_inputs
+    report.faults = world.faults_injected()
+    return report
+
+
+def synthesize(outdir: Path) -> Path:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from app import build_app
+
+    build_app(outdir=str(outdir))[0].synth()
+    return outdir
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.reliability.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("RELIABILITY_SEED", "0")) or None)
+    parser.add_argument("--size", choices=("full", "small"), default="full")
+    parser.add_argument("--cdk-out", type=Path, help="a synthesized cdk.out (default: synthesize afresh)")
+    args = parser.parse_args(argv)
+    seed = args.seed or random.SystemRandom().randrange(1, 10**6)
+    sizes = FULL if args.size == "full" else SMALL
+    started = time.monotonic()
+    print(f"reliability: seed {seed} ({args.size} size); reproduce with --seed {seed}", file=out, flush=True)
+    with tempfile.TemporaryDirectory(prefix="reliability-cdk-") as scratch:
+        cdk_out = args.cdk_out or synthesize(Path(scratch))
+        print(f"[{time.monotonic() - started:6.1f}s] synthesized; deploying into the sandbox", file=out, flush=True)
+        with World.started(cdk_out, seed, out) as world:
+            report = run_suites(world, sizes)
+    report.seconds = time.monotonic() - started
+    for note in report.notes:
+        print(f"note: {note}", file=out)
+    for violation in report.violations:
+        print(f"VIOLATION {violation}", file=out)
+    print(f"seed {seed}, wall time {report.seconds:.0f} s", file=out)
+    print(report.line(), file=out, flush=True)
+    return 1 if report.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
