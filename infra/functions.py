@@ -1,9 +1,9 @@
 """How every Lambda function of this project is built: one place, so all of them agree.
 
 Python 3.13 on arm64, Powertools from the AWS public layer (region-aware ARN), X-Ray active,
-an explicit log group with retention. The code asset is the repository's `lambdas/` package
-only (our code; Powertools comes from the layer, boto3 from the runtime), so a handler path
-reads ``lambdas.<function>.handler.handler`` locally and in AWS alike.
+an explicit log group with retention that the function alone may write. The code asset is the
+repository's `lambdas/` package only (our code; Powertools comes from the layer, boto3 from the
+runtime), so a handler path reads ``lambdas.<function>.handler.handler`` locally and in AWS alike.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -79,6 +80,12 @@ class FunctionFactory:
             log_group=log_group,
             environment=env,
         )
+        # Least privilege for logs: CDK's default role carries AWSLambdaBasicExecutionRole, which may
+        # create and write any log group in the account; this function writes its own group only.
+        assert function.role is not None
+        cfn_role: iam.CfnRole = function.role.node.default_child  # type: ignore[assignment]
+        cfn_role.managed_policy_arns = None
+        log_group.grant_write(function)
         nag.acknowledge_function(function)
         return function
 

@@ -15,9 +15,6 @@ from constructs import IConstruct
 
 PACK = "AwsSolutions::"
 
-BASIC_EXECUTION_ROLE = (
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
-)
 WILDCARD_RESOURCE = "AwsSolutions-IAM5[Resource::*]"
 
 
@@ -30,12 +27,6 @@ def _ack(construct: IConstruct, finding: str, reason: str) -> None:
 
 
 def acknowledge_function(function: lambda_.Function) -> None:
-    _ack(
-        function,
-        BASIC_EXECUTION_ROLE,
-        "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs; "
-        "AWS maintains it and a copy would grant the same.",
-    )
     _ack(
         function,
         WILDCARD_RESOURCE,

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -89,6 +91,7 @@ class OrderWorkflow(Construct):
             "ExecutionLogs",
             retention=log_retention(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=self._execution_log_key(),
         )
         substitutions = {key: f.function_arn for key, f in fn.items()}
         substitutions.update(
@@ -128,3 +131,30 @@ class OrderWorkflow(Construct):
         tables.payments.grant_read_write_data(self.review_decision_function)
         # SendTaskSuccess/Failure/Heartbeat on this state machine only.
         self.state_machine.grant_task_response(self.review_decision_function)
+
+    def _execution_log_key(self) -> kms.Key:
+        """The execution log holds whole orders (execution data: names, addresses, e-mail): it is
+        encrypted with its own key, which CloudWatch Logs may use for this account's log groups only."""
+        key = kms.Key(
+            self,
+            "ExecutionLogKey",
+            description="Encrypts the order workflow's execution log (it holds order data)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        stack = Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        return key

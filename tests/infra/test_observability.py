@@ -223,9 +223,12 @@ def test_the_review_monitor_runs_on_a_schedule_with_least_privilege(synthesized:
         for resource in ([s["Resource"]] if not isinstance(s["Resource"], list) else s["Resource"])
         if not action.startswith("xray:")
     }
+    own_logs = flatten({"Fn::GetAtt": [functions[monitor_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]})
     assert grants == {
         ("states:ListExecutions", json.dumps({"Ref": machine_id})),
         ("dynamodb:BatchGetItem", json.dumps({"Fn::GetAtt": [payments_id, "Arn"]}, sort_keys=True)),
+        ("logs:CreateLogStream", own_logs),  # its own log group only (no AWSLambdaBasicExecutionRole)
+        ("logs:PutLogEvents", own_logs),
     }
 
 
