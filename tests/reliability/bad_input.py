@@ -317,13 +317,14 @@ def bad_input_suite(world: World, batches: int, batch_size: int = 10) -> list[st
             runs.append(OrderRun("bad input", order, name, expected_field=expected_field))
         world.run_batch(runs)
         problems = [f"{r.name}: {p}" for r in runs for p in check_rejected(r)]
-        problems += invariants.check_global(world, invariants.read_state(world))
+        problems += invariants.check_no_trace(world, runs)
         assert not problems, "\n".join(problems[:10])
 
     try:
         every_bad_order_is_rejected_by_name()
     except AssertionError as error:
         found.append(f"bad input: {str(error)[:2000]}")
+    found += [f"bad input: {p}" for p in invariants.check(world, [])]  # and everything else still holds
     after = invariants.read_state(world).stock
     if after != before:
         changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}

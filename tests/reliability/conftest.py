@@ -1,4 +1,4 @@
-"""One synthesized template and one sandbox world for the reliability suites (at the small size).
+"""One sandbox world for the reliability suites (at the small size).
 
 The seed is fixed so that `make test` is repeatable; RELIABILITY_SEED=<n> replays another one (for
 instance a seed `make reliability` printed).
@@ -12,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.run import synthesize
 from tests.reliability.world import World
 
 DEFAULT_SEED = 20261122
 
 
-@pytest.fixture(scope="session")
-def reliability_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
-
-
 @pytest.fixture(scope="package")
-def world(reliability_cdk_out: Path) -> Iterator[World]:
+def world(cdk_out: Path) -> Iterator[World]:
+    """The session's synthesized app (tests/conftest.py), deployed with a fault injector."""
     seed = int(os.environ.get("RELIABILITY_SEED", DEFAULT_SEED))
-    with World.started(reliability_cdk_out, seed) as running:
+    with World.started(cdk_out, seed) as running:
         yield running

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
+
 from lambdas.shared import constants
 from lambdas.shared.adapters import payments as pay
 from lambdas.subscribers.audit.logic import event_key
@@ -400,6 +402,36 @@ def _subscriber_totals(world: World, state: State) -> list[str]:
     subjects = Counter(m.subject for m in state.emails)
     if sum(subjects.values()) != len(ids) or any(n > 1 for n in subjects.values()):
         problems.append(f"{sum(subjects.values())} confirmation e-mails for {len(ids)} completed orders")
+    return problems
+
+
+def check_no_trace(world: World, runs: Iterable[OrderRun]) -> list[str]:
+    """Rejected input left nothing: no payment, hold or ledger entry under its order id or execution
+    name, no event about it. (Key lookups: cheap enough for every batch; `check` scans everything.)"""
+    dynamodb = world.sandbox.resource("dynamodb")
+    outputs = world.sandbox.outputs
+    inventory, ledger = (
+        dynamodb.Table(outputs[k]) for k in (constants.OUTPUT_INVENTORY_TABLE, constants.OUTPUT_LEDGER_TABLE)
+    )
+    payments = dynamodb.Table(outputs[constants.OUTPUT_PAYMENTS_TABLE])
+    correlated = {str(e["detail"].get("metadata", {}).get("correlationId")) for e in archived_events(world)}
+    problems = []
+    for run in runs:
+        order_id = run.order.get("orderId") if isinstance(run.order, dict) else None
+        for key in {run.name, *([order_id] if isinstance(order_id, str) and order_id else [])}:
+            pk = f"ORDER#{key}"
+            traces = [
+                what
+                for what, found in (
+                    ("payment", "Item" in payments.get_item(Key={"orderId": key})),
+                    ("holds", inventory.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]),
+                    ("ledger", ledger.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]),
+                    ("events", key in correlated),
+                )
+                if found
+            ]
+            if traces:
+                problems.append(f"{run.name}: rejected input left {', '.join(traces)} under {key!r}")
     return problems
 
 
