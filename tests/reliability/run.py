@@ -21,6 +21,7 @@ import random
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,11 @@ def run_suites(world: World, sizes: Sizes) -> Report:
         ("callbacks", lambda: suites.callback_suite(world)),
     ):
         world.say(f"{name}: starting")
-        result = suite()
+        try:
+            result = suite()
+        except Exception as error:  # a crashed suite is a finding too; the others still run
+            traceback.print_exc(file=world.out)
+            result = suites.SuiteResult(name, violations=[f"the suite crashed: {type(error).__name__}: {error}"])
         if isinstance(result, list):  # the bad-input property reports its violations only
             result = suites.SuiteResult(name, violations=result)
         results.append(result)
