@@ -81,10 +81,10 @@ def run_suites(world: World, sizes: Sizes) -> Report:
             traceback.print_exc(file=world.out)
             result = suites.SuiteResult(name, violations=[f"the suite crashed: {type(error).__name__}: {error}"])
         if isinstance(result, list):  # the bad-input property reports its violations only
-            result = suites.SuiteResult(name, violations=result)
+            result = suites.SuiteResult(name, world.totals.bad_inputs, "inputs", violations=result)
         results.append(result)
     for result in results:
-        world.say(f"{result.name}: {result.orders} orders, {len(result.violations)} violations")
+        world.say(f"{result.name}: {result.orders} {result.unit}, {len(result.violations)} violations")
         for outcome, count in sorted(result.outcomes.items()):
             world.say(f"  {count:4d} {outcome}")
         report.notes += [f"{result.name}: {note}" for note in result.notes]

@@ -44,6 +44,7 @@ PATH_WEIGHTS = {
 class SuiteResult:
     name: str
     orders: int = 0
+    unit: str = "orders"
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
