@@ -64,8 +64,6 @@ class OrderRun:
 class Totals:
     orders: int = 0  # well-formed orders run through the workflow
     bad_inputs: int = 0
-    violations: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # findings worth reporting that are not violations
 
 
 class World:
