@@ -11,22 +11,13 @@ import pytest
 
 from lambdas.shared import constants
 from lambdas.shared.payment_gateway import ChargeResult, SimulatedPaymentGateway
+from tests.conftest import lambda_context
 
 ORDER_ID = "ord-1001"
 
 
-@dataclass
-class FakeContext:
-    """What Powertools reads from the Lambda context."""
-
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-
 def invoke(handler: Any, event: dict[str, Any]) -> Any:
-    return handler(event, FakeContext())
+    return handler(event, lambda_context())
 
 
 @dataclass

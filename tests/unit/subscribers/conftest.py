@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 
 from lambdas.shared import constants
-from tests.conftest import create_table
+from tests.conftest import create_table, lambda_context
 
 MARKER_TTL_DAYS = 120
 
 
-def lambda_context() -> Any:
-    """What Powertools reads from the Lambda context object."""
-    return SimpleNamespace(
-        function_name="subscriber",
-        memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:subscriber",
-        aws_request_id="11111111-2222-3333-4444-555555555555",
-    )
-
-
 def deliver(handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any]) -> Any:
     """One EventBridge delivery of ``event`` to ``handler`` (call it again for a redelivery)."""
-    return handler(event, lambda_context())
+    return handler(event, lambda_context("subscriber"))
 
 
 @pytest.fixture
