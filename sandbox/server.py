@@ -25,23 +25,10 @@ from urllib.parse import parse_qs
 from werkzeug.serving import BaseWSGIServer, make_server
 
 CONTROL_PREFIX = "/_sandbox/"
-# docs/CONTRACTS.md's example order (MUG-BLUE x2 to Berlin is 29.74 EUR with the example catalog).
-EXAMPLE_ORDER = {
-    "orderId": "ord-1001",
-    "customer": {"id": "cust-42", "email": "ada@example.com"},
-    "items": [{"sku": "MUG-BLUE", "quantity": 2}],
-    "shippingAddress": {
-        "name": "Ada Lovelace",
-        "line1": "1 Main St",
-        "city": "Berlin",
-        "postalCode": "10115",
-        "country": "DE",
-    },
-    "currency": "EUR",
-    "displayedTotal": 29.74,
-    "payment": {"method": "card", "token": "tok_visa"},
-    "siteVariant": "checkout-v2",
-}
+# The console-ready happy-path example (examples/orders/happy.json): one order, not a retyped copy.
+EXAMPLE_ORDER: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent.parent / "examples" / "orders" / "happy.json").read_text()
+)
 StartResponse = Callable[..., Any]
 
 
@@ -114,7 +101,7 @@ def main(cdk_out: Path, port: int, seed: bool = True) -> int:
             f"  export AWS_ENDPOINT_URL={url} AWS_DEFAULT_REGION={sandbox.region} "
             "AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
             f"  aws stepfunctions start-execution --state-machine-arn {outputs['StateMachineArn']} "
-            f"--name ord-1001 --input '{json.dumps(EXAMPLE_ORDER)}'\n"
+            f"--name {EXAMPLE_ORDER['orderId']} --input '{json.dumps(EXAMPLE_ORDER)}'\n"
             f"  curl -X POST '{url}/_sandbox/clock/advance?seconds=259200'   # 72 h pass\n"
             "\nCtrl-C stops it (everything is in memory and is gone then).",
             flush=True,
