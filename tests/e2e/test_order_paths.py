@@ -16,22 +16,10 @@ from moto.events.models import EventPattern
 from lambdas.shared import constants
 from sandbox import demo, observe, scenarios
 from sandbox.account import Sandbox
+from tests.asl_paths import approved_path
 from tests.e2e.conftest import BatchRun
 
 pytestmark = pytest.mark.e2e
-
-
-def _walk(states: dict[str, Any], start: str) -> list[str]:
-    """The states from `start` following Next (a Choice: its APPROVED branch) to the end."""
-    path, name = [], start
-    while name:
-        path.append(name)
-        state = states[name]
-        if state["Type"] == "Choice":
-            name = next(c["Next"] for c in state["Choices"] if c.get("StringEquals") == "APPROVED")
-        else:
-            name = state.get("Next")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +31,12 @@ def definition(sandbox: Sandbox) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def happy_states(definition: dict[str, Any]) -> list[str]:
-    return _walk(definition["States"], definition["StartAt"])
+    return approved_path(definition["States"], definition["StartAt"])
 
 
 @pytest.fixture(scope="module")
 def compensation(definition: dict[str, Any]) -> list[str]:
-    return _walk(definition["States"], "RefundPayment")
+    return approved_path(definition["States"], "RefundPayment")
 
 
 def _tail(states: list[str], n: int) -> list[str]:

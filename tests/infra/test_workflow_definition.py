@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lambdas.shared import constants
+from tests.asl_paths import approved_path
 from tests.synth import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,21 +100,8 @@ def test_review_waits_for_a_task_token_with_a_timeout() -> None:
     assert "States.Timeout" not in {e for r in wait["Retry"] for e in r["ErrorEquals"]}
 
 
-def _happy_path() -> list[str]:
-    """Follow the approved-payment branch from StartAt to the end."""
-    path, name = [], ASL["StartAt"]
-    while name:
-        path.append(name)
-        state = STATES[name]
-        if state["Type"] == "Choice":
-            name = next(c["Next"] for c in state["Choices"] if c.get("StringEquals") == "APPROVED")
-        else:
-            name = state.get("Next")
-    return path
-
-
 def test_happy_path_budget() -> None:
-    path = _happy_path()
+    path = approved_path(STATES, ASL["StartAt"])
     lambdas = [n for n in path if STATES[n].get("Resource", "").startswith("arn:aws:states:::lambda:invoke")]
     assert path == [
         "ValidateOrder",
