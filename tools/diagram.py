@@ -47,6 +47,14 @@ def _catch_label(errors: Sequence[str]) -> str:
     return ", ".join(names.get(e, e) for e in errors)
 
 
+def _choice_label(choice: Mapping[str, Any]) -> str:
+    """A Choice rule as a short label: its value, or "any of N present" for an Or of IsPresent tests."""
+    if "Or" in choice:
+        tested = [rule["Variable"].rsplit(".", 2)[-2] for rule in choice["Or"] if rule.get("IsPresent")]
+        return "failed: " + " or ".join(tested) if len(tested) == len(choice["Or"]) else "any of several"
+    return str(next((v for k, v in choice.items() if k not in ("Variable", "Next")), ""))
+
+
 def _state_node(name: str, state: Mapping[str, Any]) -> str:
     kind = state["Type"]
     if kind == "Choice":
@@ -79,8 +87,7 @@ def workflow_lines(asl: Mapping[str, Any]) -> list[str]:
     lines.append(f"    Start --> {asl['StartAt']}")
     for name, state in states.items():
         for choice in state.get("Choices", []):
-            condition = next((v for k, v in choice.items() if k not in ("Variable", "Next")), "")
-            lines.append(f'    {name} -->|"{condition}"| {choice["Next"]}')
+            lines.append(f'    {name} -->|"{_choice_label(choice)}"| {choice["Next"]}')
         if "Default" in state:
             lines.append(f'    {name} -->|"otherwise"| {state["Default"]}')
         if "Next" in state:

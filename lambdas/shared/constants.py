@@ -40,6 +40,8 @@ ERROR_REVIEW_TIMED_OUT: Final = "Order.ReviewTimedOut"
 ERROR_COMPENSATION_FAILED: Final = "Order.CompensationFailed"
 # A step that kept timing out, retries included (a Fail state may not report States.Timeout itself).
 ERROR_STEP_TIMED_OUT: Final = "Order.StepTimedOut"
+# A step that failed on the AWS side with another States.* error (e.g. States.TaskFailed), named likewise.
+ERROR_STEP_FAILED: Final = "Order.StepFailed"
 
 # ---------------------------------------------------------------------------
 # Environment variables the stack sets and the handlers read
@@ -47,6 +49,8 @@ ERROR_STEP_TIMED_OUT: Final = "Order.StepTimedOut"
 ENV_INVENTORY_TABLE: Final = "INVENTORY_TABLE_NAME"
 ENV_PAYMENTS_TABLE: Final = "PAYMENTS_TABLE_NAME"
 ENV_LEDGER_TABLE: Final = "LEDGER_TABLE_NAME"
+# The simulated payment gateway's own records (the provider's side, not our payments table).
+ENV_GATEWAY_LEDGER_TABLE: Final = "GATEWAY_LEDGER_TABLE_NAME"
 ENV_EVENT_BUS: Final = "EVENT_BUS_NAME"
 ENV_WAREHOUSES: Final = "WAREHOUSES_JSON"
 ENV_PRICING: Final = "PRICING_JSON"
@@ -182,6 +186,7 @@ NOTIFICATION_LEASE_SECONDS: Final = 300
 INVENTORY_TABLE_KEYS: Final = ("pk", "sk")
 PAYMENTS_TABLE_KEYS: Final = ("orderId", None)
 LEDGER_TABLE_KEYS: Final = ("pk", "sk")
+GATEWAY_LEDGER_TABLE_KEYS: Final = ("idempotencyKey", "operation")
 
 # ---------------------------------------------------------------------------
 # Stack outputs: infra/stack.py writes them; orderctl and the sandbox find resources through them
@@ -193,6 +198,7 @@ OUTPUT_EVENT_BUS_ARN: Final = "EventBusArn"
 OUTPUT_INVENTORY_TABLE: Final = "InventoryTableName"
 OUTPUT_PAYMENTS_TABLE: Final = "PaymentsTableName"
 OUTPUT_LEDGER_TABLE: Final = "LedgerTableName"
+OUTPUT_GATEWAY_LEDGER_TABLE: Final = "GatewayLedgerTableName"
 OUTPUT_REVIEW_FUNCTION: Final = "ReviewDecisionFunctionName"
 OUTPUT_EVENT_ARCHIVE_ARN: Final = "EventArchiveArn"
 OUTPUT_SCHEMA_REGISTRY: Final = "SchemaRegistryName"

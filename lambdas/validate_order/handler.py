@@ -1,4 +1,4 @@
-"""ValidateOrder task: the raw execution input -> the normalised order (docs/CONTRACTS.md)."""
+"""ValidateOrder task: {order: the raw execution input, executionName} -> the normalised order (docs/CONTRACTS.md)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from lambdas.shared.pricing import pricing_from_env
 from lambdas.validate_order import logic
 
 
-@lambda_handler(correlation_id_path="orderId")
+@lambda_handler(correlation_id_path="order.orderId")
 def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
-        order = logic.validate(event, pricing_from_env().currency, inventory.get_catalog)
+        order = logic.validate_task(event, pricing_from_env().currency, inventory.get_catalog)
     except InvalidOrder as error:
         # Rejections are a business outcome worth a graph, not an operational error.
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)

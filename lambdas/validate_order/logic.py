@@ -1,13 +1,33 @@
-"""ValidateOrder's domain: the order's shape, then its SKUs against the catalog."""
+"""ValidateOrder's domain: the execution's name, the order's shape, then its SKUs against the catalog."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lambdas.shared.order import CatalogItem, check_catalog, parse_order
+from lambdas.shared.errors import InvalidOrder
+from lambdas.shared.order import CatalogItem, check_catalog, parse_order, shown
 
 CatalogLookup = Callable[[Iterable[str]], Mapping[str, CatalogItem]]
+
+
+def validate_task(task: Any, currency: str, lookup: CatalogLookup) -> dict[str, Any]:
+    """ValidateOrder's input, ``{"order": <execution input>, "executionName": $$.Execution.Name}``, ->
+    the normalised order, or ``InvalidOrder`` naming the field.
+
+    The execution must be named after the order: Step Functions then refuses a second execution of
+    the same order (one order, one execution, one outcome). An order started under another name is
+    refused here, before anything is held or published.
+    """
+    if not isinstance(task, Mapping) or "order" not in task or not isinstance(task.get("executionName"), str):
+        raise InvalidOrder("ValidateOrder expects {order, executionName} from the workflow, got " + shown(task))
+    order = validate(task["order"], currency, lookup)
+    if task["executionName"] != order["orderId"]:
+        raise InvalidOrder(
+            f"orderId: must equal the execution name, got orderId {order['orderId']!r} in an execution named "
+            f"{task['executionName']!r}; start the order with --name {order['orderId']}"
+        )
+    return order
 
 
 def validate(raw: Any, currency: str, lookup: CatalogLookup) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def test_a_declined_payment_is_recorded_and_never_booked(sandbox: Sandbox, batch
 
 def test_invalid_input_is_rejected_before_anything_is_held(sandbox: Sandbox, batch_run: BatchRun) -> None:
     run = batch_run.one(scenarios.INVALID)
-    assert run.result.states == ["ValidateOrder", "RejectOrder"]
+    assert run.result.states == ["ValidateOrder", "NameTheRejection", "RejectOrder"]
     assert "items" in run.result.reason  # the cause names the field
     assert observe.holds(sandbox, run.scenario.order_id) == {}
     assert run.scenario.order_id not in _correlations(sandbox)  # no event: nothing happened

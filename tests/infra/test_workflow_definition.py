@@ -13,6 +13,7 @@ import pytest
 
 from lambdas.shared import constants
 from tests.asl_paths import approved_path
+from tests.reliability.model import STEPS
 from tests.synth import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,9 @@ STATES: dict[str, dict[str, Any]] = ASL["States"]
 TASKS = {name: s for name, s in STATES.items() if s["Type"] == "Task"}
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 TRANSIENT_LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"}
+# After the commit point (the warehouse was told to ship) nothing is undone: these steps have no Catch.
+COMMITTED = {"RecordAccounting", "PublishOrderCompleted"}
+COMPENSATION = ["CancelShipment", "RefundPayment", "ReleaseStock", "PublishOrderFailed"]
 
 
 def _state_machine(synthesized: Synthesized) -> dict[str, Any]:
@@ -64,26 +68,74 @@ def test_written_in_jsonpath_only() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_every_task_has_retry_catch_and_timeout(name: str) -> None:
+def test_every_task_has_retry_and_timeout_and_a_catch_unless_committed(name: str) -> None:
     state = TASKS[name]
     assert "TimeoutSeconds" in state or "TimeoutSecondsPath" in state, f"{name} has no timeout"
-    assert state.get("Catch"), f"{name} has no Catch"
+    if name in COMMITTED:
+        # A Catch would end the execution in another state; a redrive restarts from the state that
+        # did not exit, so without one it re-runs exactly this step.
+        assert "Catch" not in state, f"{name} is after the commit point: it must not be caught"
+    else:
+        assert state.get("Catch"), f"{name} has no Catch"
     retries = state.get("Retry")
     assert retries, f"{name} has no Retry"
     for retry in retries:
         assert retry.get("JitterStrategy") == "FULL", f"{name}: retries without jitter"
-        assert 1 <= retry["MaxAttempts"] <= 6, f"{name}: retry budget must be bounded"
+        assert 1 <= retry["MaxAttempts"] <= 10, f"{name}: retry budget must be bounded"
         assert retry.get("MaxDelaySeconds", 0) > 0, f"{name}: back-off must be capped"
     if state["Resource"].startswith("arn:aws:states:::lambda:invoke"):
         retried = {e for r in retries for e in r["ErrorEquals"]}
         assert retried >= TRANSIENT_LAMBDA_ERRORS or "States.ALL" in retried, name
 
 
+@pytest.mark.parametrize("step", sorted(STEPS.values(), key=lambda s: s.state), ids=lambda s: s.state)
+def test_retries_and_what_follows_them_match_the_readme_table(step: Any) -> None:
+    # The README's retry table is the specification (the reliability suites read it too).
+    state = TASKS[step.state]
+    retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+    attempts = {r["MaxAttempts"] for r in state["Retry"]}
+    assert attempts == {step.retries}, f"{step.state}: MaxAttempts {attempts}, the README says {step.retries}"
+    integration = not state["Resource"].startswith("arn:aws:states:::lambda:invoke")
+    if step.retries_everything:
+        assert "States.ALL" in retried or (integration and retried >= {"States.TaskFailed", "States.Timeout"})
+    else:
+        assert "States.ALL" not in retried and retried >= TRANSIENT_LAMBDA_ERRORS | {"Sandbox.Timedout"}
+        assert ("States.Timeout" in retried) == ("but timeouts" not in step.retried)
+    catch_all = next((c["Next"] for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]), None)
+    if step.when_spent.startswith("compensate from "):
+        assert catch_all == step.when_spent.removeprefix("compensate from ")
+    elif step.when_spent.startswith("stop here"):
+        assert catch_all is None
+    elif step.when_spent.startswith("go on"):
+        assert catch_all == state["Next"], f"{step.state}: a failed compensation step must not stop the others"
+    else:
+        assert step.when_spent.startswith("reject") and catch_all == "NameTheRejection"
+
+
+def test_compensation_runs_every_step_whatever_happened_before() -> None:
+    for name, following in zip(COMPENSATION, [*COMPENSATION[1:], None], strict=True):
+        state = STATES[name]
+        key = name[0].lower() + name[1:]
+        assert [c["ResultPath"] for c in state["Catch"]] == [f"$.compensation.{key}"], name
+        if following:  # PublishOrderFailed is reached through NameTheFailure, which names States.* errors
+            reached = {state["Next"], *(c["Next"] for c in state["Catch"])}
+            assert reached <= {following, "NameTheFailure"}, name
+    outcome = STATES["CompensationOutcome"]["Choices"][0]["Or"]
+    assert {c["Variable"] for c in outcome} == {f"$.compensation.{n[0].lower() + n[1:]}.Error" for n in COMPENSATION}
+    published = STATES["PublishOrderFailed"]["Parameters"]["Entries"][0]["Detail"]["data"]
+    assert published["compensation.$"] == "$.compensation"
+
+
+def test_validate_order_checks_the_execution_is_named_after_the_order() -> None:
+    payload = STATES["ValidateOrder"]["Parameters"]["Payload"]
+    assert payload == {"order.$": "$", "executionName.$": "$$.Execution.Name"}
+
+
 def test_domain_errors_are_never_retried() -> None:
-    # A declined card or a price mismatch must not be charged/checked again; only compensation
-    # steps (idempotent by construction) retry on every error.
+    # A declined card or a price mismatch must not be charged/checked again; only the steps the README
+    # says retry everything (idempotent by construction, with no Order.* errors of their own) do.
     for name, state in TASKS.items():
-        if name in {"RefundPayment", "ReleaseStock", "CancelShipment"}:
+        if any(step.state == name and step.retries_everything for step in STEPS.values()):
             continue
         retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
         assert not any(e.startswith("Order.") for e in retried), name
@@ -137,5 +189,14 @@ def test_failures_end_in_named_errors() -> None:
     # Every failure path ends in a Fail state; the compensation one carries the caught error's name.
     fails = {n: s for n, s in STATES.items() if s["Type"] == "Fail"}
     assert fails["FailOrder"]["ErrorPath"] == "$.failure.Error"
-    assert fails["CompensationFailed"]["Error"] == constants.ERROR_COMPENSATION_FAILED
+    assert fails["CompensationFailed"]["ErrorPath"] == "$.outcome.Error"
+    assert STATES["CompensationIncomplete"]["Parameters"]["Error"] == constants.ERROR_COMPENSATION_FAILED
+    assert STATES["StepTimedOut"]["Result"]["Error"] == constants.ERROR_STEP_TIMED_OUT
+    assert STATES["StepFailed"]["Parameters"]["Error"] == constants.ERROR_STEP_FAILED
+    # No Fail state may report a States.* error: every one is named on the way.
+    naming = STATES["NameTheFailure"]["Choices"]
+    assert [(c.get("StringEquals"), c.get("StringMatches")) for c in naming] == [
+        ("States.Timeout", None),
+        (None, "States.*"),
+    ]
     assert STATES["ReviewTimedOut"]["Parameters"]["Error"] == constants.ERROR_REVIEW_TIMED_OUT

@@ -1,45 +1,55 @@
 """What an order must end in, given its path and the faults planned for it.
 
-This is the specification the randomized suites hold the system to, written from the README's
-promises rather than read back from the ASL:
+The specification the randomized suites hold the system to is written apart from the code under test:
+docs/SAGA-SPEC.md (what each failure must leave) and the README's retry table (how often each step is
+retried, and what happens when its retries are spent), which ``STEPS`` parses. Nothing here reads the
+ASL: ``tests/infra/test_workflow_definition.py`` checks the ASL against the same table instead.
 
-- a transient fault (throttling, a service error, a timeout) that fails a step no more often than
-  that step's retry budget is absorbed: the order ends as it would have without it;
-- a fault that outlasts the budget (or a crash, i.e. a bug, in a step that does not retry everything)
-  ends the order in that step's error, after compensation: release what was held, refund or void what
-  was charged, publish OrderFailed;
-- a compensation step that cannot be completed ends the order in Order.CompensationFailed (alarmed,
-  a person must look), with nothing published.
+- a fault that fails a step no more often than the step's retries allow is absorbed: the order ends as
+  it would have without it;
+- a fault that outlasts them (or a crash, i.e. a bug, in a step that retries transient errors only):
+  - at ValidateOrder: the order is rejected, nothing to undo, nothing published;
+  - before the commit point (NotifyWarehouse succeeded): compensation; every compensation step runs
+    whatever happened to the one before; OrderFailed is published unless PublishOrderFailed itself is
+    what failed; the order ends in the step's named error, or in Order.CompensationFailed when a
+    compensation step could not finish;
+  - after the commit point (RecordAccounting, PublishOrderCompleted): nothing is undone; the execution
+    stops at that state with the step's error, for a redrive.
 
-Only the retry budgets (how many attempts a step gets) are read from the deployed definition: how
-generous to be is a tuning choice; *which* faults are transient is not.
+Steps are keyed by their Lambda function (``reserve_stock``) or, for service integrations, by their
+state name (``NotifyWarehouse``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 from lambdas.shared import constants
 from sandbox import scenarios
-from sandbox.faults import TRANSIENT_KINDS, Budget, Fault, Kind, function_key
+from sandbox.faults import TRANSIENT_KINDS, Budget, Fault, Kind
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 UNDELIVERABLE = "undeliverable"
 
 VALIDATE, RESERVE, PRICE, COLLECT = "validate_order", "reserve_stock", "price_order", "collect_payment"
 REVIEW, RECORD, REFUND, RELEASE = "request_payment_review", "record_accounting", "refund_payment", "release_stock"
-COMPENSATION = (REFUND, RELEASE)
-# The reference error a step's transient retrier must cover (every Lambda task has one).
-REFERENCE_TRANSIENT_ERROR = "Lambda.ServiceException"
+NOTIFY, PUBLISH_COMPLETED = "NotifyWarehouse", "PublishOrderCompleted"
+CANCEL, PUBLISH_FAILED = "CancelShipment", "PublishOrderFailed"
+INTEGRATIONS = (NOTIFY, PUBLISH_COMPLETED, CANCEL, PUBLISH_FAILED)
+COMPENSATION = (CANCEL, REFUND, RELEASE, PUBLISH_FAILED)
+COMMITTED = (RECORD, PUBLISH_COMPLETED)
 # A callback task's TimeoutSeconds is the review timeout: its invoke cannot time out on its own.
 CALLBACK_KINDS = tuple(k for k in TRANSIENT_KINDS if k not in (Kind.TASK_TIMEOUT, Kind.LOST_REPLY))
 
-# path -> (the task functions it runs forward, the business error its last one ends in, or None)
+# path -> (the steps it runs forward, the business error its last one ends in, or None)
+_TAIL = (NOTIFY, RECORD, PUBLISH_COMPLETED)
 PATHS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    scenarios.HAPPY: ((VALIDATE, RESERVE, PRICE, COLLECT, RECORD), None),
-    scenarios.REVIEW_APPROVED: ((VALIDATE, RESERVE, PRICE, COLLECT, REVIEW, RECORD), None),
+    scenarios.HAPPY: ((VALIDATE, RESERVE, PRICE, COLLECT, *_TAIL), None),
+    scenarios.REVIEW_APPROVED: ((VALIDATE, RESERVE, PRICE, COLLECT, REVIEW, *_TAIL), None),
     scenarios.REVIEW_REJECTED: ((VALIDATE, RESERVE, PRICE, COLLECT, REVIEW), constants.ERROR_REVIEW_REJECTED),
     scenarios.REVIEW_TIMED_OUT: ((VALIDATE, RESERVE, PRICE, COLLECT, REVIEW), constants.ERROR_REVIEW_TIMED_OUT),
     scenarios.DECLINED: ((VALIDATE, RESERVE, PRICE, COLLECT), constants.ERROR_PAYMENT_DECLINED),
@@ -48,15 +58,46 @@ PATHS: dict[str, tuple[tuple[str, ...], str | None]] = {
     UNDELIVERABLE: ((VALIDATE, RESERVE), constants.ERROR_UNDELIVERABLE),
     scenarios.INVALID: ((VALIDATE,), constants.ERROR_INVALID),
 }
-# What a failure at (after) each forward step has to undo.
-COMPENSATES: dict[str, tuple[str, ...]] = {
-    VALIDATE: (),
-    RESERVE: (RELEASE,),
-    PRICE: (RELEASE,),
-    COLLECT: COMPENSATION,
-    REVIEW: COMPENSATION,
-    RECORD: COMPENSATION,  # after CancelShipment
-}
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    state: str
+    key: str  # the Lambda function key, or the state name of a service integration
+    retried: str  # the README's words: "transient", "everything", "transient but timeouts (...)"
+    retries: int
+    retries_everything: bool
+    when_spent: str  # the README's words: "reject...", "compensate from <State>", "stop here...", "go on..."
+
+    @property
+    def budget(self) -> Budget:
+        kinds = CALLBACK_KINDS if self.key == REVIEW else TRANSIENT_KINDS
+        return Budget(self.retries, kinds, retries_everything=self.retries_everything)
+
+
+def read_steps(readme: Path = README) -> dict[str, StepSpec]:
+    """The README's retry table (between the RETRY-BUDGETS markers), by step key."""
+    text = readme.read_text(encoding="utf-8")
+    table = text.split("<!-- RETRY-BUDGETS -->", 1)[1].split("<!-- RETRY-BUDGETS:END -->", 1)[0]
+    steps: dict[str, StepSpec] = {}
+    for line in table.strip().splitlines()[2:]:
+        state, runs, retried, retries, when_spent = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        key = state if re.fullmatch(r"\w+:\w+", runs) else runs
+        steps[key] = StepSpec(state, key, retried, int(retries), retried == "everything", when_spent)
+    return steps
+
+
+STEPS = read_steps()
+COMPENSATES: dict[str, tuple[str, ...]] = {}
+for _spec in STEPS.values():
+    if _spec.when_spent.startswith("compensate from "):
+        _first = next(s.key for s in STEPS.values() if s.state == _spec.when_spent.removeprefix("compensate from "))
+        COMPENSATES[_spec.key] = COMPENSATION[COMPENSATION.index(_first) :]
+
+
+def budgets() -> dict[str, Budget]:
+    """{step key: Budget} for every step of the workflow, from the README's table."""
+    return {key: spec.budget for key, spec in STEPS.items()}
 
 
 @dataclass(frozen=True)
@@ -64,10 +105,16 @@ class Expected:
     status: str
     error: str | None
     published: str | None  # the workflow's event for the order: OrderCompleted, OrderFailed or None
+    stalled_at: str | None = None  # after the commit point: the state the execution stopped at
+    left: tuple[str, ...] = ()  # compensation steps that could not finish (for a repair)
 
     @property
     def compensation_failed(self) -> bool:
         return self.error == constants.ERROR_COMPENSATION_FAILED
+
+    @property
+    def needs_repair(self) -> bool:
+        return self.stalled_at is not None or bool(self.left)
 
 
 def fatal(fault: Fault, budget: Budget) -> bool:
@@ -79,31 +126,46 @@ def fatal(fault: Fault, budget: Budget) -> bool:
     return (fault.times or 0) > budget.retries
 
 
+def named(error: str) -> str:
+    """The name a Fail state reports for a step's error: a Fail state may not report States.*."""
+    if error == "States.Timeout":
+        return constants.ERROR_STEP_TIMED_OUT
+    if error.startswith("States."):
+        return constants.ERROR_STEP_FAILED
+    return error
+
+
 def expect(path: str, faults: Mapping[str, Fault], budgets: Mapping[str, Budget]) -> Expected:
     steps, business_error = PATHS[path]
     failed_at, error = steps[-1], business_error
     for step in steps:
         fault = faults.get(step)
         if fault is not None and fatal(fault, budgets[step]):
-            # A Fail state may not report a States.* error: the ASL names a step that kept timing out.
-            failed_at = step
-            error = constants.ERROR_STEP_TIMED_OUT if fault.error == "States.Timeout" else fault.error
+            failed_at, error = step, fault.error
             break
     if error is None:
         return Expected(SUCCEEDED, None, constants.EVENT_ORDER_COMPLETED)
+    if failed_at in COMMITTED:  # no Catch: the execution fails at the state, with the step's own error
+        published = constants.EVENT_ORDER_COMPLETED if failed_at == PUBLISH_COMPLETED else None
+        return Expected(FAILED, error, published if _may_have_put(faults.get(failed_at)) else None, failed_at)
     if failed_at == VALIDATE:
-        return Expected(FAILED, error, None)  # RejectOrder: nothing was done, nothing is published
-    for step in COMPENSATES[failed_at]:
-        fault = faults.get(step)
-        if fault is not None and fatal(fault, budgets[step]):
-            return Expected(FAILED, constants.ERROR_COMPENSATION_FAILED, None)
-    return Expected(FAILED, error, constants.EVENT_ORDER_FAILED)
+        return Expected(FAILED, named(error), None)  # RejectOrder: nothing was done, nothing is published
+    left = tuple(
+        step for step in COMPENSATES[failed_at] if (f := faults.get(step)) is not None and fatal(f, budgets[step])
+    )
+    published = None if PUBLISH_FAILED in left else constants.EVENT_ORDER_FAILED
+    return Expected(FAILED, constants.ERROR_COMPENSATION_FAILED if left else named(error), published, left=left)
+
+
+def _may_have_put(fault: Fault | None) -> bool:
+    """A fault that lets the call happen before failing (a lost reply) may have put the event."""
+    return fault is not None and fault.kind in (Kind.LOST_REPLY, Kind.CRASH_AFTER, Kind.FUNCTION_TIMEOUT)
 
 
 def functions_on(path: str) -> tuple[str, ...]:
-    """The task functions an order on `path` may run, compensation included."""
+    """The steps an order on `path` may run, compensation included."""
     steps, _ = PATHS[path]
-    return steps if steps == (VALIDATE,) else (*steps, *COMPENSATION)
+    return steps if steps == (VALIDATE,) else (*steps, *(s for s in COMPENSATION if s not in steps))
 
 
 def subscribers_for(published: str | None) -> tuple[str, ...]:
@@ -118,25 +180,3 @@ def subscribers_for(published: str | None) -> tuple[str, ...]:
     if published == constants.EVENT_ORDER_FAILED:
         return ("subscribers.audit", "subscribers.failure_stats")
     return ()
-
-
-def task_budgets(definition: Mapping[str, Any]) -> dict[str, Budget]:
-    """{function key: Budget} for every Lambda task in the ASL: the retrier that covers the reference
-    transient error gives the budget; a Retry on States.ALL retries crashes too."""
-    budgets: dict[str, Budget] = {}
-    for state in definition["States"].values():
-        placeholder = state.get("Parameters", {}).get("FunctionName", "")
-        key = placeholder.removeprefix("${").removesuffix("}")
-        if state.get("Type") != "Task" or key not in constants.TASK_FUNCTIONS:
-            continue
-        retrier = next(
-            (r for r in state.get("Retry", []) if {REFERENCE_TRANSIENT_ERROR, "States.ALL"} & set(r["ErrorEquals"])),
-            None,
-        )
-        callback = state["Resource"].endswith(".waitForTaskToken")
-        budgets[function_key(constants.TASK_FUNCTIONS[key])] = Budget(
-            retries=int(retrier.get("MaxAttempts", 3)) if retrier else 0,
-            kinds=CALLBACK_KINDS if callback else TRANSIENT_KINDS,
-            retries_everything=bool(retrier) and "States.ALL" in retrier["ErrorEquals"],
-        )
-    return budgets

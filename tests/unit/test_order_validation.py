@@ -280,28 +280,46 @@ def catalog(tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     seed_inventory(monkeypatch)
 
 
+def task(raw: Any, execution_name: str | None = None) -> dict[str, Any]:
+    """ValidateOrder's input as the workflow builds it: the execution input and the execution's name."""
+    name = execution_name if execution_name is not None else (raw.get("orderId") if isinstance(raw, dict) else None)
+    return {"order": raw, "executionName": name if isinstance(name, str) else "unnamed"}
+
+
 def test_handler_returns_the_normalised_order(catalog: None) -> None:
     raw = order()
     del raw["siteVariant"]
-    assert validate_handler.handler(raw, lambda_context()) == {**ORDER, "siteVariant": "control"}
+    assert validate_handler.handler(task(raw), lambda_context()) == {**ORDER, "siteVariant": "control"}
 
 
 @pytest.mark.parametrize("raw", [["not", "an", "order"], "ord-1001", None, {"orderId": {"nested": 1}}])
 def test_handler_rejects_anything_under_the_step_functions_error_name(catalog: None, raw: Any) -> None:
     with pytest.raises(InvalidOrder) as raised:
-        validate_handler.handler(raw, lambda_context())
+        validate_handler.handler(task(raw), lambda_context())
     assert type(raised.value).__name__ == constants.ERROR_INVALID
 
 
 def test_handler_checks_skus_against_the_inventory_table(catalog: None) -> None:
     with pytest.raises(InvalidOrder, match=r"^items\[0\]\.sku: unknown SKU 'NO-SUCH'$"):
-        validate_handler.handler(order(items=[{"sku": "NO-SUCH", "quantity": 1}]), lambda_context())
+        validate_handler.handler(task(order(items=[{"sku": "NO-SUCH", "quantity": 1}])), lambda_context())
     with pytest.raises(InvalidOrder, match="'OLD-POSTER' is no longer sold"):
-        validate_handler.handler(order(items=[{"sku": "OLD-POSTER", "quantity": 1}]), lambda_context())
+        validate_handler.handler(task(order(items=[{"sku": "OLD-POSTER", "quantity": 1}])), lambda_context())
 
 
 def test_handler_takes_the_currency_from_the_stack_pricing(catalog: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(constants.ENV_PRICING, json.dumps({**constants.DEFAULT_PRICING, "currency": "GBP"}))
     with pytest.raises(InvalidOrder, match="currency: must be GBP"):
-        validate_handler.handler(order(), lambda_context())
-    assert validate_handler.handler(order(currency="GBP"), lambda_context())["currency"] == "GBP"
+        validate_handler.handler(task(order()), lambda_context())
+    assert validate_handler.handler(task(order(currency="GBP")), lambda_context())["currency"] == "GBP"
+
+
+def test_handler_refuses_an_execution_not_named_after_the_order(catalog: None) -> None:
+    # Finding 5 of issue 10: an order started under another name would run a second time.
+    with pytest.raises(InvalidOrder, match=r"^orderId: must equal the execution name, got orderId 'ord-1001'"):
+        validate_handler.handler(task(order(), execution_name="ord-1001-again"), lambda_context())
+
+
+@pytest.mark.parametrize("event", [order(), {"order": order()}, {"executionName": "ord-1001"}, None])
+def test_handler_refuses_input_that_is_not_the_workflows_task(catalog: None, event: Any) -> None:
+    with pytest.raises(InvalidOrder, match=r"^ValidateOrder expects \{order, executionName\}"):
+        validate_handler.handler(event, lambda_context())
