@@ -46,6 +46,24 @@ MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}}
 # Step Functions, the API) raise a Lambda API error (moto's JsonRESTError), which the caller receives as
 # the Invoke API's answer. Used to inject faults (sandbox/faults.py).
 InvocationHook = Callable[[FunctionSpec, Any, Callable[[], Invocation]], Invocation]
+# Wraps every call a Step Functions optimized integration makes to another service: sqs:sendMessage and
+# events:putEvents. Called as hook(service, action, parameters, proceed) on the interpreter's thread, with
+# service "sqs" or "events", action the integration's API action ("sendMessage", "putEvents"), parameters
+# the request as boto3 sends it (QueueUrl/MessageBody...; Entries, with Resources appended) -- read it, do
+# not change it -- and proceed() making the call and returning the service's response (a dict). The hook
+# returns the response the task sees. It may:
+# - return proceed() (no fault), or a response of its own (e.g. {"FailedEntryCount": 1, "Entries": [...]}
+#   without calling proceed: the task fails with EventBridge.FailedEntry, as in AWS);
+# - raise before proceed(): the call never happened (throttled, unavailable, queue/bus missing);
+# - call proceed() and then raise: the message was sent / the event is on the bus, but the task fails
+#   (a lost reply). A TimeoutError is the task's TimeoutSeconds running out (States.Timeout).
+# Raise the service's API error as botocore.exceptions.ClientError({"Error": {"Code": ..., "Message": ...},
+# "ResponseMetadata": {"HTTPStatusCode": ...}}, "SendMessage"): Step Functions reports it the way AWS
+# does (sandbox.moto_fixes.integration_error: "SQS.QueueDoesNotExistException", "SQS.AmazonSQSException"
+# for an unmodelled code, "EventBridge.ThrottlingException"), and Retry/Catch on States.TaskFailed or
+# States.ALL match it. EventBridge's own delivery to Lambda targets has its hook in sandbox/events.py
+# (LambdaTargets.delivery_hook).
+IntegrationHook = moto_fixes.IntegrationHook
 
 
 @dataclass(frozen=True)
@@ -68,12 +86,14 @@ class Sandbox:
         port: int | None = None,
         seed_catalog: Path | str | None = None,
         invocation_hook: InvocationHook | None = None,
+        integration_hook: IntegrationHook | None = None,
     ) -> None:
         self.cdk_out = Path(cdk_out) if cdk_out is not None else None  # None: an empty account
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         self.port = port
         self.seed_catalog = Path(seed_catalog) if seed_catalog else None
         self.invocation_hook = invocation_hook
+        self.integration_hook = integration_hook
         self.clock = Clock()
         self.invocations: list[InvocationRecord] = []
         self._invocations_lock = threading.Lock()
@@ -127,7 +147,7 @@ class Sandbox:
 
         self.targets = LambdaTargets(self.clock, self._invoke_for_events, self._find_function, self._dead_letter)
         stack.callback(self.targets.close)
-        stack.enter_context(_hooks(self.clock, self._invoke, self.targets.send))
+        stack.enter_context(_hooks(self.clock, self._invoke, self.targets.send, self._integration))
 
         self.session = boto3.Session(region_name=self.region)
         if self.cdk_out is None:
@@ -276,6 +296,11 @@ class Sandbox:
             )
         return invocation
 
+    def _integration(self, service: str, action: str, parameters: dict[str, Any], proceed: Callable[[], Any]) -> Any:
+        if self.integration_hook is None:
+            return proceed()
+        return self.integration_hook(service, action, parameters, proceed)
+
     def _invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
         invocation = self._run(function, event)
         return invocation.payload, invocation.errored, invocation.logs
@@ -373,11 +398,11 @@ def _quiet_moto() -> Iterator[None]:
 
 
 @contextmanager
-def _hooks(clock: Clock, invoke: Any, send: Any) -> Iterator[None]:
+def _hooks(clock: Clock, invoke: Any, send: Any, integration: Any) -> Iterator[None]:
     hooks = moto_fixes.hooks
-    saved = (hooks.clock, hooks.invoke, hooks.send_to_lambda_targets)
-    hooks.clock, hooks.invoke, hooks.send_to_lambda_targets = clock, invoke, send
+    saved = (hooks.clock, hooks.invoke, hooks.send_to_lambda_targets, hooks.integration)
+    hooks.clock, hooks.invoke, hooks.send_to_lambda_targets, hooks.integration = clock, invoke, send, integration
     try:
         yield
     finally:
-        hooks.clock, hooks.invoke, hooks.send_to_lambda_targets = saved
+        hooks.clock, hooks.invoke, hooks.send_to_lambda_targets, hooks.integration = saved

@@ -29,11 +29,16 @@ _MISSING = object()
 # ---------------------------------------------------------------------------
 # Hooks: what the code-running fixes call into (set by the running sandbox)
 # ---------------------------------------------------------------------------
+# (service, action, parameters, proceed) -> the service's response; see sandbox.account.Sandbox.
+IntegrationHook = Callable[[str, str, dict[str, Any], Callable[[], Any]], Any]
+
+
 @dataclass
 class Hooks:
     clock: Any = None  # sandbox.clock.Clock
     invoke: Callable[[Any, Any], tuple[str, bool, str]] | None = None  # (LambdaFunction, event) -> moto's triple
     send_to_lambda_targets: Callable[[Any, dict[str, Any], Callable[..., None]], None] | None = None
+    integration: IntegrationHook | None = None  # wraps Step Functions' sqs:sendMessage / events:putEvents calls
 
 
 hooks = Hooks()
@@ -385,6 +390,44 @@ _register(
 )
 
 
+def _epoch(value: Any) -> float:
+    """A StartReplay time (epoch seconds over the JSON protocol, or a datetime) as epoch seconds."""
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)
+
+
+def _replay_events(self: Any, archive: Any) -> None:
+    from moto.core.utils import unix_time
+    from moto.events.models import ReplayState, events_backends
+    from moto.moto_api._internal import mock_random
+
+    backend = events_backends[self.account_id][self.region]
+    bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
+    # "FilterArns: A list of ARNs for rules to replay events to." (EventBridge API, ReplayDestination)
+    filter_arns = set(self.destination.get("FilterArns") or [])
+    rules = [rule for rule in bus.rules.values() if not filter_arns or rule.arn in filter_arns]
+    # "Only events that occurred between the EventStartTime and EventEndTime are replayed." (StartReplay)
+    start, end = _epoch(self.event_start_time), _epoch(self.event_end_time)
+    for event in list(archive.events):
+        if not start <= float(event.get("time", 0)) <= end:
+            continue
+        for rule in rules:
+            replayed = dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name})
+            rule.send_to_targets(replayed, transform_input=False)
+    self.state = ReplayState.COMPLETED
+    self.end_time = unix_time()
+
+
+_register(
+    "events-replay-filter",
+    "StartReplay replays every archived event to every rule on the bus: Destination.FilterArns (replay to "
+    "chosen rules only) and the EventStartTime/EventEndTime window are ignored, so a replay 'to analytics' "
+    "reached every subscriber, with events from outside the window too.",
+    {("moto.events.models:Replay", "replay_events"): _replay_events},
+)
+
+
 # ---------------------------------------------------------------------------
 # Step Functions interpreter
 # ---------------------------------------------------------------------------
@@ -412,7 +455,8 @@ def _cached_boto_client_for(region: str, service: str, state_credentials: Any = 
         if key not in _clients:
             original = FIXES["sfn-client-cache"].original(0)
             _clients[key] = original(region, service, state_credentials)
-        return _clients[key]
+        client = _clients[key]
+    return _hooked_client(client, service)
 
 
 _register(
@@ -664,6 +708,322 @@ _register(
     "accepted silently instead of failing with TaskDoesNotExist / TaskTimedOut. A reviewer would be told "
     "a decision took effect that never did.",
     {("moto.stepfunctions.parser.asl.eval.callback.callback:CallbackPoolManager", "notify"): _callback_notify},
+)
+
+
+# Step Functions' payload quota: "Length constraints apply to the payload size, and are expressed as bytes in
+# UTF-8 encoding" (botocore stepfunctions service model, StartExecutionInput.input: SensitiveData, max 262144).
+MAX_EXECUTION_INPUT_BYTES = 262_144
+_PARSER_BACKEND = "moto.stepfunctions.parser.models:StepFunctionsParserBackend"
+
+
+def _start_execution(
+    self: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, trace_header: Any = None
+) -> Any:
+    from moto.core.exceptions import AWSError
+
+    size = len((execution_input or "").encode("utf-8"))
+    if size > MAX_EXECUTION_INPUT_BYTES:
+        # A violated length constraint of the service model: ValidationException, in AWS's wording,
+        # with the input's size added.
+        raise AWSError(
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have "
+            f"length less than or equal to {MAX_EXECUTION_INPUT_BYTES} (the input is {size} bytes in UTF-8)",
+            "ValidationException",
+        )
+    return _original("sfn-input-size")(self, state_machine_arn, name, execution_input, trace_header)
+
+
+_register(
+    "sfn-input-size",
+    "StartExecution accepts an input of any size: AWS refuses one over 262,144 bytes (UTF-8) with a "
+    "ValidationException, so an order the real service would never run ran in the sandbox.",
+    {(_PARSER_BACKEND, "start_execution"): _start_execution},
+)
+
+# Errors of the optimized integrations, named as AWS names them. The Step Functions docs:
+# - "States can report errors with other names. However, these error names can't begin with the States.
+#   prefix." (Handling errors in Step Functions workflows, "Error names")
+# - "If an AWS SDK integration encounters an error, the resulting Error field will be composed of the
+#   service name and the error name, separated by a period character: ServiceName.ErrorName ... Be sure to
+#   include the Exception suffix ... even if the suffix isn't already part of the service-provided error
+#   name." (Learning to use AWS service SDK integrations in Step Functions)
+# - "If the response from PutEvents contains a non-zero FailedEntryCount then the Task state fails with the
+#   error EventBridge.FailedEntry." (Add EventBridge events with Step Functions) -- moto does this already.
+# Optimized integrations report the service's Java SDK v1 exception (as Lambda.ServiceException,
+# Lambda.AWSLambdaException and Lambda.SdkClientException do): the modelled exception, else the service's
+# base exception, with a cause "<message> (Service: <id>; Status Code: ..; Error Code: ..; Request ID: ..;
+# Proxy: null)"; a failure to reach the service at all is <Service>.SdkClientException.
+_SQS_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs"
+_EVENTS_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events"
+
+
+@dataclass(frozen=True)
+class _Integration:
+    boto_service: str  # botocore's service name (for its error shapes)
+    error_prefix: str  # Step Functions' prefix of the error name
+    service_id: str  # the Java SDK's service id in the cause
+
+
+_INTEGRATIONS = {
+    "sqs": _Integration("sqs", "SQS", "AmazonSQS"),
+    "events": _Integration("events", "EventBridge", "AmazonEventBridge"),
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _modelled_errors(boto_service: str) -> dict[str, str]:
+    """Error code (and query-protocol code) -> modelled exception name, from botocore's service model."""
+    import botocore.session
+
+    names: dict[str, str] = {}
+    for shape in botocore.session.get_session().get_service_model(boto_service).error_shapes:
+        names[shape.name] = shape.name
+        names[shape.error_code] = shape.name
+    return names
+
+
+def integration_error(service: str, error: Exception) -> tuple[str, str] | None:
+    """(error name, cause) AWS reports for `error` raised by a `service` ("sqs", "events") integration,
+    or None when it is not a service error (moto's own handling applies: timeouts, FailedEntry)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    integration = _INTEGRATIONS[service]
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", ""))
+        modelled = _modelled_errors(integration.boto_service)
+        name = modelled.get(str(details.get("QueryErrorCode", ""))) or modelled.get(code)
+        exception = f"{name}Exception" if name and not name.endswith("Exception") else name
+        exception = exception or f"{integration.service_id}Exception"
+        metadata = error.response.get("ResponseMetadata", {})
+        cause = (
+            f"{details.get('Message', '')} (Service: {integration.service_id}; Status Code: "
+            f"{metadata.get('HTTPStatusCode', 400)}; Error Code: {code}; Request ID: {metadata.get('RequestId', '')}; "
+            "Proxy: null)"
+        )
+        return f"{integration.error_prefix}.{exception}", cause
+    if isinstance(error, BotoCoreError | ConnectionError):
+        return f"{integration.error_prefix}.SdkClientException", f"Unable to execute HTTP request: {error}"
+    return None
+
+
+def _integration_from_error(service: str, fix_index: int) -> Callable[[Any, Any, Exception], Any]:
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+        from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+        reported = integration_error(service, ex)
+        if reported is None:
+            return _original("sfn-integration-errors", fix_index)(self, env, ex)
+        error_name, cause = reported
+        # A CustomErrorName (not States.*): Retry/Catch on States.TaskFailed and States.ALL match it.
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error_name),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=error_name,
+                    cause=cause,
+                    resource=self._get_sfn_resource(),
+                    resourceType=self._get_sfn_resource_type(),
+                )
+            ),
+        )
+
+    return from_error
+
+
+_register(
+    "sfn-integration-errors",
+    "A failed sqs:sendMessage or events:putEvents task reports moto's names, not AWS's: a missing event "
+    "bus fails the execution with States.Runtime (uncatchable by States.ALL, and reserved: 'Custom Error "
+    "Names MUST NOT begin with States.'), every SQS error is SQS.SdkClientException whatever its cause.",
+    {
+        (f"{_SQS_TASK}:StateTaskServiceSqs", "_from_error"): _integration_from_error("sqs", 0),
+        (f"{_EVENTS_TASK}:StateTaskServiceEvents", "_from_error"): _integration_from_error("events", 1),
+    },
+)
+
+# The integration hook: a service task's client calls go through hooks.integration (faults.py's injector).
+_integration_call = threading.local()
+
+
+class _HookedClient:
+    """A boto3 client whose API calls go through the sandbox's integration hook."""
+
+    def __init__(self, client: Any, service: str, action: str, hook: IntegrationHook) -> None:
+        self._client, self._service, self._action, self._hook = client, service, action, hook
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name.startswith("_") or not callable(method):
+            return method
+
+        def call(**parameters: Any) -> Any:
+            return self._hook(self._service, self._action, parameters, lambda: method(**parameters))
+
+        return call
+
+
+def _hooked_client(client: Any, service: str) -> Any:
+    active = getattr(_integration_call, "active", None)
+    if active is None or hooks.integration is None or active[0] != service:
+        return client
+    return _HookedClient(client, active[0], active[1], hooks.integration)
+
+
+def _integration_eval_service_task(service: str, fix_index: int) -> Callable[..., None]:
+    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        _integration_call.active = (service, self.resource.api_action)
+        try:
+            _original("sfn-integration-hook", fix_index)(self, env, *args, **kwargs)
+        finally:
+            _integration_call.active = None
+
+    return eval_service_task
+
+
+_register(
+    "sfn-integration-hook",
+    "Step Functions' optimized integrations (sqs:sendMessage, events:putEvents) call moto directly: "
+    "nothing can make them fail the way AWS can (throttled, unavailable, a reply lost after the message "
+    "was sent), so the workflow's handling of those failures could not be tested.",
+    {
+        (f"{_SQS_TASK}:StateTaskServiceSqs", "_eval_service_task"): _integration_eval_service_task("sqs", 0),
+        (f"{_EVENTS_TASK}:StateTaskServiceEvents", "_eval_service_task"): _integration_eval_service_task("events", 1),
+    },
+)
+
+# RedriveExecution (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html): "continues
+# the failed execution from the unsuccessful step and uses the same input ... preserves the results and
+# execution history of the successful steps, and doesn't rerun these steps ... same state machine definition
+# and execution ARN" (botocore's RedriveExecution documentation).
+REDRIVABLE_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def unsuccessful_state(history: list[dict[str, Any]], top_level: set[str]) -> tuple[str, Any] | None:
+    """The top-level state an execution stopped in (entered, never exited) and the input it entered with."""
+    open_states: dict[str, int] = {}
+    last: tuple[str, Any] | None = None
+    for event in history:
+        entered, exited = event.get("stateEnteredEventDetails"), event.get("stateExitedEventDetails")
+        if entered and entered["name"] in top_level:
+            open_states[entered["name"]] = open_states.get(entered["name"], 0) + 1
+            last = (entered["name"], json.loads(entered.get("input") or "{}"))
+        elif exited and exited["name"] in top_level:
+            open_states[exited["name"]] = open_states.get(exited["name"], 0) - 1
+    if last is None or open_states.get(last[0], 0) <= 0:
+        return None
+    return last
+
+
+def _not_redrivable(execution: Any, reason: str) -> Exception:
+    from moto.core.exceptions import AWSError
+
+    return AWSError(f"Execution {execution.exec_arn} cannot be redriven: {reason}", "ExecutionNotRedrivable")
+
+
+def _redrive_execution(self: Any, execution_arn: str, client_token: str | None = None) -> Any:
+    import datetime
+
+    from moto.stepfunctions.parser.api import ExecutionRedrivenEventDetails, ExecutionStatus, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
+
+    execution = self.describe_execution(execution_arn)  # ExecutionDoesNotExist, InvalidArn
+    status = execution.exec_status.value if execution.exec_status else "RUNNING"
+    if execution.sm_type != "STANDARD":
+        raise _not_redrivable(execution, "only Standard workflows can be redriven")
+    if status not in REDRIVABLE_STATUSES:
+        raise _not_redrivable(execution, f"its status is {status}")
+    old_env = execution.exec_worker.env
+    history = old_env.event_manager.get_event_history()
+    worker = execution._get_start_execution_worker()
+    program = worker._get_evaluation_entrypoint()
+    restart = unsuccessful_state(history, set(program.states.states))
+    if restart is None:
+        raise _not_redrivable(execution, "no state was left unfinished")
+    state_name, state_input = restart
+
+    execution.redrive_count = getattr(execution, "redrive_count", 0) + 1
+    execution.redrive_date = datetime.datetime.now(tz=datetime.UTC)
+    env = worker._get_evaluation_environment()
+    env.event_manager = old_env.event_manager  # the history goes on: new events are appended
+    env.event_history_context = EventHistoryContext(previous_event_id=0)
+    env.states.reset(state_input)
+    env.states.context_object.context_object_data["Execution"]["RedriveCount"] = execution.redrive_count
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.ExecutionRedriven,
+        event_details=EventDetails(
+            executionRedrivenEventDetails=ExecutionRedrivenEventDetails(redriveCount=execution.redrive_count)
+        ),
+        update_source_event_id=False,
+    )
+    worker.env = env
+    execution.exec_worker = worker
+    execution.exec_status = ExecutionStatus.RUNNING
+    execution.stop_date = execution.error = execution.cause = execution.output = None
+    threading.Thread(target=_run_from, args=(worker, program, env, state_name), daemon=True).start()
+    return execution
+
+
+def _run_from(worker: Any, program: Any, env: Any, state_name: str) -> None:
+    """Program.eval, starting at `state_name` instead of StartAt (the state machine's timeout applies)."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    timeout = program.timeout_seconds.timeout_seconds if program.timeout_seconds else None
+    env.next_state_name = state_name
+    runner = threading.Thread(target=EvalComponent.eval, args=(program, env), daemon=True)
+    runner.start()
+    runner.join(timeout=timeout)
+    if runner.is_alive():
+        env.set_timed_out()
+    worker._execution_communication.terminated()
+
+
+def _redrive_execution_response(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    execution = self.stepfunction_backend.redrive_execution(
+        self._get_param("executionArn"), client_token=self._get_param("clientToken")
+    )
+    return ActionResult({"redriveDate": execution.redrive_date})
+
+
+def _describe_execution_response(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    answer = _original("sfn-redrive", 2)(self)
+    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+    result = dict(answer.result)
+    result["redriveCount"] = getattr(execution, "redrive_count", 0)
+    if getattr(execution, "redrive_date", None) is not None:
+        result["redriveDate"] = execution.redrive_date
+    if execution.status in REDRIVABLE_STATUSES:
+        result["redriveStatus"] = "REDRIVABLE"
+    else:
+        result["redriveStatus"] = "NOT_REDRIVABLE"
+        result["redriveStatusReason"] = f"Execution is {execution.status} and cannot be redriven"
+    if execution.status != "RUNNING" and execution.stop_date is not None:
+        result["stopDate"] = execution.stop_date  # moto leaves it out for TIMED_OUT
+    return ActionResult(result)
+
+
+_register(
+    "sfn-redrive",
+    "RedriveExecution is not implemented (the executing backend has no redrive_execution, the API answers "
+    "that the action is not implemented) and DescribeExecution returns no redriveCount/redriveStatus: a "
+    "failed execution cannot be restarted from the state it failed in.",
+    {
+        (_PARSER_BACKEND, "redrive_execution"): _redrive_execution,
+        ("moto.stepfunctions.responses:StepFunctionResponse", "redrive_execution"): _redrive_execution_response,
+        ("moto.stepfunctions.responses:StepFunctionResponse", "describe_execution"): _describe_execution_response,
+    },
 )
 
 

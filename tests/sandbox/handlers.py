@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from lambdas.shared.errors import OutOfStock
@@ -21,3 +22,15 @@ def fail(event: Any, context: Any) -> None:
 def keep_token(event: Any, context: Any) -> dict[str, Any]:
     tokens.append(event["token"])
     return {}
+
+
+# until_fixed: fails (as a broken dependency would) until `fixed` is set, then waits for `release`.
+fixed = threading.Event()
+release = threading.Event()
+
+
+def until_fixed(event: Any, context: Any) -> dict[str, Any]:
+    if not fixed.is_set():
+        raise OutOfStock("the dependency is still broken")
+    release.wait(10)
+    return {"seen": event}

@@ -13,6 +13,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -596,6 +597,328 @@ def test_backend_lookup_lock_without_fix(account: Sandbox) -> None:
 
 def test_backend_lookup_lock_with_fix(account: Sandbox) -> None:
     assert _lookup_while_the_backend_lock_is_held()
+
+
+# --- EventBridge replay --------------------------------------------------------------------------
+def _archived_bus(sandbox: Sandbox) -> dict[str, Any]:
+    """A bus with an archive, a rule to a Lambda function and one to a queue, and two archived events:
+    one an hour old, one now. The original deliveries are drained."""
+    events, sqs = sandbox.client("events"), sandbox.client("sqs")
+    name = f"replay-{uuid.uuid4().hex[:8]}"
+    bus_arn = events.create_event_bus(Name=name)["EventBusArn"]
+    archive_arn = events.create_archive(ArchiveName=name, EventSourceArn=bus_arn)["ArchiveArn"]
+    function = _function(sandbox, "echo")
+    _permit(sandbox, function)
+    pattern = json.dumps({"source": ["fix"]})
+    to_function = events.put_rule(Name=f"{name}-fn", EventBusName=name, EventPattern=pattern)["RuleArn"]
+    events.put_targets(Rule=f"{name}-fn", EventBusName=name, Targets=[{"Id": "f", "Arn": _function_arn(function)}])
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    events.put_rule(Name=f"{name}-q", EventBusName=name, EventPattern=pattern)
+    queue_arn = f"arn:aws:sqs:eu-west-1:{ACCOUNT_ID}:{name}"
+    events.put_targets(Rule=f"{name}-q", EventBusName=name, Targets=[{"Id": "q", "Arn": queue_arn}])
+    now = datetime.now(UTC)
+    for when, which in ((now - timedelta(hours=1), "old"), (now, "new")):
+        entry = {"Source": "fix", "DetailType": "T", "Detail": json.dumps({"which": which}), "EventBusName": name}
+        events.put_events(Entries=[{**entry, "Time": when}])
+    sandbox.drain()
+    while sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        pass
+    window = {"EventStartTime": now - timedelta(minutes=5), "EventEndTime": now + timedelta(minutes=5)}
+    replay = {"EventSourceArn": archive_arn, "Destination": {"Arn": bus_arn, "FilterArns": [to_function]}, **window}
+    return {"replay": replay, "queue": queue, "function": function}
+
+
+def _replayed(sandbox: Sandbox, setup: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Start the replay; (what the function received, what the queue received) from it."""
+    sandbox.client("events").start_replay(ReplayName=f"r-{uuid.uuid4().hex[:8]}", **setup["replay"])
+    sandbox.drain()
+    events = [
+        d.results[0]["event"]
+        for d in sandbox.targets.deliveries
+        if d.function.endswith(setup["function"]) and d.outcome == "SUCCEEDED"
+    ]
+    messages = sandbox.client("sqs").receive_message(QueueUrl=setup["queue"], MaxNumberOfMessages=10)
+    queued = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    return (
+        [e["detail"]["which"] for e in events if "replay-name" in e],
+        [e["detail"]["which"] for e in queued if "replay-name" in e],
+    )
+
+
+def test_replay_filter_without_fix(account: Sandbox) -> None:
+    setup = _archived_bus(account)
+    with suspended("events-replay-filter"):
+        to_function, to_queue = _replayed(account, setup)
+    assert sorted(to_function) == ["new", "old"]  # outside the window too
+    assert sorted(to_queue) == ["new", "old"]  # a rule not in FilterArns
+
+
+def test_replay_filter_with_fix(account: Sandbox) -> None:
+    to_function, to_queue = _replayed(account, _archived_bus(account))
+    assert (to_function, to_queue) == (["new"], [])
+
+
+# --- Step Functions: input size ------------------------------------------------------------------
+def _input_of_bytes(size: int, character: str = "a") -> str:
+    """A JSON document of exactly `size` bytes in UTF-8, mostly `character` (which may be multi-byte)."""
+    padding = size - len(json.dumps({"p": ""}).encode())
+    count, rest = divmod(padding, len(character.encode()))
+    document = json.dumps({"p": character * count + "a" * rest}, ensure_ascii=False)
+    assert len(document.encode()) == size
+    return document
+
+
+def _start_with(sandbox: Sandbox, machine: str, document: str) -> str:
+    return sandbox.client("stepfunctions").start_execution(
+        stateMachineArn=machine, name=f"ex-{uuid.uuid4().hex[:8]}", input=document
+    )["executionArn"]
+
+
+def test_input_size_without_fix(account: Sandbox) -> None:
+    machine = _machine(account, PASS)
+    with suspended("sfn-input-size"):
+        arn = _start_with(account, machine, _input_of_bytes(moto_fixes.MAX_EXECUTION_INPUT_BYTES + 2))
+    # Accepted and run (its first state then fails it, States.DataLimitExceeded): AWS never starts it.
+    assert _wait(account, arn)["executionArn"] == arn
+
+
+def test_input_size_with_fix(account: Sandbox) -> None:
+    from botocore.exceptions import ClientError
+
+    # The state drops its input (moto's own per-state size check is stricter than AWS's: < 256 KiB).
+    machine = _machine(account, {"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": None, "End": True}}})
+    limit = moto_fixes.MAX_EXECUTION_INPUT_BYTES
+    assert _wait(account, _start_with(account, machine, _input_of_bytes(limit, "é")))["status"] == "SUCCEEDED"
+    # 131,073 characters, 262,146 bytes: the limit is on UTF-8 bytes, not characters.
+    with pytest.raises(ClientError) as refused:
+        _start_with(account, machine, _input_of_bytes(limit + 2, "é"))
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert str(limit) in error["Message"] and str(limit + 2) in error["Message"]
+
+
+# --- Step Functions: service integration errors --------------------------------------------------
+MISSING_QUEUE = f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT_ID}/missing-queue"
+
+
+def _send_message(queue_url: str, **task: Any) -> dict[str, Any]:
+    parameters = {"QueueUrl": queue_url, "MessageBody.$": "$"}
+    return {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "Parameters": parameters, **task}
+
+
+def _put_events(bus: str, source: str | None = "fix", **task: Any) -> dict[str, Any]:
+    entry = {"DetailType": "T", "Detail": {"k": 1}, "EventBusName": bus, **({"Source": source} if source else {})}
+    return {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": [entry]}, **task}
+
+
+def _caught(task: dict[str, Any], errors: str = "States.TaskFailed") -> dict[str, Any]:
+    """T (retried once, caught on `errors`) -> Caught, which ends with the error output."""
+    retry = [{"ErrorEquals": [errors], "MaxAttempts": 1, "IntervalSeconds": 1}]
+    caught = {**task, "Retry": retry, "Catch": [{"ErrorEquals": [errors], "Next": "Caught"}], "End": True}
+    return {"StartAt": "T", "States": {"T": caught, "Caught": {"Type": "Pass", "End": True}}}
+
+
+def _task_failures(sandbox: Sandbox, arn: str) -> list[str]:
+    history = sandbox.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    return [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+
+
+def test_integration_errors_without_fix(account: Sandbox) -> None:
+    with suspended("sfn-integration-errors"):
+        bus = _wait(account, _run(account, _machine(account, _caught(_put_events("missing-bus"), "States.ALL"))))
+        queue = _wait(account, _run(account, _machine(account, _caught(_send_message(MISSING_QUEUE)))))
+    assert json.loads(bus["output"])["Error"] == "States.Runtime"  # a name reserved for the interpreter
+    assert json.loads(queue["output"])["Error"] == "SQS.SdkClientException"
+
+
+def test_integration_errors_with_fix(account: Sandbox) -> None:
+    for errors in ("States.TaskFailed", "States.ALL"):
+        arn = _run(account, _machine(account, _caught(_put_events("missing-bus"), errors)))
+        caught = json.loads(_wait(account, arn)["output"])
+        assert caught["Error"] == "EventBridge.ResourceNotFoundException"
+        assert "(Service: AmazonEventBridge; Status Code: 400; Error Code: ResourceNotFoundException" in caught["Cause"]
+        assert _task_failures(account, arn) == ["EventBridge.ResourceNotFoundException"] * 2  # retried once
+        arn = _run(account, _machine(account, _caught(_send_message(MISSING_QUEUE), errors)))
+        assert json.loads(_wait(account, arn)["output"])["Error"] == "SQS.QueueDoesNotExistException"
+    # Uncaught, the execution fails with it; an entry EventBridge refuses is EventBridge.FailedEntry.
+    uncaught = {"StartAt": "T", "States": {"T": _put_events("missing-bus", End=True)}}
+    assert (
+        _wait(account, _run(account, _machine(account, uncaught)))["error"] == "EventBridge.ResourceNotFoundException"
+    )
+    refused = {"StartAt": "T", "States": {"T": _put_events("default", source=None, End=True)}}
+    assert _wait(account, _run(account, _machine(account, refused)))["error"] == "EventBridge.FailedEntry"
+
+
+def test_integration_error_names_follow_the_service_model() -> None:
+    def name(service: str, code: str, status: int = 400) -> str | None:
+        reported = moto_fixes.integration_error(service, _api_error(code, status))
+        return reported[0] if reported else None
+
+    assert name("sqs", "RequestThrottled") == "SQS.RequestThrottledException"  # modelled: Exception added
+    assert name("sqs", "InternalError", 500) == "SQS.AmazonSQSException"  # not modelled: the base exception
+    assert name("events", "ThrottlingException") == "EventBridge.ThrottlingException"
+    assert moto_fixes.integration_error("events", TimeoutError()) is None  # States.Timeout, moto's own
+
+
+# --- Step Functions: the integration hook --------------------------------------------------------
+class _Hook:
+    """An integration hook that records every call and applies `fault` (see IntegrationHook)."""
+
+    def __init__(self, fault: Callable[[Callable[[], Any]], Any] | None = None) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.fault = fault
+
+    def __call__(self, service: str, action: str, parameters: dict[str, Any], proceed: Callable[[], Any]) -> Any:
+        self.calls.append((service, action, dict(parameters)))
+        return self.fault(proceed) if self.fault else proceed()
+
+
+def _api_error(code: str, status: int) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "X"
+    )
+
+
+def _queue(sandbox: Sandbox) -> str:
+    return sandbox.client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+
+
+def _received(sandbox: Sandbox, queue: str) -> list[Any]:
+    messages = sandbox.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def _send_once(sandbox: Sandbox, queue: str, payload: dict[str, Any]) -> dict[str, Any]:
+    definition = {"StartAt": "T", "States": {"T": _send_message(queue, End=True)}}
+    return _wait(sandbox, _run(sandbox, _machine(sandbox, definition), payload))
+
+
+def test_integration_hook_without_fix(account: Sandbox) -> None:
+    hook = _Hook(lambda proceed: (_ for _ in ()).throw(_api_error("RequestThrottled", 400)))
+    account.integration_hook = hook
+    queue = _queue(account)
+    with suspended("sfn-integration-hook"):
+        assert _send_once(account, queue, {"n": 1})["status"] == "SUCCEEDED"
+    assert hook.calls == [] and _received(account, queue) == [{"n": 1}]
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+
+
+def test_integration_hook_with_fix(account: Sandbox) -> None:
+    queue = _queue(account)
+    # Before the call: nothing sent, AWS's error.
+    account.integration_hook = throttled = _Hook(lambda proceed: _raise(_api_error("RequestThrottled", 400)))
+    assert _send_once(account, queue, {"n": 1})["error"] == "SQS.RequestThrottledException"
+    assert throttled.calls == [("sqs", "sendMessage", {"QueueUrl": queue, "MessageBody": json.dumps({"n": 1})})]
+    assert _received(account, queue) == []
+    # After the call (a lost reply): the message is sent and the task fails.
+    account.integration_hook = _Hook(lambda proceed: (proceed(), _raise(_api_error("InternalError", 500))))
+    assert _send_once(account, queue, {"n": 2})["error"] == "SQS.AmazonSQSException"
+    assert _received(account, queue) == [{"n": 2}]
+    account.integration_hook = _Hook(lambda proceed: (proceed(), _raise(TimeoutError("no answer"))))
+    assert _send_once(account, queue, {"n": 3})["error"] == "States.Timeout"
+    assert _received(account, queue) == [{"n": 3}]
+    # A response of the hook's own: an entry EventBridge did not accept.
+    failed_entry = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}]}
+    account.integration_hook = put = _Hook(lambda proceed: failed_entry)
+    definition = {"StartAt": "T", "States": {"T": _put_events("default", End=True)}}
+    assert _wait(account, _run(account, _machine(account, definition)))["error"] == "EventBridge.FailedEntry"
+    assert [(service, action) for service, action, _ in put.calls] == [("events", "putEvents")]
+
+
+# --- Step Functions: redrive ---------------------------------------------------------------------
+def _stalled_after_commit(sandbox: Sandbox) -> str:
+    """Committed -> Record (a Lambda task: Retry spent, no Catch) -> Done; Record's dependency is broken."""
+    from tests.sandbox import handlers
+
+    handlers.fixed.clear()
+    handlers.release.clear()
+    record = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": _function_arn(_function(sandbox, "until_fixed")), "Payload.$": "$"},
+        "OutputPath": "$.Payload",
+        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2, "IntervalSeconds": 1}],
+        "Next": "Done",
+    }
+    states = {
+        "Committed": {"Type": "Pass", "Result": "yes", "ResultPath": "$.committed", "Next": "Record"},
+        "Record": record,
+        "Done": {"Type": "Pass", "End": True},
+    }
+    return _run(sandbox, _machine(sandbox, {"StartAt": "Committed", "States": states}), {"orderId": "o-1"})
+
+
+def _entered(sandbox: Sandbox, arn: str) -> list[str]:
+    history = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] if "stateEnteredEventDetails" in e else e["type"] for e in history]
+
+
+def test_redrive_without_fix(account: Sandbox) -> None:
+    sfn = account.client("stepfunctions")
+    arn = _stalled_after_commit(account)
+    assert _wait(account, arn)["status"] == "FAILED"
+    with suspended("sfn-redrive"):
+        assert "redriveCount" not in sfn.describe_execution(executionArn=arn)
+        with pytest.raises(Exception, match=r"(?i)redrive"):
+            sfn.redrive_execution(executionArn=arn)
+
+
+def test_redrive_with_fix(account: Sandbox) -> None:
+    from tests.sandbox import handlers
+
+    sfn = account.client("stepfunctions")
+    arn = _stalled_after_commit(account)
+    failed = _wait(account, arn)
+    assert (failed["status"], failed["error"]) == ("FAILED", "Order.OutOfStock")
+    assert (failed["redriveCount"], failed["redriveStatus"]) == (0, "REDRIVABLE")
+    before = _entered(account, arn)
+    assert before.count("Record") == 1 and before[-1] == "ExecutionFailed"
+
+    handlers.fixed.set()  # the cause is repaired
+    redriven_at = sfn.redrive_execution(executionArn=arn)["redriveDate"]
+    running = sfn.describe_execution(executionArn=arn)
+    assert (running["status"], running["redriveCount"], running["redriveDate"]) == ("RUNNING", 1, redriven_at)
+    with pytest.raises(sfn.exceptions.ExecutionNotRedrivable):
+        sfn.redrive_execution(executionArn=arn)
+    handlers.release.set()
+    done = _wait(account, arn)
+    assert (done["status"], done["executionArn"], done["redriveCount"]) == ("SUCCEEDED", arn, 1)
+    assert done["redriveStatus"] == "NOT_REDRIVABLE"
+    # The same history, continued: only the unsuccessful state and the ones after it ran again, with
+    # the input the unsuccessful state had entered with.
+    after = _entered(account, arn)
+    assert after[: len(before)] == before
+    assert [e for e in after[len(before) :] if e in ("Committed", "Record", "Done", "ExecutionRedriven")] == [
+        "ExecutionRedriven",
+        "Record",
+        "Done",
+    ]
+    assert json.loads(done["output"]) == {"seen": {"orderId": "o-1", "committed": "yes"}}
+    with pytest.raises(sfn.exceptions.ExecutionNotRedrivable):
+        sfn.redrive_execution(executionArn=arn)
+
+
+def test_redrive_through_the_server() -> None:
+    """`aws stepfunctions redrive-execution --endpoint-url ...`: PublishOrderCompleted's case, over HTTP."""
+    from tests.orderctl.conftest import free_port
+
+    with Sandbox(cdk_out=None, port=free_port()) as server:
+        server.client("iam").create_role(RoleName="fixture", AssumeRolePolicyDocument="{}")
+        bus = f"bus-{uuid.uuid4().hex[:8]}"
+        definition = {"StartAt": "Publish", "States": {"Publish": _put_events(bus, End=True)}}
+        arn = _run(server, _machine(server, definition))
+        assert _wait(server, arn)["error"] == "EventBridge.ResourceNotFoundException"
+        server.client("events").create_event_bus(Name=bus)
+        sfn = server.client("stepfunctions")
+        assert sfn.meta.endpoint_url == server.endpoint_url
+        sfn.redrive_execution(executionArn=arn)
+        done = _wait(server, arn)
+        assert (done["status"], done["redriveCount"]) == ("SUCCEEDED", 1)
 
 
 def test_moto_is_itself_again_after_a_sandbox() -> None:
