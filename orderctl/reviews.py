@@ -102,7 +102,8 @@ def decide(
     if wait is not None:
         result = status_output(wait_until_settled(stack, order_id, wait))
         return render.Output({"decision": body, **result.data}, headline + "\n" + result.text, result.ok)
-    follow = f"The order continues: python -m orderctl status {order_id}"
+    # The decision function's own account (an approval continues the order, a rejection fails it).
+    follow = f"{body['message']} See: python -m orderctl status {order_id}"
     return render.Output({"decision": body}, f"{headline}\n{follow}")
 
 

@@ -1,7 +1,20 @@
-"""Apply a reviewer's decision to an order waiting on WaitForPaymentReview.
+"""Apply a reviewer's decision to an order waiting on WaitForPaymentReview, atomically enough that a
+crash at any point leaves a state the reviewer's retry completes, with a true message.
 
-Step Functions is told first, and the decision is recorded only once it accepted the token:
-a stale token (the review timed out and the order was compensated) must change nothing.
+A decision is three writes, in this order:
+
+1. **record** it on the payments item: REVIEW_PENDING -> REVIEW_APPROVED | REVIEW_REJECTED with the
+   reviewer, decidedAt, note and ``callbackDelivered: false``, conditional on the status and on the
+   task token read (the token stays): the first decision wins, any other is refused by name;
+2. **answer** the task token (SendTaskSuccess / SendTaskFailure) with the *recorded* decision;
+3. **mark it delivered**: ``callbackDelivered: true``, the token removed.
+
+A retry that finds the decision recorded but not delivered answers the token again (2, 3). When
+Step Functions no longer accepts the token, the order's execution history says why: the recorded
+decision reached it (an earlier attempt died after answering: 3 completes it), or the task timed
+out / the execution ended first (the record is withdrawn, nothing changed). A look before
+step 1 keeps a decision that arrives after the timeout from writing anything at all: the execution
+history is read first, and a task that no longer waits is refused before any write.
 Every refusal is a ReviewDecisionError whose message tells the reviewer what happened.
 """
 
@@ -20,14 +33,21 @@ from lambdas.shared.observability import logger
 from lambdas.shared.payment_inputs import Fields, iso
 
 if TYPE_CHECKING:
-    from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
+    from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks, ReviewTask
 
 APPROVED: Final = "APPROVED"
 REJECTED: Final = "REJECTED"
 _DECISIONS: Final = {"approve": APPROVED, "approved": APPROVED, "reject": REJECTED, "rejected": REJECTED}
 _RECORDED_STATUS: Final = {APPROVED: status.REVIEW_APPROVED, REJECTED: status.REVIEW_REJECTED}
+_DECISION_OF: Final = {v: k for k, v in _RECORDED_STATUS.items()}
+_VERB: Final = {APPROVED: "approved", REJECTED: "rejected"}
+# The decision's fields on the payments item (withdrawn with it when it never reached the order).
+DELIVERED: Final = status.CALLBACK_DELIVERED
+_DECISION_FIELDS: Final = ("reviewer", "decidedAt", "reviewNote", DELIVERED)
 _LABEL = "Review decision"
 _MAX_NOTE = 1000
+# Lost races (another reviewer, the workflow) tolerated before giving up; each re-reads the item.
+_ATTEMPTS: Final = 3
 
 
 @dataclass(frozen=True)
@@ -57,61 +77,183 @@ def _strip(text: str | None) -> str | None:
 
 
 def decide(decision: Decision, payments: PaymentsTable, callbacks: ReviewCallbacks, now: datetime) -> dict[str, Any]:
-    """Resume the waiting execution, then record the decision. Returns {orderId, decision, reviewer}."""
-    item = _waiting(decision.order_id, payments.get(decision.order_id))
-    token = str(item["taskToken"])
-    try:
-        if decision.decision == APPROVED:
-            callbacks.succeed(token, json.dumps({"decision": APPROVED, "reviewer": decision.reviewer}))
-        else:
-            callbacks.fail(token, constants.ERROR_REVIEW_REJECTED, rejection_cause(decision))
-    except StaleTaskToken as stale:
-        # Maybe another reviewer was faster; otherwise the wait is over. Either way nothing changes.
-        _waiting(decision.order_id, payments.get(decision.order_id))
-        raise ReviewDecisionError(
-            f"Order {decision.order_id} is no longer waiting for this review ({stale.code}): the review timed "
-            f"out (deadline {item.get('reviewDeadline', 'unknown')}) or the order ended, and the workflow "
-            "compensates its payment. Nothing was changed."
-        ) from None
+    """Record, answer, mark delivered. Returns {orderId, decision, reviewer, decidedAt, message}, where
+    reviewer is whoever made the recorded decision (a retry completes it in their name)."""
+    order_id = decision.order_id
+    for _ in range(_ATTEMPTS):
+        item = payments.get(order_id)
+        if item is None:
+            raise ReviewDecisionError(f"No payment found for order {order_id!r}: check the order id.")
+        state = item["status"]
+        if state == status.REVIEW_PENDING:
+            token = item.get("taskToken")
+            if not token:
+                raise ReviewDecisionError(
+                    f"Order {order_id} is about to wait for review but the workflow has not parked it yet; "
+                    "try again in a few seconds."
+                )
+            task = callbacks.review_task(order_id)
+            if task is not None and (task.state != status.TASK_WAITING or task.execution_status != "RUNNING"):
+                # The task is over (timed out, answered, execution ended): refuse before writing anything.
+                raise ReviewDecisionError(
+                    f"Order {order_id} is no longer waiting for this review: {_task_story(item, task)}. "
+                    "Nothing was changed."
+                )
+            recorded = _record(decision, item, payments, now)
+            if recorded is None:
+                continue  # another decision (or the workflow) moved first: look again
+            return _deliver(recorded, payments, callbacks, now, fresh=True)
+        if state in _DECISION_OF:
+            if _DECISION_OF[state] != decision.decision:
+                raise ReviewDecisionError(
+                    f"Order {order_id} was already {_decided(item)}; a decision cannot be changed."
+                )
+            if item.get(DELIVERED) is False and item.get("taskToken"):
+                return _deliver(item, payments, callbacks, now, fresh=False)
+            raise ReviewDecisionError(
+                f"Order {order_id} was already {_decided(item)}; the decision reached the order: "
+                f"{_consequence(_DECISION_OF[state])} Nothing was changed."
+            )
+        raise ReviewDecisionError(_settled(order_id, item, callbacks))
+    raise ReviewDecisionError(f"The payment of order {order_id} kept changing while deciding; try again.")
 
+
+def _record(decision: Decision, item: dict[str, Any], payments: PaymentsTable, now: datetime) -> dict[str, Any] | None:
     values: dict[str, Any] = {
         "status": _RECORDED_STATUS[decision.decision],
         "reviewer": decision.reviewer,
         "decidedAt": iso(now),
+        DELIVERED: False,
     }
     if decision.note:
         values["reviewNote"] = decision.note
-    if not payments.update(decision.order_id, status.REVIEW_PENDING, values, remove=("taskToken",)):
-        # The execution resumed and already compensated (e.g. a rejection voided the payment):
-        # its status is the truer record, so it is kept; the decision itself did take effect.
-        logger.warning("review decision applied but not recorded: payment status moved on")
-    return {"orderId": decision.order_id, "decision": decision.decision, "reviewer": decision.reviewer}
+    if not payments.update(decision.order_id, status.REVIEW_PENDING, values, expected={"taskToken": item["taskToken"]}):
+        return None
+    return {**item, **values}
 
 
-def rejection_cause(decision: Decision) -> str:
-    cause = f"Payment review rejected by {decision.reviewer}"
-    return f"{cause}: {decision.note}" if decision.note else f"{cause}."
+def _deliver(
+    item: dict[str, Any], payments: PaymentsTable, callbacks: ReviewCallbacks, now: datetime, fresh: bool
+) -> dict[str, Any]:
+    """Answer the token with the recorded decision, then mark it delivered."""
+    order_id, recorded = item["orderId"], _DECISION_OF[item["status"]]
+    token = str(item["taskToken"])
+    try:
+        if recorded == APPROVED:
+            callbacks.succeed(token, json.dumps({"decision": APPROVED, "reviewer": item["reviewer"]}))
+        else:
+            callbacks.fail(token, constants.ERROR_REVIEW_REJECTED, rejection_cause(item))
+    except StaleTaskToken as stale:
+        task = callbacks.review_task(order_id)
+        if task is None or not _reached(task, recorded):
+            raise ReviewDecisionError(_undelivered(item, stale, task, payments, fresh)) from None
+        logger.info("review decision had reached the order before an interruption", extra={"orderId": order_id})
+    _mark_delivered(item, payments, now)
+    return {
+        "orderId": order_id,
+        "decision": recorded,
+        "reviewer": item["reviewer"],
+        "decidedAt": item["decidedAt"],
+        "message": f"Order {order_id}: {_decided(item)}; {_consequence(recorded)}",
+    }
 
 
-def _waiting(order_id: str, item: dict[str, Any] | None) -> dict[str, Any]:
-    """The payment item if it waits for review with a token, else a ReviewDecisionError saying why not."""
-    if item is None:
-        raise ReviewDecisionError(f"No payment found for order {order_id!r}: check the order id.")
+def _reached(task: ReviewTask, recorded: str) -> bool:
+    """Did the review task end with this decision? (Only a decision ends it in success or ReviewRejected.)"""
+    if recorded == APPROVED:
+        return task.state == status.TASK_SUCCEEDED
+    return task.state == status.TASK_FAILED and task.error == constants.ERROR_REVIEW_REJECTED
+
+
+def _mark_delivered(item: dict[str, Any], payments: PaymentsTable, now: datetime) -> None:
+    if not payments.update(
+        item["orderId"],
+        item["status"],
+        {DELIVERED: True, "deliveredAt": iso(now)},
+        remove=("taskToken",),
+        expected={"decidedAt": item["decidedAt"]},
+    ):
+        # The order moved on at once (a rejection fails it and its compensation voids the payment,
+        # removing the token): the decision did take effect, and the compensation's status is truer.
+        logger.info("review decision delivered; the payment has already moved on", extra={"orderId": item["orderId"]})
+
+
+def _undelivered(
+    item: dict[str, Any], stale: StaleTaskToken, task: ReviewTask | None, payments: PaymentsTable, fresh: bool
+) -> str:
+    """The recorded decision cannot reach the order (and never did): withdraw it, say why."""
+    order_id = item["orderId"]
+    if task is None:
+        # Without the execution nobody can tell whether an earlier attempt answered: keep the record.
+        return (
+            f"Order {order_id} was {_decided(item)}, but Step Functions no longer accepts its task token "
+            f"({stale.code}) and the order's execution cannot be found, so whether the decision reached the "
+            "order is unknown; the record is kept. Check: python -m orderctl status " + order_id
+        )
+    withdrawn = payments.update(
+        order_id,
+        item["status"],
+        {"status": status.REVIEW_PENDING},
+        remove=tuple(f for f in _DECISION_FIELDS if f in item),
+        expected={"decidedAt": item["decidedAt"], DELIVERED: False},
+    )
+    logger.info("review decision never reached the order", extra={"orderId": order_id, "withdrawn": withdrawn})
+    story = _task_story(item, task)
+    if fresh:
+        return f"Order {order_id} is no longer waiting for this review: {story}. Nothing was changed."
+    return (
+        f"Order {order_id} is no longer waiting for this review: {story}. The decision recorded earlier "
+        f"({_decided(item)}) never reached the order and was withdrawn."
+    )
+
+
+def _task_story(item: dict[str, Any], task: ReviewTask | None) -> str:
+    """What became of the review task, as the execution recorded it."""
+    if task is None:
+        return "its execution cannot be found"
+    if task.state == status.TASK_TIMED_OUT:
+        return (
+            f"the review timed out (deadline {item.get('reviewDeadline', 'unknown')}), so the workflow "
+            "cancels the order and voids its payment"
+        )
+    if task.state == status.TASK_SUCCEEDED:
+        return "an approval already resumed it"
+    if task.state == status.TASK_FAILED and task.error == constants.ERROR_REVIEW_REJECTED:
+        return "a rejection already ended it"
+    if task.state == status.TASK_FAILED:
+        return f"its review task failed ({task.error})"
+    if task.execution_status != "RUNNING":
+        return f"its execution ended ({task.execution_status}) before any decision reached it"
+    return "it now waits on a newer review request; try again in a few seconds"
+
+
+def _settled(order_id: str, item: dict[str, Any], callbacks: ReviewCallbacks) -> str:
+    """Why a payment that is neither pending nor decided cannot be decided on."""
     state = item["status"]
-    if state in (status.REVIEW_APPROVED, status.REVIEW_REJECTED):
-        verb = "approved" if state == status.REVIEW_APPROVED else "rejected"
-        raise ReviewDecisionError(
-            f"Order {order_id} was already {verb} by {item.get('reviewer', 'another reviewer')} "
-            f"at {item.get('decidedAt', 'an unknown time')}; a decision cannot be changed."
-        )
-    if state != status.REVIEW_PENDING:
-        raise ReviewDecisionError(
-            f"Order {order_id} is not waiting for a payment review: its payment is {state}"
-            + (" (the review timed out or the order failed, so it was voided)." if state == status.VOIDED else ".")
-        )
-    if not item.get("taskToken"):
-        raise ReviewDecisionError(
-            f"Order {order_id} is about to wait for review but the workflow has not parked it yet; "
-            "try again in a few seconds."
-        )
-    return item
+    text = f"Order {order_id} is not waiting for a payment review: its payment is {state}"
+    origin = item.get("voidedFrom")
+    if state == status.VOIDED and origin in _DECISION_OF and item.get("reviewer"):
+        return f"{text}: it was {_decided(item, _DECISION_OF[origin])}, and the workflow then voided the payment."
+    if state == status.REFUNDED and item.get("reviewer"):
+        return f"{text}: it was {_decided(item, APPROVED)}, and the workflow later refunded the payment."
+    if state == status.VOIDED and origin == status.REVIEW_PENDING:
+        return f"{text}: {_task_story(item, callbacks.review_task(order_id))}."
+    return text + "."
+
+
+def _decided(item: dict[str, Any], decision: str | None = None) -> str:
+    verb = _VERB[decision or _DECISION_OF[item["status"]]]
+    return f"{verb} by {item.get('reviewer', 'another reviewer')} at {item.get('decidedAt', 'an unknown time')}"
+
+
+def _consequence(decision: str) -> str:
+    if decision == APPROVED:
+        return "the order continues."
+    return f"the order fails ({constants.ERROR_REVIEW_REJECTED}) and the workflow voids its payment."
+
+
+def rejection_cause(item: dict[str, Any]) -> str:
+    """The cause a rejection fails the order with (the recorded reviewer and note)."""
+    cause = f"Payment review rejected by {item['reviewer']}"
+    note = item.get("reviewNote")
+    return f"{cause}: {note}" if note else f"{cause}."

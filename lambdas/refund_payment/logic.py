@@ -2,8 +2,10 @@
 
 | payment status                               | action                                    | result    |
 |----------------------------------------------|-------------------------------------------|-----------|
-| APPROVED, REVIEW_APPROVED                    | gateway refund (+ ledger reversal if booked) | REFUNDED |
-| REVIEW_PENDING, REVIEW_REJECTED, CHARGING    | gateway void (nothing was settled)        | VOIDED    |
+| APPROVED, REVIEW_APPROVED (delivered)        | gateway refund (+ ledger reversal if booked) | REFUNDED |
+| REVIEW_PENDING, REVIEW_REJECTED, CHARGING,   | gateway void (nothing was settled)        | VOIDED    |
+| REVIEW_APPROVED not yet delivered            |                                           |           |
+| CHARGING the gateway had captured            | gateway refund (its void is refused)      | REFUNDED  |
 | DECLINED, no payment item                    | nothing was charged                       | unchanged |
 | REFUNDED, VOIDED                             | already done                              | unchanged |
 
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from lambdas.shared import ledger
 from lambdas.shared.adapters import payments as status
 from lambdas.shared.errors import InvalidOrder
+from lambdas.shared.payment_gateway import AlreadyCaptured
 from lambdas.shared.payment_inputs import Fields, iso
 
 if TYPE_CHECKING:
@@ -48,14 +51,14 @@ def compensate(
         if item is None:
             return result(NO_PAYMENT)
         current = item["status"]
-        if current in _REFUNDABLE:
-            moved = _refund(item, payments, ledger_table, gateway, now)
-        elif current in _VOIDABLE:
-            moved = _void(item, payments, gateway, now)
+        if current in _VOIDABLE or (current == status.REVIEW_APPROVED and item.get(status.CALLBACK_DELIVERED) is False):
+            moved = _void(item, payments, ledger_table, gateway, now)
+        elif current in _REFUNDABLE:
+            moved = status.REFUNDED if _refund(item, payments, ledger_table, gateway, now) else None
         else:
             return result(current)
         if moved:
-            return result(status.REFUNDED if current in _REFUNDABLE else status.VOIDED)
+            return result(moved)
     raise RuntimeError(f"payment of order {order_id} kept changing while being compensated")
 
 
@@ -64,10 +67,15 @@ def result(final_status: str) -> dict[str, Any]:
 
 
 def _refund(
-    item: dict[str, Any], payments: PaymentsTable, ledger_table: LedgerTable, gateway: PaymentGateway, now: datetime
+    item: dict[str, Any],
+    payments: PaymentsTable,
+    ledger_table: LedgerTable,
+    gateway: PaymentGateway,
+    now: datetime,
+    charge_id: str | None = None,
 ) -> bool:
     order_id = item["orderId"]
-    refund_id = gateway.refund(order_id, item["chargeId"], item["amountCents"], item["currency"])
+    refund_id = gateway.refund(order_id, charge_id or item["chargeId"], item["amountCents"], item["currency"])
     sale = ledger_table.get(order_id, ledger.SALE)
     if sale is not None:
         reversal = {
@@ -79,18 +87,28 @@ def _refund(
             "bookedAt": iso(now),
         }
         ledger_table.put_once(order_id, ledger.REFUND, reversal, ledger.reversal_entries(sale["entries"]))
-    return payments.update(
-        order_id, item["status"], {"status": status.REFUNDED, "refundId": refund_id, "refundedAt": iso(now)}
-    )
+    values = {"status": status.REFUNDED, "refundId": refund_id, "refundedAt": iso(now)}
+    if charge_id and "chargeId" not in item:
+        values["chargeId"] = charge_id
+    # The token goes (a CHARGING item has none, a delivered approval neither): nobody resumes an unwound order.
+    return payments.update(order_id, item["status"], values, remove=("taskToken",))
 
 
-def _void(item: dict[str, Any], payments: PaymentsTable, gateway: PaymentGateway, now: datetime) -> bool:
+def _void(
+    item: dict[str, Any], payments: PaymentsTable, ledger_table: LedgerTable, gateway: PaymentGateway, now: datetime
+) -> str | None:
+    """VOIDED, or REFUNDED when the gateway had captured a charge we never recorded (CHARGING)."""
     order_id = item["orderId"]
-    gateway.void(order_id, item.get("chargeId"))
+    try:
+        gateway.void(order_id, item.get("chargeId"))
+    except AlreadyCaptured as captured:
+        # CollectPayment died after the gateway took the money: give it back (spec: refunded once).
+        return status.REFUNDED if _refund(item, payments, ledger_table, gateway, now, captured.charge_id) else None
     # The token goes: a reviewer must not resume an order that is being unwound.
-    return payments.update(
+    voided = payments.update(
         order_id,
         item["status"],
         {"status": status.VOIDED, "voidedFrom": item["status"], "voidedAt": iso(now)},
         remove=("taskToken",),
     )
+    return status.VOIDED if voided else None

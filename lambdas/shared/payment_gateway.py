@@ -3,16 +3,20 @@
 Every call carries an idempotency key, the order id: a gateway (like Stripe's or Adyen's APIs)
 returns the first result again for a repeated key instead of moving money twice. Our own code
 also records each charge once (see lambdas/collect_payment), so both sides guard a retry.
+The simulated gateway keeps the provider's own durable ledger (a table apart from our payments
+table, see ``gateway_records``), so an audit can compare what we think with what the provider did.
+A real gateway adapter implements ``PaymentGateway`` and replaces ``default_gateway``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from lambdas.shared import constants
-from lambdas.shared.payment_inputs import format_amount, positive_int_setting
+from lambdas.shared.adapters.payments import GatewayLedger, OperationConflict
+from lambdas.shared.payment_inputs import format_amount, iso, positive_int_setting, utc_now
 
 ChargeStatus = Literal["APPROVED", "REVIEW", "DECLINED"]
 APPROVED: Final = "APPROVED"
@@ -45,7 +49,8 @@ class PaymentGateway(Protocol):
     def void(self, idempotency_key: str, charge_id: str | None) -> None:
         """Release an authorisation that was never settled (a pending or rejected review).
 
-        ``charge_id`` is None when the charge's outcome was never recorded: the key names it."""
+        ``charge_id`` is None when the charge's outcome was never recorded: the key names it.
+        Raises AlreadyCaptured when the charge under the key was captured (refund it instead)."""
         ...
 
 
@@ -69,6 +74,51 @@ def review_threshold_cents() -> int:
     )
 
 
+class GatewayRefusal(Exception):
+    """The gateway refused an operation, as a real one answers a request it cannot honour."""
+
+
+class AlreadyCaptured(GatewayRefusal):
+    """A void of a charge the gateway captured: only a refund gives that money back."""
+
+    def __init__(self, charge_id: str) -> None:
+        super().__init__(f"charge {charge_id} was captured: it cannot be voided, refund it")
+        self.charge_id = charge_id
+
+
+# The operations the simulated gateway records, one record per (idempotency key, operation).
+CHARGE: Final = "CHARGE"
+REFUND: Final = "REFUND"
+VOID: Final = "VOID"
+# Charge outcomes that took (or hold) the customer's money: a REVIEW charge is held until the
+# review; a void before the order continues releases it, a refund afterwards returns it.
+TAKEN: Final = frozenset({APPROVED, REVIEW})
+
+
+class GatewayRecords(Protocol):
+    """Where the simulated gateway keeps its records (lambdas.shared.adapters.payments.GatewayLedger)."""
+
+    def get(self, key: str, operation: str) -> dict[str, Any] | None: ...
+
+    def first(self, key: str, operation: str, record: dict[str, Any], unless: str | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class InMemoryGatewayRecords:
+    """The same records within one process: for the examples and docs, which need no AWS.
+    The functions use the durable GatewayLedger (see ``default_gateway``)."""
+
+    items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, key: str, operation: str) -> dict[str, Any] | None:
+        return self.items.get((key, operation))
+
+    def first(self, key: str, operation: str, record: dict[str, Any], unless: str | None = None) -> dict[str, Any]:
+        if (key, operation) not in self.items and unless and (key, unless) in self.items:
+            raise OperationConflict(self.items[(key, unless)])
+        return self.items.setdefault((key, operation), {**record, "idempotencyKey": key, "operation": operation})
+
+
 @dataclass
 class SimulatedPaymentGateway:
     """A deterministic stand-in for a card gateway; no money moves and no network is used.
@@ -82,24 +132,35 @@ class SimulatedPaymentGateway:
     4. otherwise                                      -> APPROVED
 
     The charge id is derived from the idempotency key (``ch_`` + 24 hex digits of its SHA-256), the
-    refund id likewise (``re_``). Like a real gateway it honours the idempotency key within one
-    instance: a repeated charge, refund or void returns the first result and is not recorded again.
-    ``charges``, ``refunds`` and ``voids`` list the effective operations (tests count them).
+    refund id likewise (``re_``). Like a real gateway it keeps its own records (``records``: in the
+    stack a DynamoDB table of its own, so every container sees them) and honours the idempotency key:
+    a repeated charge, refund or void returns the first result and records nothing again. It refuses
+    (GatewayRefusal) what a real gateway refuses:
+
+    - a refund with no charge that took money under the key (none, or DECLINED), of another charge
+      id, of more than was charged, or after a void;
+    - a void of a captured (APPROVED) charge (AlreadyCaptured: refund it), or after a refund.
+    A void with no charge under the key is recorded with ``released: false`` (nothing was held): the
+    compensation of a payment whose charge never reached the gateway leaves that trace.
     """
 
+    records: GatewayRecords = field(default_factory=InMemoryGatewayRecords)
     review_threshold_cents: int = field(default_factory=review_threshold_cents)
-    charges: list[tuple[str, ChargeResult]] = field(default_factory=list)
-    refunds: list[tuple[str, str, int]] = field(default_factory=list)
-    voids: list[tuple[str, str | None]] = field(default_factory=list)
 
     def charge(self, idempotency_key: str, amount_cents: int, currency: str, token: str) -> ChargeResult:
-        for key, earlier in self.charges:
-            if key == idempotency_key:
-                return earlier
-        status, reason = self._decide(amount_cents, currency, token)
-        result = ChargeResult(status=status, charge_id=charge_id_for(idempotency_key), reason=reason)
-        self.charges.append((idempotency_key, result))
-        return result
+        stored = self.records.get(idempotency_key, CHARGE)
+        if stored is None:
+            status, reason = self._decide(amount_cents, currency, token)
+            record = {
+                "chargeId": charge_id_for(idempotency_key),
+                "status": status,
+                "reason": reason,
+                "amountCents": amount_cents,
+                "currency": currency,
+                "recordedAt": iso(utc_now()),
+            }
+            stored = self.records.first(idempotency_key, CHARGE, record)
+        return ChargeResult(status=stored["status"], charge_id=stored["chargeId"], reason=stored.get("reason", ""))
 
     def _decide(self, amount_cents: int, currency: str, token: str) -> tuple[ChargeStatus, str]:
         if token.startswith(DECLINE_TOKEN_PREFIX):
@@ -112,15 +173,84 @@ class SimulatedPaymentGateway:
         return APPROVED, ""
 
     def refund(self, idempotency_key: str, charge_id: str, amount_cents: int, currency: str) -> str:
-        if not any(key == idempotency_key for key, _, _ in self.refunds):
-            self.refunds.append((idempotency_key, charge_id, amount_cents))
-        return refund_id_for(idempotency_key)
+        charge = self.records.get(idempotency_key, CHARGE)
+        if charge is None or charge["status"] not in TAKEN:
+            found = f"its charge was {charge['status']}" if charge else "nothing was charged"
+            raise GatewayRefusal(f"refund under {idempotency_key} refused: {found}")
+        if charge_id != charge["chargeId"] or amount_cents > charge["amountCents"] or currency != charge["currency"]:
+            raise GatewayRefusal(
+                f"refund of {format_amount(amount_cents, currency)} on {charge_id} refused: the charge under "
+                f"{idempotency_key} is {charge['chargeId']}, {format_amount(charge['amountCents'], charge['currency'])}"
+            )
+        record = {
+            "chargeId": charge_id,
+            "refundId": refund_id_for(idempotency_key),
+            "amountCents": amount_cents,
+            "currency": currency,
+            "recordedAt": iso(utc_now()),
+        }
+        try:
+            return str(self.records.first(idempotency_key, REFUND, record, unless=VOID)["refundId"])
+        except OperationConflict:
+            raise GatewayRefusal(f"refund under {idempotency_key} refused: the charge was voided") from None
 
     def void(self, idempotency_key: str, charge_id: str | None) -> None:
-        if not any(key == idempotency_key for key, _ in self.voids):
-            self.voids.append((idempotency_key, charge_id))
+        charge = self.records.get(idempotency_key, CHARGE)
+        if charge is not None and charge["status"] == APPROVED:
+            raise AlreadyCaptured(charge["chargeId"])
+        record = {
+            "chargeId": charge["chargeId"] if charge else charge_id,
+            "released": charge is not None and charge["status"] == REVIEW,
+            "recordedAt": iso(utc_now()),
+        }
+        try:
+            self.records.first(idempotency_key, VOID, record, unless=REFUND)
+        except OperationConflict:
+            raise GatewayRefusal(f"void under {idempotency_key} refused: the charge was refunded") from None
+
+
+@dataclass(frozen=True)
+class OrderGatewayRecords:
+    """What the gateway itself recorded for one order (idempotency key): the audit's view."""
+
+    order_id: str
+    charge: dict[str, Any] | None
+    refund: dict[str, Any] | None
+    void: dict[str, Any] | None
+
+    @property
+    def captured(self) -> bool:
+        """The gateway took (or holds) the customer's money for this order."""
+        return self.charge is not None and self.charge["status"] in TAKEN
+
+    @property
+    def given_back(self) -> bool:
+        """A refund, or a void that released a held charge, returned it."""
+        return self.refund is not None or (self.void is not None and bool(self.void.get("released")))
+
+    @classmethod
+    def of(cls, order_id: str, records: list[dict[str, Any]]) -> OrderGatewayRecords:
+        by_operation = {record["operation"]: record for record in records}
+        return cls(order_id, by_operation.get(CHARGE), by_operation.get(REFUND), by_operation.get(VOID))
+
+
+def gateway_records(
+    order_ids: list[str] | None = None, ledger: GatewayLedger | None = None
+) -> dict[str, OrderGatewayRecords]:
+    """The gateway's own records by order id: of these orders, or (None) of every order it saw.
+
+    ``ledger`` defaults to the table named by GATEWAY_LEDGER_TABLE_NAME; pass
+    ``GatewayLedger(dynamodb.Table(outputs[constants.OUTPUT_GATEWAY_LEDGER_TABLE]))`` from outside a function.
+    Each record (by construction of the conditional puts) exists at most once per order and operation:
+    the audit "captured at most once, every capture of a failed order refunded or voided once" reads
+    ``captured`` and ``given_back``."""
+    ledger = ledger or GatewayLedger.from_env()
+    if order_ids is None:
+        return {key: OrderGatewayRecords.of(key, items) for key, items in ledger.all_records().items()}
+    return {order_id: OrderGatewayRecords.of(order_id, ledger.records(order_id)) for order_id in order_ids}
 
 
 def default_gateway() -> PaymentGateway:
-    """The gateway handlers use; tests replace it to count calls."""
-    return SimulatedPaymentGateway()
+    """The gateway handlers use, keeping its records in the gateway ledger table; tests replace it."""
+    threshold = review_threshold_cents()  # a bad setting is named before anything else
+    return SimulatedPaymentGateway(GatewayLedger.from_env(), threshold)

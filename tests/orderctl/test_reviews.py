@@ -32,6 +32,7 @@ def test_a_review_from_start_to_approve(orderctl: Orderctl, new_id: OrderIds) ->
 
     decided = orderctl.ok("approve", order_id, "--reviewer", "alice", "--note", "called the customer")
     assert f"Approved the payment of order {order_id} (reviewer alice)." in decided.out
+    assert "approved by alice" in decided.out and "the order continues" in decided.out
 
     final = settle(orderctl, order_id)
     assert final["status"] == "SUCCEEDED"
@@ -39,6 +40,7 @@ def test_a_review_from_start_to_approve(orderctl: Orderctl, new_id: OrderIds) ->
     assert final["payment"]["status"] == "REVIEW_APPROVED"
     assert final["payment"]["reviewer"] == "alice"
     assert "taskToken" not in final["payment"]
+    assert final["payment"]["callbackDelivered"] is True
     assert order_id not in waiting_ids(orderctl)
     assert "SUCCEEDED" in orderctl.ok("status", order_id).out
 
@@ -51,7 +53,10 @@ def test_reviews_are_listed_oldest_first_with_how_long_they_waited(orderctl: Ord
     assert [r["orderId"] for r in listed] == [older, newer]
     assert listed[0]["requestedAt"] <= listed[1]["requestedAt"]
     for order_id in (older, newer):
-        orderctl.ok("reject", order_id, "--reviewer", "bob")
+        rejected = orderctl.ok("reject", order_id, "--reviewer", "bob").out
+        assert f"Rejected the payment of order {order_id} (reviewer bob)." in rejected
+        assert "rejected by bob" in rejected and "Order.ReviewRejected" in rejected
+        assert "continues" not in rejected  # a rejected order does not continue
 
 
 def test_reject_with_a_note_fails_the_order_with_the_note_as_cause(orderctl: Orderctl, new_id: OrderIds) -> None:

@@ -10,21 +10,55 @@ import boto3
 import pytest
 
 from lambdas.shared import constants
-from lambdas.shared.payment_gateway import ChargeResult, SimulatedPaymentGateway
-from tests.conftest import lambda_context
+from lambdas.shared.adapters.payments import GatewayLedger
+from lambdas.shared.payment_gateway import ChargeResult, OrderGatewayRecords, SimulatedPaymentGateway, gateway_records
+from tests.conftest import create_table, lambda_context
 
 ORDER_ID = "ord-1001"
+GATEWAY_LEDGER_TABLE = "test-gateway-ledger"
 
 
 def invoke(handler: Any, event: dict[str, Any]) -> Any:
     return handler(event, lambda_context())
 
 
+def gateway_ledger(monkeypatch: pytest.MonkeyPatch) -> GatewayLedger:
+    """The gateway's own table in the (moto) account, named in the environment as the stack names it."""
+    dynamodb = boto3.resource("dynamodb")
+    if GATEWAY_LEDGER_TABLE not in {t.name for t in dynamodb.tables.all()}:
+        create_table(GATEWAY_LEDGER_TABLE, constants.GATEWAY_LEDGER_TABLE_KEYS)
+    monkeypatch.setenv(constants.ENV_GATEWAY_LEDGER_TABLE, GATEWAY_LEDGER_TABLE)
+    return GatewayLedger(dynamodb.Table(GATEWAY_LEDGER_TABLE))
+
+
 @dataclass
 class CountingGateway(SimulatedPaymentGateway):
-    """The simulated gateway, counting every call (including repeats its idempotency absorbs)."""
+    """The simulated gateway, counting every call (including repeats its idempotency absorbs).
+
+    ``charges``, ``refunds`` and ``voids`` are what the gateway's durable ledger holds (every container's)."""
 
     calls: list[str] = field(default_factory=list)
+
+    @property
+    def ledger(self) -> dict[str, OrderGatewayRecords]:
+        assert isinstance(self.records, GatewayLedger)
+        return gateway_records(ledger=self.records)
+
+    @property
+    def charges(self) -> list[tuple[str, ChargeResult]]:
+        return [
+            (key, ChargeResult(r.charge["status"], r.charge["chargeId"], r.charge.get("reason", "")))
+            for key, r in self.ledger.items()
+            if r.charge
+        ]
+
+    @property
+    def refunds(self) -> list[tuple[str, str, int]]:
+        return [(k, r.refund["chargeId"], r.refund["amountCents"]) for k, r in self.ledger.items() if r.refund]
+
+    @property
+    def voids(self) -> list[tuple[str, str | None]]:
+        return [(k, r.void.get("chargeId")) for k, r in self.ledger.items() if r.void]
 
     def charge(self, idempotency_key: str, amount_cents: int, currency: str, token: str) -> ChargeResult:
         self.calls.append(f"charge:{idempotency_key}")
@@ -41,7 +75,7 @@ class CountingGateway(SimulatedPaymentGateway):
 
 def install_gateway(monkeypatch: pytest.MonkeyPatch, *handler_modules: Any) -> CountingGateway:
     """Make the given handler modules use one CountingGateway (as if it were the real gateway)."""
-    gateway = CountingGateway(review_threshold_cents=constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
+    gateway = CountingGateway(gateway_ledger(monkeypatch), constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
     for module in handler_modules:
         monkeypatch.setattr(module, "default_gateway", lambda: gateway)
     return gateway

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from lambdas.decide_payment_review import handler as decide_handler
 from lambdas.request_payment_review import handler as request_handler
 from lambdas.request_payment_review.logic import NotAwaitingReview
 from lambdas.shared import constants
-from lambdas.shared.adapters.payments import ReviewCallbacks
+from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.errors import InvalidOrder, ReviewDecisionError
 from tests.unit.payment_support import (
     ORDER_ID,
@@ -90,8 +90,10 @@ class Workflow:
 
 
 @pytest.fixture
-def workflow(bus: str) -> Iterator[Workflow]:
+def workflow(bus: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
     flow = Workflow()
+    # The decision function finds the order's execution (named after the order) through this.
+    monkeypatch.setenv(constants.ENV_STATE_MACHINE_ARN, flow.arn)
     yield flow
     # No execution may outlive its test (its thread would wait for a token nobody sends).
     for execution in flow.sfn.list_executions(stateMachineArn=flow.arn, statusFilter="RUNNING")["executions"]:
@@ -197,19 +199,17 @@ def test_approve_resumes_the_execution_and_records_the_decision(
 ) -> None:
     execution, _ = parked(monkeypatch, workflow)
 
-    assert decide("Approve", note="called the customer") == {
-        "orderId": ORDER_ID,
-        "decision": "APPROVED",
-        "reviewer": "grace",
-    }
+    result = decide("Approve", note="called the customer")
+    assert (result["orderId"], result["decision"], result["reviewer"]) == (ORDER_ID, "APPROVED", "grace")
+    assert result["message"] == f"Order {ORDER_ID}: approved by grace at {result['decidedAt']}; the order continues."
 
     finished = workflow.finished(execution)
     assert finished["status"] == "SUCCEEDED"
     assert json.loads(finished["output"])["review"] == {"decision": "APPROVED", "reviewer": "grace"}
     item = payment(tables)
     assert (item["status"], item["reviewer"], item["reviewNote"]) == ("REVIEW_APPROVED", "grace", "called the customer")
-    assert item["decidedAt"].endswith("Z")
-    assert "taskToken" not in item
+    assert item["decidedAt"] == result["decidedAt"] and item["decidedAt"].endswith("Z")
+    assert "taskToken" not in item and item["callbackDelivered"] is True
 
 
 def test_reject_fails_the_execution_with_the_named_error_and_cause(
@@ -225,7 +225,9 @@ def test_reject_fails_the_execution_with_the_named_error_and_cause(
 
     monkeypatch.setattr(ReviewCallbacks, "fail", spy)
 
-    assert decide("REJECTED", reviewer="ada", note="card reported stolen")["decision"] == "REJECTED"
+    result = decide("REJECTED", reviewer="ada", note="card reported stolen")
+    assert result["decision"] == "REJECTED"
+    assert "rejected by ada" in result["message"] and "continues" not in result["message"]
 
     finished = workflow.finished(execution)
     assert finished["status"] == "FAILED"
@@ -251,13 +253,14 @@ def test_a_stale_token_after_the_review_timed_out_changes_nothing(
     monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
 ) -> None:
     flow = Workflow(timeout_seconds=1)
+    monkeypatch.setenv(constants.ENV_STATE_MACHINE_ARN, flow.arn)
     review_pending(monkeypatch)
     execution, token = flow.start()
     invoke(request_handler.handler, request_event(token, timeout_seconds=1))
     assert flow.finished(execution)["error"] == "States.Timeout"
     before = payment(tables)
 
-    with pytest.raises(ReviewDecisionError, match=r"no longer waiting for this review.*Nothing was changed"):
+    with pytest.raises(ReviewDecisionError, match=r"no longer waiting for this review: the review timed out.*Nothing"):
         decide("approve")
     assert payment(tables) == before
 
@@ -280,10 +283,10 @@ def test_a_review_not_parked_yet_asks_to_retry(monkeypatch: pytest.MonkeyPatch, 
     assert payment(tables)["status"] == "REVIEW_PENDING"
 
 
-def test_a_decision_the_workflow_already_compensated_is_applied_but_not_recorded(
+def test_a_rejection_the_workflow_compensates_at_once_keeps_the_compensations_status(
     monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
 ) -> None:
-    """A rejection fails the execution at once; its RefundPayment may void before we record."""
+    """A rejection fails the execution at once; its RefundPayment may void before it is marked delivered."""
     execution, _ = parked(monkeypatch, workflow)
     real_fail = ReviewCallbacks.fail
 
@@ -316,3 +319,128 @@ def test_a_decision_the_workflow_already_compensated_is_applied_but_not_recorded
 def test_decision_input_names_the_field(tables: dict[str, Any], event: dict[str, Any], field: str) -> None:
     with pytest.raises(ReviewDecisionError, match=f"field '{field}'"):
         invoke(decide_handler.handler, event)
+
+
+# --- a decision interrupted at any point (issue 10, finding 3) --------------------------------
+
+
+class Crash(Exception):
+    """The decision function dies here (a Lambda timeout, an out-of-memory kill)."""
+
+
+def crash_after_write(monkeypatch: pytest.MonkeyPatch, n: int) -> list[str]:
+    """Crash once, right after the decision's ``n``-th write to the payments table or to Step Functions
+    (the write itself took effect). Later calls pass through, as in the reviewer's retry."""
+    writes: list[str] = []
+    for owner, name in ((PaymentsTable, "update"), (ReviewCallbacks, "succeed"), (ReviewCallbacks, "fail")):
+        real = getattr(owner, name)
+
+        def write(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            result = _real(*args, **kwargs)
+            writes.append(_name)
+            if len(writes) == n:
+                raise Crash(f"died after write {n} ({_name})")
+            return result
+
+        monkeypatch.setattr(owner, name, write)
+    return writes
+
+
+def outcome_of(call: Callable[[], dict[str, Any]]) -> str:
+    """What the reviewer reads: the success message, or the refusal."""
+    try:
+        return str(call()["message"])
+    except ReviewDecisionError as refused:
+        return refused.message
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+@pytest.mark.parametrize("crash_after", [1, 2, 3])
+def test_a_decision_interrupted_after_any_write_is_completed_truthfully_by_the_retry(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow, decision: str, crash_after: int
+) -> None:
+    execution, _ = parked(monkeypatch, workflow)
+    crash_after_write(monkeypatch, crash_after)
+    with pytest.raises(Crash):
+        decide(decision, reviewer="grace", note="checked")
+
+    message = outcome_of(lambda: decide(decision, reviewer="grace", note="checked"))
+
+    finished = workflow.finished(execution)
+    item = payment(tables)
+    assert "taskToken" not in item and item["callbackDelivered"] is True
+    assert item["reviewer"] == "grace" and item["reviewNote"] == "checked"
+    assert "timed out" not in message
+    if decision == "approve":
+        assert finished["status"] == "SUCCEEDED"
+        assert item["status"] == "REVIEW_APPROVED"
+        assert "approved by grace" in message and "the order continues" in message
+    else:
+        assert (finished["status"], finished["error"]) == ("FAILED", constants.ERROR_REVIEW_REJECTED)
+        assert item["status"] == "REVIEW_REJECTED"
+        assert "rejected by grace" in message and "continues" not in message
+
+
+def test_another_decision_after_a_recorded_one_is_refused_and_the_first_is_completed(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    execution, _ = parked(monkeypatch, workflow)
+    crash_after_write(monkeypatch, 1)
+    with pytest.raises(Crash):
+        decide("approve", reviewer="grace")
+    recorded = payment(tables)
+
+    with pytest.raises(ReviewDecisionError) as refused:
+        decide("reject", reviewer="ada", note="looks odd")
+    assert f"already approved by grace at {recorded['decidedAt']}" in refused.value.message
+    assert payment(tables) == recorded
+
+    # Whoever retries the recorded decision completes it, in the name of who made it.
+    result = decide("approve", reviewer="ada")
+    assert (result["decision"], result["reviewer"]) == ("APPROVED", "grace")
+    finished = workflow.finished(execution)
+    assert finished["status"] == "SUCCEEDED"
+    assert json.loads(finished["output"])["review"] == {"decision": "APPROVED", "reviewer": "grace"}
+
+
+def test_a_decision_for_an_order_that_ended_otherwise_does_not_claim_a_timeout(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    execution, token = parked(monkeypatch, workflow)
+    workflow.sfn.send_task_failure(taskToken=token, error="Ops.Cancelled", cause="cancelled by the shop")
+    assert workflow.finished(execution)["status"] == "FAILED"
+    before = payment(tables)
+
+    with pytest.raises(ReviewDecisionError) as refused:
+        decide("approve")
+    assert "timed out" not in refused.value.message
+    assert "its review task failed (Ops.Cancelled)" in refused.value.message
+    assert "Nothing was changed" in refused.value.message
+    assert payment(tables) == before
+
+
+def test_a_timeout_between_the_check_and_the_callback_leaves_the_review_as_it_was(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
+) -> None:
+    """The task waited when the decision was recorded and had timed out when it was sent: nothing stays."""
+    flow = Workflow(timeout_seconds=2)
+    monkeypatch.setenv(constants.ENV_STATE_MACHINE_ARN, flow.arn)
+    review_pending(monkeypatch)
+    execution, token = flow.start()
+    invoke(request_handler.handler, request_event(token, timeout_seconds=2))
+    before = payment(tables)
+    real_update = PaymentsTable.update
+    recorded: list[str] = []
+
+    def record_then_time_out(self: PaymentsTable, *args: Any, **kwargs: Any) -> bool:
+        written = real_update(self, *args, **kwargs)
+        if not recorded:
+            recorded.append(payment(tables)["status"])
+            flow.finished(execution)  # the review times out right after the decision is recorded
+        return written
+
+    monkeypatch.setattr(PaymentsTable, "update", record_then_time_out)
+    with pytest.raises(ReviewDecisionError, match=r"no longer waiting for this review: the review timed out.*Nothing"):
+        decide("approve")
+    assert recorded == ["REVIEW_APPROVED"]  # the window was reached
+    assert payment(tables) == before

@@ -74,10 +74,49 @@ def test_a_booked_sale_is_reversed_once(gateway: CountingGateway, tables: dict[s
     assert [Entry.from_item(e) for e in reversal["entries"]] == ledger.reversal_entries(sale_entries)
 
 
-def test_a_review_approved_payment_is_refunded(gateway: CountingGateway, tables: dict[str, Any]) -> None:
-    store(tables, "REVIEW_APPROVED", chargeId="ch_1", reviewer="grace")
+def review_decided(tables: dict[str, Any], status: str, **extra: Any) -> None:
+    """A charge the gateway held for review, then a reviewer's decision recorded on the payment."""
+    invoke(collect_handler.handler, charge_event(token="tok_review"))
+    tables[constants.ENV_PAYMENTS_TABLE].update_item(
+        Key={"orderId": ORDER_ID},
+        UpdateExpression="SET #s = :s, reviewer = :r, " + ", ".join(f"{k} = :{k}" for k in extra),
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": status, ":r": "grace", **{f":{k}": v for k, v in extra.items()}},
+    )
+
+
+def test_a_delivered_review_approval_is_refunded(gateway: CountingGateway, tables: dict[str, Any]) -> None:
+    review_decided(tables, "REVIEW_APPROVED", callbackDelivered=True)
     assert refund() == {"refunded": True, "status": "REFUNDED"}
-    assert gateway.refunds == [(ORDER_ID, "ch_1", 2974)]
+    assert gateway.refunds == [(ORDER_ID, charge_id_for(ORDER_ID), 2974)]
+    assert gateway.voids == []
+
+
+def test_an_approval_that_never_reached_the_order_is_voided(gateway: CountingGateway, tables: dict[str, Any]) -> None:
+    """Recorded, not delivered (the review timed out or the order ended first): nothing was settled."""
+    review_decided(tables, "REVIEW_APPROVED", callbackDelivered=False, taskToken="token-1")
+    assert refund() == {"refunded": False, "status": "VOIDED"}
+    item = payment(tables)
+    assert (item["status"], item["voidedFrom"], item["reviewer"]) == ("VOIDED", "REVIEW_APPROVED", "grace")
+    assert "taskToken" not in item
+    assert gateway.voids == [(ORDER_ID, charge_id_for(ORDER_ID))]
+    assert gateway.ledger[ORDER_ID].given_back and gateway.refunds == []
+
+
+def test_a_charge_the_gateway_captured_before_collect_died_is_refunded(
+    gateway: CountingGateway, tables: dict[str, Any]
+) -> None:
+    """CHARGING, but the gateway took the money (the record was never written): its void is refused."""
+    store(tables, "CHARGING")
+    gateway.charge(ORDER_ID, 2974, "EUR", "tok_visa")
+
+    assert refund() == {"refunded": True, "status": "REFUNDED"}
+    item = payment(tables)
+    assert (item["status"], item["chargeId"]) == ("REFUNDED", charge_id_for(ORDER_ID))
+    assert gateway.refunds == [(ORDER_ID, charge_id_for(ORDER_ID), 2974)]
+    assert gateway.voids == []
+    assert refund() == {"refunded": True, "status": "REFUNDED"}
+    assert len(gateway.refunds) == 1
 
 
 @pytest.mark.parametrize(

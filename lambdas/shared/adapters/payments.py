@@ -6,6 +6,8 @@ never both move the same payment: the loser learns it lost (False) and re-reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -24,6 +26,9 @@ REVIEW_REJECTED: Final = "REVIEW_REJECTED"
 DECLINED: Final = "DECLINED"
 REFUNDED: Final = "REFUNDED"
 VOIDED: Final = "VOIDED"
+# On a REVIEW_APPROVED / REVIEW_REJECTED item: False from the moment the decision is recorded until
+# the waiting execution accepted it (then True, and the task token is removed).
+CALLBACK_DELIVERED: Final = "callbackDelivered"
 
 _KEY: Final = constants.PAYMENTS_TABLE_KEYS[0]
 _BATCH_GET_LIMIT: Final = 100  # DynamoDB's maximum keys per BatchGetItem
@@ -134,8 +139,118 @@ class PaymentsTable:
         return True
 
 
+class OperationConflict(Exception):
+    """The gateway ledger already holds ``other`` (e.g. a void) that excludes this operation."""
+
+    def __init__(self, other: dict[str, Any]) -> None:
+        super().__init__(f"{other.get('operation')} already recorded under {other.get(_GATEWAY_KEY)}")
+        self.other = other
+
+
+_GATEWAY_KEY, _GATEWAY_OPERATION = constants.GATEWAY_LEDGER_TABLE_KEYS
+
+
+class GatewayLedger:
+    """The simulated payment provider's own records (its side, not our payments table): one item per
+    (idempotency key, operation), written once by a conditional put; a repeat returns the first.
+
+    Items: {idempotencyKey, operation: CHARGE | REFUND | VOID, chargeId, ...} (lambdas/shared/payment_gateway.py).
+    """
+
+    def __init__(self, dynamo_table: Any) -> None:
+        self._table = dynamo_table
+
+    @classmethod
+    def from_env(cls) -> GatewayLedger:
+        return cls(table(env(constants.ENV_GATEWAY_LEDGER_TABLE)))
+
+    def get(self, key: str, operation: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={_GATEWAY_KEY: key, _GATEWAY_OPERATION: operation}, ConsistentRead=True)
+        return _plain(item["Item"]) if "Item" in item else None
+
+    def first(self, key: str, operation: str, record: dict[str, Any], unless: str | None = None) -> dict[str, Any]:
+        """Write ``record`` unless (key, operation) exists; returns what is stored (the first write).
+
+        ``unless`` names another operation of the key that excludes this one (a refund excludes a void
+        and back): checked in the same transaction; OperationConflict carries it when it exists."""
+        item = {**record, _GATEWAY_KEY: key, _GATEWAY_OPERATION: operation}
+        absent = {"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": _GATEWAY_KEY}}
+        try:
+            if unless is None:
+                self._table.put_item(Item=item, **absent)
+            else:
+                self._table.meta.client.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": self._table.name, "Item": item, **absent}},
+                        {
+                            "ConditionCheck": {
+                                "TableName": self._table.name,
+                                "Key": {_GATEWAY_KEY: key, _GATEWAY_OPERATION: unless},
+                                **absent,
+                            }
+                        },
+                    ]
+                )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code not in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise
+            stored = self.get(key, operation)
+            if stored is not None:
+                return stored
+            other = self.get(key, unless) if unless else None
+            if other is not None:
+                raise OperationConflict(other) from None
+            raise
+        return _plain(item)
+
+    def records(self, key: str) -> list[dict[str, Any]]:
+        """Every record of one idempotency key (an order), CHARGE / REFUND / VOID."""
+        found: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": {"#k": _GATEWAY_KEY},
+            "ExpressionAttributeValues": {":k": key},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._table.query(**query)
+            found += [_plain(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def all_records(self) -> dict[str, list[dict[str, Any]]]:
+        """Every record by idempotency key (a full scan: for audits and test invariants, not handlers)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        scan: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = self._table.scan(**scan)
+            for item in page.get("Items", []):
+                found.setdefault(str(item[_GATEWAY_KEY]), []).append(_plain(item))
+            if "LastEvaluatedKey" not in page:
+                return found
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 # Step Functions' answers for a token whose task is no longer waiting.
 _STALE_TOKEN_CODES: Final = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+# What became of the task an order's review waits on (ReviewTask.state), read from its execution.
+TASK_WAITING: Final = "WAITING"  # a review task is open (maybe under a newer token)
+TASK_SUCCEEDED: Final = "SUCCEEDED"  # an approval reached it
+TASK_FAILED: Final = "FAILED"  # a rejection (error Order.ReviewRejected) or another error ended it
+TASK_TIMED_OUT: Final = "TIMED_OUT"  # the review timeout passed before any answer
+TASK_NONE: Final = "NONE"  # the execution never reached the review task
+_TASK_EVENTS: Final = {
+    "TaskSucceeded": TASK_SUCCEEDED,
+    "TaskFailed": TASK_FAILED,
+    "TaskTimedOut": TASK_TIMED_OUT,
+    "TaskScheduled": TASK_WAITING,
+    "TaskStarted": TASK_WAITING,
+    "TaskSubmitted": TASK_WAITING,
+}
+_CALLBACK_RESOURCE_SUFFIX: Final = ".waitForTaskToken"
 
 
 class StaleTaskToken(Exception):
@@ -146,11 +261,25 @@ class StaleTaskToken(Exception):
         self.code = code
 
 
-class ReviewCallbacks:
-    """Resumes the execution waiting on a payment review's task token."""
+@dataclass(frozen=True)
+class ReviewTask:
+    """The last word of an order's execution on its review task (the only ``.waitForTaskToken`` task)."""
 
-    def __init__(self, stepfunctions_client: Any) -> None:
+    state: str  # TASK_*
+    execution_status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    error: str | None = None
+    at: datetime | None = None
+
+
+class ReviewCallbacks:
+    """Resumes the execution waiting on a payment review's task token, and reads what became of it.
+
+    The order's execution is named after the order (ValidateOrder refuses any other name), so its
+    ARN follows from the state machine's (env STATE_MACHINE_ARN, read when first needed)."""
+
+    def __init__(self, stepfunctions_client: Any, state_machine_arn: str | None = None) -> None:
         self._client = stepfunctions_client
+        self._state_machine_arn = state_machine_arn
 
     @classmethod
     def from_env(cls) -> ReviewCallbacks:
@@ -171,3 +300,35 @@ class ReviewCallbacks:
             if code in _STALE_TOKEN_CODES:
                 raise StaleTaskToken(code) from error
             raise
+
+    def review_task(self, order_id: str) -> ReviewTask | None:
+        """What the order's execution last recorded about its review task; None without an execution."""
+        machine = self._state_machine_arn or env(constants.ENV_STATE_MACHINE_ARN)
+        arn = machine.replace(":stateMachine:", ":execution:", 1) + ":" + order_id
+        try:
+            status = self._client.describe_execution(executionArn=arn)["status"]
+            # All pages, the last word kept: one order's history is a few dozen events (and moto
+            # ignores reverseOrder).
+            pages = self._client.get_paginator("get_execution_history").paginate(
+                executionArn=arn, includeExecutionData=False
+            )
+            events = [event for page in pages for event in page["events"]]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                return None
+            raise
+        for event in sorted(events, key=lambda e: int(e["id"]), reverse=True):
+            task = _review_task_event(event, status)
+            if task is not None:
+                return task
+        return ReviewTask(TASK_NONE, status)
+
+
+def _review_task_event(event: dict[str, Any], execution_status: str) -> ReviewTask | None:
+    state = _TASK_EVENTS.get(event["type"])
+    if state is None:
+        return None
+    details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+    if not str(details.get("resource", "")).endswith(_CALLBACK_RESOURCE_SUFFIX):
+        return None
+    return ReviewTask(state, execution_status, details.get("error"), event.get("timestamp"))
