@@ -1,43 +1,122 @@
-"""Notifications: one send-marker per order (so a redelivery sends no second e-mail) and SES."""
+"""Notifications: one send claim per order (so a redelivery sends no second e-mail) and SES.
+
+The claim item, in the subscriber's table (the sweeper reads this shape, see ``expired_claims``):
+``pk = ORDER#<orderId>``, ``sk = CONFIRMATION``,
+``status`` SENDING | SENT, ``leaseUntil`` (epoch s), ``owner`` (the claiming run's request id),
+``claimedAt`` (epoch s), ``messageId`` (SES, once SENT), ``expiresAt`` (TTL).
+
+- Absent, or SENDING with ``leaseUntil`` passed: a run may claim it (SENDING, lease, owner).
+- SENDING with a live lease: another run is sending, or died without telling (a killed run cannot
+  release). Nobody may send; the caller raises so Lambda retries the event, then dead-letters it.
+- SENT: done; a redelivery or replay changes nothing.
+
+A run that fails before SES could have taken the message releases its own claim (``leaseUntil = 0``), so
+its retry claims at once. A run that fails after SES took the message (or without knowing whether it did)
+keeps the claim: its retries then fail on the live lease and the event reaches the dead-letter queue
+rather than a second e-mail going out. Only a redrive after the lease has passed may send again, the one
+case that can duplicate (SES has no idempotency key): better than never confirming, and the sweeper has
+reported the expired claim by then.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError, EndpointConnectionError
+
 from lambdas.shared.adapters.aws_clients import client, table
-from lambdas.shared.adapters.dynamo import put_if
 
 SENT = "SENT"
 SENDING = "SENDING"
+HELD = "HELD"  # not stored: what ``claim`` answers when another run's lease is live
+CLAIM_SK = "CONFIRMATION"
+ORDER_PREFIX = "ORDER#"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The state of an order's confirmation after a run tried to claim it."""
+
+    status: str  # SENDING: this run holds the claim; SENT: sent before; HELD: another run's live lease
+    owner: str = ""
+    lease_until: int = 0
+    message_id: str = ""
+
+    @property
+    def ours(self) -> bool:
+        return self.status == SENDING
 
 
 def _key(order_id: str) -> dict[str, str]:
-    return {"pk": f"ORDER#{order_id}", "sk": "CONFIRMATION"}
+    return {"pk": f"{ORDER_PREFIX}{order_id}", "sk": CLAIM_SK}
 
 
-def claim(table_name: str, order_id: str, now: int, lease_seconds: int, expires_at: int) -> bool:
-    """Take the right to send this order's confirmation; False when it was sent or is being sent.
+def claim(table_name: str, order_id: str, owner: str, now: int, lease_seconds: int, expires_at: int) -> Claim:
+    """Take the right to send this order's confirmation, or say who has it (SENT, or HELD by a live lease)."""
+    item = {
+        **_key(order_id),
+        "status": SENDING,
+        "owner": owner,
+        "claimedAt": now,
+        "leaseUntil": now + lease_seconds,
+        "expiresAt": expires_at,
+    }
+    try:
+        table(table_name).put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk) OR (#s = :sending AND leaseUntil < :now)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":sending": SENDING, ":now": now},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        current = table(table_name).get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}
+        status = SENT if current.get("status") == SENT else HELD
+        return Claim(
+            status,
+            str(current.get("owner", "")),
+            int(current.get("leaseUntil", 0)),
+            str(current.get("messageId", "")),
+        )
+    return Claim(SENDING, owner, now + lease_seconds)
 
-    A sender that crashed between SES and ``mark_sent`` leaves a SENDING lease; once it has passed,
-    a retry may send again (the one case that can duplicate: better than never confirming).
+
+def release(table_name: str, order_id: str, owner: str) -> bool:
+    """This run's send failed before SES could take the message: let the next retry claim at once.
+
+    Only the claim's owner releases it, and only while it is SENDING; False when it was not ours.
     """
-    item = {**_key(order_id), "status": SENDING, "leaseUntil": now + lease_seconds, "expiresAt": expires_at}
-    condition = "attribute_not_exists(pk) OR (#s <> :sent AND leaseUntil < :now)"
-    return put_if(table_name, item, condition, {":sent": SENT, ":now": now}, s="status")
+    try:
+        table(table_name).update_item(
+            Key=_key(order_id),
+            UpdateExpression="SET leaseUntil = :zero",
+            ConditionExpression="#s = :sending AND #o = :owner",
+            ExpressionAttributeNames={"#s": "status", "#o": "owner"},
+            ExpressionAttributeValues={":zero": 0, ":sending": SENDING, ":owner": owner},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
-def release(table_name: str, order_id: str) -> None:
-    """The send failed: let the next retry claim at once."""
-    table(table_name).update_item(
-        Key=_key(order_id), UpdateExpression="SET leaseUntil = :zero", ExpressionAttributeValues={":zero": 0}
-    )
-
-
-def mark_sent(table_name: str, order_id: str, message_id: str) -> None:
+def mark_sent(table_name: str, order_id: str, owner: str, message_id: str) -> None:
     table(table_name).update_item(
         Key=_key(order_id),
-        UpdateExpression="SET #s = :sent, messageId = :m",
+        UpdateExpression="SET #s = :sent, messageId = :m, sentBy = :owner",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":sent": SENT, ":m": message_id},
+        ExpressionAttributeValues={":sent": SENT, ":m": message_id, ":owner": owner},
     )
+
+
+def never_reached_ses(error: BaseException) -> bool:
+    """Whether a failed ``send_email`` certainly sent nothing: SES answered with an error, or could not be
+    reached at all. Anything else (a read timeout, a connection dropped mid-answer) may have sent it."""
+    return isinstance(error, ClientError | EndpointConnectionError)
 
 
 def send_email(sender: str, to: str, subject: str, text: str, html: str) -> str:
@@ -50,3 +129,32 @@ def send_email(sender: str, to: str, subject: str, text: str, html: str) -> str:
         },
     )
     return str(response["MessageId"])
+
+
+def expired_claims(table_name: str, now: int) -> list[dict[str, Any]]:
+    """Every SENDING claim whose lease has passed (for the sweeper): ``{orderId, owner, claimedAt,
+    leaseUntil, maybeSent}``. Its event failed and is being retried or is in the notifications dead-letter
+    queue. ``maybeSent`` is False for a claim its run released (``leaseUntil = 0``: SES never took the
+    message, a redrive is safe) and True for one whose lease ran out (the run died or failed after SES may
+    have taken it: check SES before a redrive, which would send again). A scan: the table holds one
+    claim per order within the marker TTL, and the sweeper runs rarely."""
+    kwargs: dict[str, Any] = {
+        "FilterExpression": Attr("sk").eq(CLAIM_SK) & Attr("status").eq(SENDING) & Attr("leaseUntil").lt(now),
+        "ConsistentRead": True,
+    }
+    found: list[dict[str, Any]] = []
+    while True:
+        page = table(table_name).scan(**kwargs)
+        found += [
+            {
+                "orderId": str(item["pk"]).removeprefix(ORDER_PREFIX),
+                "owner": str(item.get("owner", "")),
+                "claimedAt": int(item.get("claimedAt", 0)),
+                "leaseUntil": int(item.get("leaseUntil", 0)),
+                "maybeSent": int(item.get("leaseUntil", 0)) != 0,
+            }
+            for item in page["Items"]
+        ]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

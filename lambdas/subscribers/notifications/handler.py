@@ -1,4 +1,10 @@
-"""OrderCompleted -> one order confirmation e-mail through SES (once per order)."""
+"""OrderCompleted -> one order confirmation e-mail through SES (once per order).
+
+No event vanishes: a malformed event is refused before anything is claimed; a run that finds another
+run's live claim raises (Lambda retries it; the holder has finished by then, or the event reaches the
+dead-letter queue); a run that fails after its claim releases it when SES cannot have taken the message,
+and raises either way. Lambda's retries, then the on-failure destination, do the rest.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +17,64 @@ from lambdas.shared.adapters.aws_clients import env
 from lambdas.shared.events import marker_expiry
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.subscribers import count_delivery
-from lambdas.subscribers.notifications.logic import confirmation
+from lambdas.subscribers.notifications.logic import (
+    ConfirmationInProgress,
+    SentButNotRecorded,
+    parse_order_completed,
+)
+
+# A duplicate delivery that finds another run's live claim waits this long (within its own time left) for
+# that run to finish before it raises: concurrent duplicates then end as duplicates, not as retries.
+HOLDER_WAIT_SECONDS = 3.0
+HOLDER_POLL_SECONDS = 0.2
+_TIME_LEFT_MARGIN_SECONDS = 1.0
 
 
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    detail = event["detail"]
-    order_id = detail["data"]["orderId"]
+    detail = event.get("detail")
+    request = parse_order_completed(detail)  # InvalidEvent names the field; nothing is claimed
+    order_id, email = request.order_id, request.email
+    sender = env(constants.ENV_NOTIFICATION_SENDER)
     table_name = env(constants.ENV_SUBSCRIBER_TABLE)
     expires_at = marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS)))
-    if not notifications.claim(
-        table_name, order_id, int(time.time()), constants.NOTIFICATION_LEASE_SECONDS, expires_at
-    ):
-        count_delivery("notifications", False)
-        logger.info("confirmation already sent or being sent (redelivery)")
-        return {"orderId": order_id, "sent": False}
-    email = confirmation(detail["data"])
-    try:
-        message_id = notifications.send_email(
-            env(constants.ENV_NOTIFICATION_SENDER), email.to, email.subject, email.text, email.html
+    owner = str(context.aws_request_id)
+
+    def try_claim() -> notifications.Claim:
+        return notifications.claim(
+            table_name, order_id, owner, int(time.time()), constants.NOTIFICATION_LEASE_SECONDS, expires_at
         )
-    except Exception:
-        notifications.release(table_name, order_id)
-        raise  # EventBridge/Lambda retry it; after that it lands in the dead-letter queue
-    notifications.mark_sent(table_name, order_id, message_id)
+
+    claim = try_claim()
+    time_left = getattr(context, "get_remaining_time_in_millis", lambda: 0)() / 1000 - _TIME_LEFT_MARGIN_SECONDS
+    deadline = time.monotonic() + min(HOLDER_WAIT_SECONDS, time_left)
+    while claim.status == notifications.HELD and time.monotonic() < deadline:
+        time.sleep(HOLDER_POLL_SECONDS)  # the holder records its send, or releases a failed one
+        claim = try_claim()
+    if claim.status == notifications.SENT:
+        count_delivery("notifications", False)
+        logger.info("confirmation already sent (redelivery or replay)", extra={"messageId": claim.message_id})
+        return {"orderId": order_id, "sent": False, "messageId": claim.message_id}
+    if not claim.ours:
+        raise ConfirmationInProgress(
+            f"the confirmation of order {order_id} is claimed by run {claim.owner} until {claim.lease_until} "
+            "(epoch s) and not recorded as sent: retry later"
+        )
+
+    try:
+        message_id = notifications.send_email(sender, email.to, email.subject, email.text, email.html)
+    except Exception as error:
+        if notifications.never_reached_ses(error):
+            notifications.release(table_name, order_id, owner)  # nothing went out: the retry claims at once
+        else:
+            logger.error("SES may have taken the message: the claim is kept until its lease passes")
+        raise  # Lambda retries it; after that it lands in the dead-letter queue
+    try:
+        notifications.mark_sent(table_name, order_id, owner, message_id)
+    except Exception as error:
+        # The e-mail went out: keeping the claim makes the retries fail (dead-letter queue) instead of
+        # sending it again.
+        raise SentButNotRecorded(f"order {order_id}: SES took the message as {message_id}; {error!r}") from error
     count_delivery("notifications", True)
     logger.info("confirmation sent", extra={"messageId": message_id})
     return {"orderId": order_id, "sent": True, "messageId": message_id}

@@ -1,10 +1,33 @@
-"""The order confirmation e-mail: what it says (built from OrderCompleted data only)."""
+"""The order confirmation e-mail: what it says (built from OrderCompleted data only), and the checks
+an OrderCompleted must pass before anything is claimed for it."""
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
 from typing import Any
+
+from lambdas.shared.events import parse_time
+
+
+class InvalidEvent(ValueError):
+    """The event cannot be applied as it is (a field is missing or of the wrong type): the message names
+    the field. Raised before anything is claimed, so every retry fails the same way and the event ends in
+    the dead-letter queue, where it can be read, fixed and redriven."""
+
+
+class ConfirmationInProgress(RuntimeError):
+    """Another run holds a live claim on this order's confirmation and has not recorded a send.
+
+    Raised (not answered with success) so that Lambda retries the event: when the holder finishes, the
+    retry finds the confirmation SENT; when the holder died, the retries fail too and the event reaches
+    the dead-letter queue instead of vanishing.
+    """
+
+
+class SentButNotRecorded(RuntimeError):
+    """SES took the message but recording it failed: the claim is kept (no second e-mail); the message id
+    is in this error, which Lambda's on-failure destination keeps with the event."""
 
 
 @dataclass(frozen=True)
@@ -13,6 +36,14 @@ class Email:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What one OrderCompleted asks of this subscriber: e-mail ``email`` for ``order_id``."""
+
+    order_id: str
+    email: Email
 
 
 def money(cents: int, currency: str) -> str:
@@ -43,3 +74,58 @@ def confirmation(data: dict[str, Any]) -> Email:
             f"<table>{body}</table>"
         ),
     )
+
+
+def _field(value: Any, path: str, kind: type, what: str) -> Any:
+    # A bool is an int to Python, never to the event's contract.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        shown = "missing" if value is None else f"{type(value).__name__} {value!r:.40}"
+        raise InvalidEvent(f"OrderCompleted {path} must be {what}, got {shown}")
+    return value
+
+
+def _text(value: Any, path: str) -> str:
+    text = _field(value, path, str, "a non-empty string")
+    if not text.strip():
+        raise InvalidEvent(f"OrderCompleted {path} must be a non-empty string, got ''")
+    return text
+
+
+def _cents(value: Any, path: str) -> int:
+    return int(_field(value, path, int, "an integer (cents)"))
+
+
+def parse_order_completed(detail: Any) -> Confirmation:
+    """Check everything the confirmation needs and build it; ``InvalidEvent`` names the first bad field.
+
+    Tolerant of fields it does not read (the contract lets producers add optional ones).
+    """
+    detail = _field(detail, "detail", dict, "an object")
+    metadata = _field(detail.get("metadata"), "detail.metadata", dict, "an object")
+    occurred_at = _text(metadata.get("occurredAt"), "detail.metadata.occurredAt")
+    try:
+        parse_time(occurred_at)
+    except ValueError:
+        raise InvalidEvent(
+            f"OrderCompleted detail.metadata.occurredAt is not an ISO 8601 time: {occurred_at!r:.40}"
+        ) from None
+    data = _field(detail.get("data"), "detail.data", dict, "an object")
+    order_id = _text(data.get("orderId"), "detail.data.orderId")
+    customer = _field(data.get("customer"), "detail.data.customer", dict, "an object")
+    address = _text(customer.get("email"), "detail.data.customer.email")
+    if "@" not in address:
+        raise InvalidEvent(f"OrderCompleted detail.data.customer.email is not an e-mail address: {address!r:.40}")
+    _text(data.get("currency"), "detail.data.currency")
+    lines = _field(data.get("lines"), "detail.data.lines", list, "a list")
+    if not lines:
+        raise InvalidEvent("OrderCompleted detail.data.lines must hold at least one line, got []")
+    for index, line in enumerate(lines):
+        path = f"detail.data.lines[{index}]"
+        _field(line, path, dict, "an object")
+        _text(line.get("sku"), f"{path}.sku")
+        if _field(line.get("quantity"), f"{path}.quantity", int, "an integer") < 1:
+            raise InvalidEvent(f"OrderCompleted {path}.quantity must be at least 1, got {line['quantity']}")
+        _cents(line.get("lineTotalCents"), f"{path}.lineTotalCents")
+    for name in ("subtotalCents", "taxCents", "shippingCents", "totalCents"):
+        _cents(data.get(name), f"detail.data.{name}")
+    return Confirmation(order_id=order_id, email=confirmation(data))

@@ -3,20 +3,85 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 
 from lambdas.shared import constants
+from sandbox.events import ASYNC_RETRY_DELAYS_SECONDS
 from tests.conftest import create_table, lambda_context
 
 MARKER_TTL_DAYS = 120
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def deliver(handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any]) -> Any:
+def deliver(handler: Handler, event: dict[str, Any], request_id: str | None = None) -> Any:
     """One EventBridge delivery of ``event`` to ``handler`` (call it again for a redelivery)."""
-    return handler(event, lambda_context("subscriber"))
+    context = lambda_context("subscriber")
+    if request_id is not None:
+        context.aws_request_id = request_id
+    return handler(event, context)
+
+
+@dataclass
+class AsyncOutcome:
+    """What Lambda made of one asynchronous invocation: each attempt's result or error."""
+
+    errors: list[BaseException] = field(default_factory=list)
+    result: Any = None
+    succeeded: bool = False
+
+    @property
+    def dead_lettered(self) -> bool:
+        """Every attempt failed: Lambda sends the event to the function's on-failure destination."""
+        return not self.succeeded
+
+    @property
+    def error_names(self) -> list[str]:
+        return [type(error).__name__ for error in self.errors]
+
+
+def deliver_async(
+    handler: Handler,
+    event: dict[str, Any],
+    request_id: str = "async-invocation-1",
+    wait: Callable[[float], None] = lambda seconds: None,
+) -> AsyncOutcome:
+    """One asynchronous invocation as Lambda runs it for EventBridge: the first run, then a retry of a run
+    that raised after each of ``ASYNC_RETRY_DELAYS_SECONDS`` (``wait`` lets that time pass), up to the
+    stack's retry attempts; when they are spent the event goes to the dead-letter queue."""
+    outcome = AsyncOutcome()
+    for attempt in range(1 + constants.SUBSCRIBER_ASYNC_RETRY_ATTEMPTS):
+        if attempt:
+            wait(ASYNC_RETRY_DELAYS_SECONDS[min(attempt, len(ASYNC_RETRY_DELAYS_SECONDS)) - 1])
+        try:
+            outcome.result = deliver(handler, event, request_id)
+        except Exception as error:  # the run failed: Lambda retries it
+            outcome.errors.append(error)
+            continue
+        outcome.succeeded = True
+        break
+    return outcome
+
+
+class Crash(RuntimeError):
+    """A run that fails midway (a bug, the platform killing it): injected by ``fail_once``."""
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
+    """Make ``module.name`` raise ``Crash`` on its first call, then work; returns its call count."""
+    real, calls = getattr(module, name), [0]
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise Crash(f"{name} crashed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, crashing)
+    return calls
 
 
 @pytest.fixture
