@@ -2,8 +2,9 @@
 
 Items (pk / sk): ``SALES#<sku>#<warehouseId>`` / ``DAY#<yyyy-mm-dd>`` {units};
 ``ORDER#<orderId>`` / ``SALES`` {status RECORDED | DONE}: the order's sales are counted (and its
-reorder check finished); ``REORDER#<sku>#<warehouseId>`` / ``DAY#<day>`` {orderId}: the one
-ReorderSuggested of that day, claimed by the order that triggered it.
+reorder check finished); ``REORDER#<sku>#<warehouseId>`` / ``DAY#<day>`` {orderId, publishedAt?}: the one
+ReorderSuggested of that day, claimed by the order that triggered it, and whether it went out (so the
+retry of a run that failed after publishing does not publish it again).
 """
 
 from __future__ import annotations
@@ -55,7 +56,21 @@ def daily_units(table_name: str, sku: str, warehouse_id: str, first_day: str, la
     return {item["sk"].removeprefix("DAY#"): int(item["units"]) for item in items}
 
 
+def _suggestion_key(sku: str, warehouse_id: str, day: str) -> dict[str, str]:
+    return {"pk": f"REORDER#{sku}#{warehouse_id}", "sk": _day_sk(day)}
+
+
 def claim_suggestion(table_name: str, sku: str, warehouse_id: str, day: str, order_id: str, expires_at: int) -> bool:
-    """Whether this order may publish the day's suggestion (first claim wins; its own retry may too)."""
-    item = {"pk": f"REORDER#{sku}#{warehouse_id}", "sk": _day_sk(day), "orderId": order_id, "expiresAt": expires_at}
-    return put_if(table_name, item, "attribute_not_exists(pk) OR orderId = :o", {":o": order_id})
+    """Whether this order may publish the day's suggestion: the first claim wins, and its own retry may
+    too until ``mark_suggestion_published`` recorded that it went out."""
+    item = {**_suggestion_key(sku, warehouse_id, day), "orderId": order_id, "expiresAt": expires_at}
+    condition = "attribute_not_exists(pk) OR (orderId = :o AND attribute_not_exists(publishedAt))"
+    return put_if(table_name, item, condition, {":o": order_id})
+
+
+def mark_suggestion_published(table_name: str, sku: str, warehouse_id: str, day: str, published_at: str) -> None:
+    table(table_name).update_item(
+        Key=_suggestion_key(sku, warehouse_id, day),
+        UpdateExpression="SET publishedAt = :t",
+        ExpressionAttributeValues={":t": published_at},
+    )

@@ -2,13 +2,15 @@
 will not last until a new delivery could arrive, ReorderSuggested is published.
 
 Idempotent: selling holds is conditional on status HELD; sales are counted once per order (marker
-in the same transaction); at most one suggestion per SKU x warehouse x day. The order's marker turns
-DONE only after the reorder check, so a delivery that crashed midway is finished by its retry, and
-a later redelivery or replay does nothing.
+in the same transaction); at most one suggestion per SKU x warehouse x day, marked once it went out.
+The order's marker turns DONE only after the reorder check, so a delivery that failed midway raises and
+is finished by its retry (or reaches the dead-letter queue), and a later redelivery or replay does
+nothing.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
@@ -58,7 +60,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         if suggestion and forecast.claim_suggestion(table_name, sku, warehouse_id, day, order_id, expires_at):
             publish(constants.EVENT_REORDER_SUGGESTED, suggestion, order_id, constants.INVENTORY_PRODUCER)
+            forecast.mark_suggestion_published(table_name, sku, warehouse_id, day, _now())
             suggestions.append(suggestion["suggestionId"])
     forecast.mark_done(table_name, order_id)
     logger.info("sale recorded", extra={"sold": sold, "suggestions": suggestions})
     return {"orderId": order_id, "sold": sold, "suggestions": suggestions}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

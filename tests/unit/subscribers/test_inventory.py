@@ -9,12 +9,12 @@ import boto3
 import pytest
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import inventory
+from lambdas.shared.adapters import forecast, inventory
 from lambdas.subscribers.inventory import handler as inventory_handler
 from lambdas.subscribers.inventory.logic import daily_velocity, reorder_suggestion, window_start
 from tests.contract.samples import line, order_completed
 from tests.contract.test_event_schemas import assert_valid
-from tests.unit.subscribers.conftest import all_items, deliver
+from tests.unit.subscribers.conftest import all_items, deliver, deliver_async, fail_once
 
 WAREHOUSE = "WH-EU-1"
 CATALOG = {
@@ -144,3 +144,28 @@ def test_reorder_only_when_cover_is_below_lead_time(
 ) -> None:
     suggestion = reorder_suggestion("SKU", "WH", "2026-11-20", available, velocity, lead, target_cover_days=30)
     assert (suggestion and suggestion["suggestedQuantity"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        (forecast, "record_sales"),  # before the order's marker
+        (forecast, "daily_units"),  # after the marker (RECORDED), before the reorder check
+        (forecast, "claim_suggestion"),
+        (forecast, "mark_done"),  # after the suggestion went out
+    ],
+)
+def test_a_run_that_fails_anywhere_is_retried_to_one_sale_and_one_suggestion(
+    published: Any, subscriber_table: Any, monkeypatch: pytest.MonkeyPatch, module: Any, name: str
+) -> None:
+    event = complete("o-1", "LAMP-ARC", 4)
+    fail_once(monkeypatch, module, name)
+    outcome = deliver_async(inventory_handler.handler, event)
+    assert outcome.error_names == ["Crash"] and outcome.succeeded
+    assert inventory.stock_levels("LAMP-ARC")[WAREHOUSE] == {"available": 1, "held": 0, "sold": 4}
+    assert [e["detail"]["data"]["suggestionId"] for e in published()] == ["LAMP-ARC:WH-EU-1:2026-11-20"]
+    sales = {i["pk"]: int(i["units"]) for i in all_items(subscriber_table) if i["pk"].startswith("SALES#")}
+    assert sales == {"SALES#LAMP-ARC#WH-EU-1": 4}
+    assert forecast.is_done(subscriber_table.name, "o-1")
+    assert deliver(inventory_handler.handler, event)["suggestions"] == []  # a later replay: nothing
+    assert published() == []
