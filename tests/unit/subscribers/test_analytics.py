@@ -12,7 +12,7 @@ from lambdas.subscribers.analytics import handler as analytics_handler
 from lambdas.subscribers.analytics.logic import compare_variants, order_counters
 from lambdas.subscribers.analytics.report import main, report
 from tests.contract.samples import line, order_completed
-from tests.unit.subscribers.conftest import MARKER_TTL_DAYS, all_items, deliver
+from tests.unit.subscribers.conftest import MARKER_TTL_DAYS, all_items, deliver, deliver_async, fail_once
 
 
 def counters(table: Any) -> dict[tuple[str, str], dict[str, int]]:
@@ -98,3 +98,23 @@ def test_compare_variants_without_a_baseline_reports_no_lift() -> None:
     rows = [{"sk": "VARIANT#b#ALL", "orders": 2, "units": 2, "revenueCents": 10}]
     (stats,) = compare_variants(rows, baseline="control")
     assert (stats.variant, stats.orders, stats.orders_lift_pct) == ("b", 2, None)
+
+
+def test_a_run_that_fails_after_its_counters_landed_is_retried_without_counting_again(
+    subscriber_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_once(monkeypatch, analytics_handler, "count_delivery")  # after the marker + counters transaction
+    outcome = deliver_async(analytics_handler.handler, order_completed("o-1", [line("MUG", 2, 1000)]))
+    assert outcome.error_names == ["Crash"] and outcome.result == {"orderId": "o-1", "counted": False}
+    assert counters(subscriber_table)[("DAY#2026-11-20", "VARIANT#checkout-v2#ALL")]["orders"] == 1
+
+
+def test_a_run_that_fails_before_its_counters_landed_is_retried_to_one_count(
+    subscriber_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas.shared.adapters import analytics
+
+    fail_once(monkeypatch, analytics, "add_once")
+    outcome = deliver_async(analytics_handler.handler, order_completed("o-1", [line("MUG", 2, 1000)]))
+    assert outcome.error_names == ["Crash"] and outcome.result == {"orderId": "o-1", "counted": True}
+    assert counters(subscriber_table)[("DAY#2026-11-20", "VARIANT#checkout-v2#ALL")]["orders"] == 1

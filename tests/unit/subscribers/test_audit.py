@@ -14,7 +14,7 @@ from lambdas.subscribers.audit import handler as audit_handler
 from lambdas.subscribers.audit.logic import GENESIS, REDACTED, Head, append_event, record_hash
 from lambdas.subscribers.audit.verify import main, verify_table
 from tests.contract import samples
-from tests.unit.subscribers.conftest import deliver
+from tests.unit.subscribers.conftest import deliver, deliver_async, fail_once
 
 
 def chain(table: Any) -> list[dict[str, Any]]:
@@ -140,3 +140,13 @@ def test_a_duplicate_that_races_its_original_appends_once(subscriber_table: Any)
     store = RacingStore(subscriber_table.name, rival_event=event)  # the same event, delivered twice at once
     assert append_event(store, event, "2026-11-20T10:00:01+00:00") is None
     assert len(chain(subscriber_table)) == 1
+
+
+def test_a_run_that_fails_after_its_append_is_retried_without_appending_again(
+    subscriber_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_once(monkeypatch, audit_handler, "count_delivery")  # after the record + marker + head transaction
+    outcome = deliver_async(audit_handler.handler, samples.order_completed("o-1"))
+    assert outcome.error_names == ["Crash"] and outcome.result == {"appended": False}
+    assert len(chain(subscriber_table)) == 1
+    assert verify_table(subscriber_table.name).ok
