@@ -7,21 +7,35 @@ subscriber listens to what: the rules in the template decide.
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from lambdas.shared import constants
+from lambdas.shared.adapters import notifications
 from lambdas.shared.events import envelope, put_events_entry
 from sandbox.account import Sandbox
+from sandbox.faults import Fault, FaultInjector, Kind
+from tests.contract import samples
 
 pytestmark = pytest.mark.e2e
 
+ORDER_COMPLETED_SUBSCRIBERS = ("inventory", "analytics", "audit", "notifications")
+DAY = "2026-11-20"  # when this module's orders happened (their counters are per day)
 
-def _publish(sandbox: Sandbox, detail_type: str, data: dict[str, Any]) -> str:
-    correlation_id = f"test-{uuid.uuid4().hex[:12]}"
-    detail = envelope(data, correlation_id, "e2e-test")
+
+def _publish(
+    sandbox: Sandbox,
+    detail_type: str,
+    data: dict[str, Any],
+    correlation_id: str | None = None,
+    occurred_at: str | None = None,
+) -> str:
+    correlation_id = correlation_id or f"test-{uuid.uuid4().hex[:12]}"
+    detail = envelope(data, correlation_id, "e2e-test", occurred_at)
     entry = put_events_entry(sandbox.outputs["EventBusName"], detail_type, detail)
     response = sandbox.client("events").put_events(Entries=[entry])
     assert response["FailedEntryCount"] == 0
@@ -82,3 +96,182 @@ def test_an_event_from_another_source_reaches_no_subscriber(sandbox: Sandbox) ->
     sandbox.client("events").put_events(Entries=[entry])
     sandbox.drain()
     assert len(sandbox.targets.deliveries) == before
+
+
+# --- No event vanishes (issue 10, finding 4) -------------------------------------------------------------
+def _order_id() -> str:
+    return f"e2e-{uuid.uuid4().hex[:12]}"
+
+
+def _publish_order(sandbox: Sandbox, detail_type: str, data: dict[str, Any]) -> None:
+    _publish(sandbox, detail_type, data, data["orderId"], f"{DAY}T10:15:30.123Z")
+
+
+def _completed_data(order_id: str) -> dict[str, Any]:
+    """A well-formed OrderCompleted for a new order, its own e-mail address and site variant."""
+    return samples.order_completed(order_id, email=f"{order_id}@example.com", site_variant=order_id)["detail"]["data"]
+
+
+def _delivery(sandbox: Sandbox, correlation_id: str, subscriber: str) -> Any:
+    rule_prefix = "".join(part.capitalize() for part in subscriber.split("_"))
+    (delivery,) = [d for d in _deliveries(sandbox, correlation_id) if rule_prefix in d.rule]
+    return delivery
+
+
+def _dead_lettered(sandbox: Sandbox, delivery: Any, correlation_id: str) -> list[dict[str, Any]]:
+    """The messages of this event in the delivery's dead-letter queue (read from the queue's backend, so
+    other tests' messages and visibility timeouts do not matter)."""
+    from moto.sqs.models import sqs_backends
+    from moto.utilities.arns import parse_arn
+
+    arn = parse_arn(delivery.dead_letter)
+    queue = sqs_backends[arn.account][arn.region].queues[arn.resource_id]
+    payloads = [json.loads(message.body) for message in queue.messages]
+    return [p for p in payloads if p["requestPayload"]["detail"]["metadata"]["correlationId"] == correlation_id]
+
+
+def _emails_to(sandbox: Sandbox, address: str) -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    account = sandbox.client("sts").get_caller_identity()["Account"]
+    sent = ses_backends[account][sandbox.region].sent_messages
+    return [m for m in sent if address in m.destinations.get("ToAddresses", [])]
+
+
+def _table(sandbox: Sandbox, subscriber: str) -> Any:
+    name = sandbox.outputs["".join(p.capitalize() for p in subscriber.split("_")) + "SubscriberTableName"]
+    return sandbox.resource("dynamodb").Table(name)
+
+
+def _item(sandbox: Sandbox, subscriber: str, pk: str, sk: str) -> dict[str, Any] | None:
+    return _table(sandbox, subscriber).get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+
+
+def _retries(sandbox: Sandbox, function: str) -> int:
+    configuration = sandbox.client("lambda").get_function_event_invoke_config(FunctionName=function)
+    return int(configuration["MaximumRetryAttempts"])
+
+
+@pytest.fixture
+def injector(sandbox: Sandbox) -> Iterator[FaultInjector]:
+    """Faults for this test's invocations only (the package's sandbox runs without them otherwise)."""
+    assert sandbox.invocation_hook is None
+    sandbox.invocation_hook = injector = FaultInjector()
+    try:
+        yield injector
+    finally:
+        sandbox.invocation_hook = None
+
+
+def test_a_malformed_order_completed_reaches_the_notifications_dead_letter_queue_with_nothing_claimed(
+    sandbox: Sandbox,
+) -> None:
+    order_id = _order_id()
+    data = _completed_data(order_id)
+    del data["customer"]["email"]
+    _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, data)
+    delivery = _delivery(sandbox, order_id, "notifications")
+    assert delivery.outcome == "FAILED", f"notifications absorbed a malformed event: {delivery.results}"
+    assert delivery.attempts == 1 + _retries(sandbox, delivery.function)
+    assert "InvalidEvent" in (delivery.error or "") and "detail.data.customer.email" in (delivery.error or "")
+    assert _dead_lettered(sandbox, delivery, order_id)
+    assert _item(sandbox, "notifications", f"ORDER#{order_id}", "CONFIRMATION") is None
+
+
+def test_a_send_claim_left_by_a_killed_run_sends_the_event_to_the_dead_letter_queue(sandbox: Sandbox) -> None:
+    order_id = _order_id()
+    now = int(time.time())
+    # A run that claimed the order and was killed (its function timeout) before recording anything.
+    _table(sandbox, "notifications").put_item(
+        Item={
+            "pk": f"ORDER#{order_id}",
+            "sk": "CONFIRMATION",
+            "status": notifications.SENDING,
+            "leaseUntil": now + constants.NOTIFICATION_LEASE_SECONDS,
+            "expiresAt": now + 86_400,
+            "owner": "killed-run",
+        }
+    )
+    _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+    delivery = _delivery(sandbox, order_id, "notifications")
+    assert delivery.outcome == "FAILED", "a retry that finds a live claim must not report success"
+    assert "ConfirmationInProgress" in (delivery.error or "")
+    assert _dead_lettered(sandbox, delivery, order_id)
+    assert _emails_to(sandbox, f"{order_id}@example.com") == []
+
+
+def test_notifications_crashing_after_ses_took_the_message_sends_one_email_and_dead_letters_the_event(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = _order_id()
+    real_mark_sent = notifications.mark_sent
+
+    def lost(table_name: str, claimed_order: str, *args: Any) -> None:
+        if claimed_order == order_id:
+            raise ConnectionError("DynamoDB unreachable after SES took the message")
+        real_mark_sent(table_name, claimed_order, *args)
+
+    monkeypatch.setattr(notifications, "mark_sent", lost)
+    _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+    delivery = _delivery(sandbox, order_id, "notifications")
+    assert delivery.outcome == "FAILED" and _dead_lettered(sandbox, delivery, order_id)
+    assert len(_emails_to(sandbox, f"{order_id}@example.com")) == 1
+
+
+def _applied_once(sandbox: Sandbox, subscriber: str, order_id: str) -> None:
+    """The subscriber's effect of this order is there, once."""
+    if subscriber == "inventory":
+        marker = _item(sandbox, "inventory", f"ORDER#{order_id}", "SALES")
+        assert marker is not None and marker["status"] == "DONE", marker
+    elif subscriber == "analytics":
+        counter = _item(sandbox, "analytics", f"DAY#{DAY}", f"VARIANT#{order_id}#ALL")
+        assert counter is not None and int(counter["orders"]) == 1, counter
+    elif subscriber == "audit":
+        chain = _table(sandbox, "audit").query(
+            KeyConditionExpression="pk = :c AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":c": "CHAIN", ":s": "SEQ#"},
+            ConsistentRead=True,
+        )["Items"]
+        mine = [r for r in chain if json.loads(r["detail"])["metadata"]["correlationId"] == order_id]
+        assert len(mine) == 1, mine
+    elif subscriber == "notifications":
+        assert len(_emails_to(sandbox, f"{order_id}@example.com")) == 1
+        claim = _item(sandbox, "notifications", f"ORDER#{order_id}", "CONFIRMATION")
+        assert claim is not None and claim["status"] == notifications.SENT
+    elif subscriber == "failure_stats":
+        counter = _item(sandbox, "failure_stats", f"DAY#{DAY}", f"ERROR#{order_id}")
+        assert counter is not None and int(counter["orders"]) == 1, counter
+    else:
+        raise AssertionError(f"no check for subscriber {subscriber}")
+
+
+@pytest.mark.parametrize("subscriber", [*ORDER_COMPLETED_SUBSCRIBERS, "failure_stats"])
+def test_a_subscriber_that_crashes_after_its_write_is_retried_to_one_application(
+    sandbox: Sandbox, injector: FaultInjector, subscriber: str
+) -> None:
+    order_id = _order_id()
+    injector.add(order_id, Fault(f"subscribers.{subscriber}", Kind.CRASH_AFTER, times=1))
+    if subscriber == "failure_stats":
+        data = {"orderId": order_id, "customerId": "c-1", "error": order_id, "cause": "test"}
+        _publish_order(sandbox, constants.EVENT_ORDER_FAILED, data)
+    else:
+        _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+    delivery = _delivery(sandbox, order_id, subscriber)
+    assert delivery.outcome == "SUCCEEDED" and delivery.attempts == 2, delivery
+    _applied_once(sandbox, subscriber, order_id)
+
+
+@pytest.mark.parametrize("subscriber", [*ORDER_COMPLETED_SUBSCRIBERS, "failure_stats"])
+def test_a_subscriber_that_always_fails_after_its_write_dead_letters_the_event(
+    sandbox: Sandbox, injector: FaultInjector, subscriber: str
+) -> None:
+    order_id = _order_id()
+    injector.add(order_id, Fault(f"subscribers.{subscriber}", Kind.CRASH_AFTER))  # permanent
+    if subscriber == "failure_stats":
+        data = {"orderId": order_id, "customerId": "c-1", "error": order_id, "cause": "test"}
+        _publish_order(sandbox, constants.EVENT_ORDER_FAILED, data)
+    else:
+        _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+    delivery = _delivery(sandbox, order_id, subscriber)
+    assert delivery.outcome == "FAILED" and _dead_lettered(sandbox, delivery, order_id)
+    _applied_once(sandbox, subscriber, order_id)  # applied by the first run, and not again by the retries
