@@ -12,6 +12,7 @@ from infra.functions import FunctionFactory
 from infra.observability import Observability
 from infra.subscribers import Subscribers
 from infra.subscribers import construct_id as camel_name
+from infra.sweeper import Sweeper
 from infra.warehouses import WarehouseQueues
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
@@ -44,6 +45,17 @@ class OrderProcessingStack(Stack):
         self.subscribers = Subscribers(self, "Subscribers", self.config, functions, self.event_bus.bus, self.tables)
         self.observability = Observability(
             self, "Observability", self.config, functions, self.tables, self.workflow, self.subscribers, self.warehouses
+        )
+        self.sweeper = Sweeper(
+            self,
+            "Sweeper",
+            functions,
+            self.tables,
+            self.workflow,
+            self.subscribers,
+            self.warehouses,
+            self.event_bus.bus,
+            self.observability,
         )
 
         outputs = {

@@ -1,4 +1,4 @@
-"""python -m orderctl: start, follow and decide orders; replay and redrive events; check audit and sales.
+"""python -m orderctl: start, follow, decide and repair orders; replay and redrive events; check audit and sales.
 
 Works against the deployed stack (found through its CloudFormation outputs, with your AWS profile
 and region) or the offline sandbox (``--endpoint-url http://127.0.0.1:5000``).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -23,12 +24,13 @@ from botocore.exceptions import (
 )
 
 from lambdas.shared import constants
-from orderctl import events, orders, reports, reviews
+from orderctl import events, orders, repair, reports, reviews
 from orderctl.errors import OrderctlError
 from orderctl.render import Output
 from orderctl.stack import SANDBOX_HINT, DeployedStack
 
 DEFAULT_WAIT_SECONDS = 60.0
+_ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
 Handler = Callable[[DeployedStack, argparse.Namespace], Output]
 
 
@@ -134,6 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
         decide.add_argument("--note", help="why (kept with the payment; a rejection's cause)")
         _wait_option(decide, "the order ended")
 
+    repair_order = command(
+        "repair",
+        "finish an order left mid-way: redrive it after its commit point, finish the compensation it left "
+        "undone, release / void what it still holds (a second repair does nothing)",
+        "  python -m orderctl repair ord-1002 --dry-run\n  python -m orderctl repair ord-1002",
+        lambda stack, a: repair.repair(stack, a.order_id, a.dry_run),
+    )
+    repair_order.add_argument("order_id", metavar="ORDER_ID", type=_order_id)
+    repair_order.add_argument("--dry-run", action="store_true", help="say what would be repaired; change nothing")
+
+    sweep = command(
+        "sweep",
+        "list every order left mid-way (what the scheduled sweeper reports), and repair them with --repair",
+        "  python -m orderctl sweep\n  python -m orderctl sweep --repair --json",
+        lambda stack, a: repair.sweep(stack, a.repair),
+    )
+    sweep.add_argument("--repair", action="store_true", help="repair each one as `repair ORDER_ID` would")
+
     replay = command(
         "replay",
         "send archived events of a time window again, to one rule only (e.g. a new subscriber)",
@@ -177,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     sales.add_argument("--baseline", default="control", help="variant to compare with (default: %(default)s)")
     sales.add_argument("--split", help="traffic share per variant when unequal: control=0.9,checkout-v2=0.1")
     return parser
+
+
+def _order_id(text: str) -> str:
+    if not _ORDER_ID.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an order id (1 to 64 letters, digits, '-' or '_')")
+    return text
 
 
 def _day(text: str) -> date:

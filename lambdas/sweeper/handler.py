@@ -1,0 +1,27 @@
+"""Scheduled (EventBridge rule, every logic.SWEEP_INTERVAL_MINUTES): finds stuck orders, repairs the
+safe kinds (logic.AUTO_REPAIR; AUTO_REPAIR=false: report only), reports one metric per kind."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.shared.observability import lambda_handler, logger, metrics
+from lambdas.sweeper import logic, service
+from lambdas.sweeper.adapters import SweeperAws, utc_now
+
+
+@lambda_handler(correlation_id_path=None)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    auto = os.environ.get(logic.ENV_AUTO_REPAIR, "true").lower() != "false"
+    actions = logic.AUTO_REPAIR if auto else frozenset()
+    outcomes = service.sweep(SweeperAws.from_env(), utc_now(), actions, by="sweeper")
+    for outcome in outcomes:
+        logger.warning("stuck order", extra=outcome.as_dict())
+    values = logic.metric_values(outcomes)
+    for name, value in values.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info("sweep done", extra={"found": len(outcomes), **values})
+    return {"found": len(outcomes), "metrics": values, "outcomes": [o.as_dict() for o in outcomes]}
