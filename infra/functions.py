@@ -1,17 +1,20 @@
 """How every Lambda function of this project is built: one place, so all of them agree.
 
 Python 3.13 on arm64, Powertools from the AWS public layer (region-aware ARN), X-Ray active,
-an explicit log group with retention that the function alone may write. The code asset is the
-repository's `lambdas/` package only (our code; Powertools comes from the layer, boto3 from the
-runtime), so a handler path reads ``lambdas.<function>.handler.handler`` locally and in AWS alike.
+an explicit log group with retention that the function alone may write, encrypted with the stack's
+function-log key (a log line may carry order or reviewer data: an error's input, a reviewer's address).
+The code asset is the repository's `lambdas/` package only (our code; Powertools comes from the
+layer, boto3 from the runtime), so a handler path reads ``lambdas.<function>.handler.handler``
+locally and in AWS alike.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -43,6 +46,15 @@ class FunctionFactory:
         self._layer = lambda_.LayerVersion.from_layer_version_arn(
             scope, "PowertoolsLayer", powertools_layer_arn(config.powertools_layer_version)
         )
+        self._log_key: kms.Key | None = None
+
+    def log_key(self) -> kms.Key:
+        """One customer managed key for every function's log group, made with the first function."""
+        if self._log_key is None:
+            self._log_key = log_group_key(
+                self._scope, "FunctionLogKey", "Encrypts the functions' log groups (they may hold order data)"
+            )
+        return self._log_key
 
     def create(
         self,
@@ -58,6 +70,7 @@ class FunctionFactory:
             f"{construct_id}Logs",
             retention=log_retention(self._config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=self.log_key(),
         )
         env = {
             constants.ENV_POWERTOOLS_SERVICE: constants.SERVICE_NAME,
@@ -88,6 +101,29 @@ class FunctionFactory:
         log_group.grant_write(function)
         nag.acknowledge_function(function)
         return function
+
+
+def log_group_key(scope: Construct, construct_id: str, description: str) -> kms.Key:
+    """A rotating key that CloudWatch Logs may use for this account's log groups in this region only."""
+    key = kms.Key(
+        scope, construct_id, description=description, enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY
+    )
+    stack = Stack.of(scope)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    )
+                }
+            },
+        )
+    )
+    return key
 
 
 _RETENTION_BY_DAYS = {

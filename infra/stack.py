@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.bus import OrderEventBus
+from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
@@ -33,6 +34,7 @@ OUTPUT_SCHEMA_REGISTRY = constants.OUTPUT_SCHEMA_REGISTRY
 class OrderProcessingStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        add_checkov_skips(self)  # checkov's accepted findings, each on its resource with its reason
         self.config = StackConfig.from_node(self.node)
         functions = FunctionFactory(self, self.config)
         self.tables = OrderTables(self, "Tables")

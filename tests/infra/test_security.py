@@ -6,7 +6,7 @@
 - No function carries an AWS managed policy (they grant on "*": each function writes its own log group).
 - Encryption at rest on every table, queue and topic; the log group that holds order data itself (the
   workflow's execution log, with execution data: names, addresses, e-mail) under a customer managed KMS
-  key; other log groups (order ids and outcomes) under CloudWatch Logs' own encryption.
+  key; the functions' log groups under the stack's function-log key (tests/infra/test_checkov.py).
 - Resource policies: a service principal only with a source condition (no confused deputy); the bus
   admits this account and the configured accounts, nobody else.
 """
@@ -164,8 +164,8 @@ def test_the_log_group_with_order_data_uses_a_customer_managed_key(synthesized: 
     statements = as_list(synthesized.template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"])
     (logs,) = [s for s in statements if "logs." in json.dumps(s.get("Principal", {}))]
     assert "kms:EncryptionContext:aws:logs:arn" in json.dumps(logs["Condition"])
-    # The other log groups: function logs (order ids, outcomes, no order contents) keep CloudWatch Logs'
-    # own encryption at rest; listed so that a new log group with execution data fails here.
+    # Any log group without a customer key must be a function's (all are, today: test_checkov); listed so
+    # that a new log group with execution data fails here.
     others = {n for n, g in synthesized.resources("AWS::Logs::LogGroup").items() if not g["Properties"].get("KmsKeyId")}
     function_groups = {
         f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
