@@ -1,4 +1,5 @@
-"""The order data: stock (catalog, stock levels, holds), payments (charges, review tokens), ledger.
+"""The order data: stock (catalog, stock levels, holds), payments (charges, review tokens), ledger,
+and the simulated payment gateway's own ledger (the provider's records, apart from ours).
 
 On-demand billing, point-in-time recovery, encryption at rest with the AWS managed key.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from lambdas.shared import constants
@@ -28,8 +30,14 @@ def _table(scope: Construct, construct_id: str, partition_key: str, sort_key: st
     )
 
 
+# What a payment function does with the gateway's ledger (lambdas/shared/adapters/payments.py,
+# GatewayLedger): read a record, put one if absent, and put one only if another is absent
+# (TransactWriteItems with a ConditionCheck). Audits read it with the operator's own credentials.
+GATEWAY_LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem")
+
+
 class OrderTables(Construct):
-    """Three tables, one per concern, each written by the functions that own it."""
+    """Four tables, one per concern, each written by the functions that own it."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -39,3 +47,11 @@ class OrderTables(Construct):
         self.payments = _table(self, "Payments", *constants.PAYMENTS_TABLE_KEYS)
         # ORDER#<id>/TXN#... double-entry transactions, written once per order
         self.ledger = _table(self, "Ledger", *constants.LEDGER_TABLE_KEYS)
+        # (idempotencyKey, operation: CHARGE | REFUND | VOID): what the simulated payment provider did,
+        # written only by the gateway (lambdas/shared/payment_gateway.py), never by our own bookkeeping
+        self.gateway_ledger = _table(self, "GatewayLedger", *constants.GATEWAY_LEDGER_TABLE_KEYS)
+
+    def use_gateway_ledger(self, function: lambda_.Function) -> None:
+        """Let a payment function's gateway keep its records: the table's name and least privilege."""
+        function.add_environment(constants.ENV_GATEWAY_LEDGER_TABLE, self.gateway_ledger.table_name)
+        self.gateway_ledger.grant(function, *GATEWAY_LEDGER_ACTIONS)

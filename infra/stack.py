@@ -67,6 +67,7 @@ class OrderProcessingStack(Stack):
             OUTPUT_INVENTORY_TABLE: self.tables.inventory.table_name,
             OUTPUT_PAYMENTS_TABLE: self.tables.payments.table_name,
             OUTPUT_LEDGER_TABLE: self.tables.ledger.table_name,
+            constants.OUTPUT_GATEWAY_LEDGER_TABLE: self.tables.gateway_ledger.table_name,
             OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
             OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
             OUTPUT_SCHEMA_REGISTRY: self.event_bus.registry_name,

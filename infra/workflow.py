@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, Aws, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -85,6 +85,8 @@ class OrderWorkflow(Construct):
         tables.payments.grant_read_write_data(fn["RefundPaymentFunctionArn"])
         tables.ledger.grant_read_write_data(fn["RefundPaymentFunctionArn"])
         tables.inventory.grant_read_write_data(fn["ReleaseStockFunctionArn"])
+        tables.use_gateway_ledger(fn["CollectPaymentFunctionArn"])
+        tables.use_gateway_ledger(fn["RefundPaymentFunctionArn"])
 
         log_group = logs.LogGroup(
             self,
@@ -126,11 +128,36 @@ class OrderWorkflow(Construct):
             "DecidePaymentReview",
             constants.REVIEW_DECISION_HANDLER,
             "Reviewer's decision: {orderId, decision: approve|reject, reviewer} resumes the order",
-            environment={constants.ENV_PAYMENTS_TABLE: tables.payments.table_name},
+            environment={
+                constants.ENV_PAYMENTS_TABLE: tables.payments.table_name,
+                constants.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn,
+            },
         )
         tables.payments.grant_read_write_data(self.review_decision_function)
         # SendTaskSuccess/Failure/Heartbeat on this state machine only.
         self.state_machine.grant_task_response(self.review_decision_function)
+        # What became of an order's review task when its token is refused: this workflow's executions only.
+        self._read_executions(self.review_decision_function)
+
+    def _read_executions(self, function: lambda_.Function) -> None:
+        machine = self.state_machine
+        executions = (
+            f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{machine.state_machine_name}:*"
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions]
+            )
+        )
+        machine_id = Stack.of(self).get_logical_id(machine.node.default_child)  # type: ignore[arg-type]
+        Validations.of(function).acknowledge(
+            Acknowledgment(
+                id=nag.PACK + "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                f"<AWS::AccountId>:execution:<{machine_id}.Name>:*]",
+                reason="Reading executions of this workflow only: an execution ARN is the state machine's name "
+                "plus the execution (order) name, unknown in advance.",
+            )
+        )
 
     def _execution_log_key(self) -> kms.Key:
         """The execution log holds whole orders (execution data: names, addresses, e-mail): it is

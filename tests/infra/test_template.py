@@ -66,9 +66,14 @@ def test_each_warehouse_has_an_encrypted_fifo_queue_with_a_dead_letter_queue(syn
 def test_reviewer_function_may_only_answer_this_workflows_tasks(synthesized: Synthesized) -> None:
     statements = _statements(synthesized, "WorkflowDecidePaymentReview")
     states = [s for s in statements if any(str(a).startswith("states:") for a in s["Action"])]
-    (grant,) = states
+    (grant,) = [s for s in states if "states:SendTaskSuccess" in s["Action"]]
     assert set(grant["Action"]) >= {"states:SendTaskSuccess", "states:SendTaskFailure"}
-    assert grant["Resource"] == {"Ref": next(iter(synthesized.resources("AWS::StepFunctions::StateMachine")))}
+    machine = next(iter(synthesized.resources("AWS::StepFunctions::StateMachine")))
+    assert grant["Resource"] == {"Ref": machine}
+    # Besides answering, it only reads what became of an order's review task, in this workflow's executions.
+    (reads,) = [s for s in states if s is not grant]
+    assert sorted(reads["Action"]) == ["states:DescribeExecution", "states:GetExecutionHistory"]
+    assert reads["Resource"]["Fn::Join"][1][-3:] == [":execution:", {"Fn::GetAtt": [machine, "Name"]}, ":*"]
 
 
 def test_no_iam_statement_allows_every_action(synthesized: Synthesized) -> None:
@@ -111,3 +116,27 @@ def test_bad_context_is_rejected_with_the_key_named(context: dict[str, Any], mes
     app = App(context=context)
     with pytest.raises(ValueError, match=message):
         StackConfig.from_node(app.node)
+
+
+def test_the_gateway_keeps_its_own_ledger_that_only_the_payment_functions_write(synthesized: Synthesized) -> None:
+    tables = synthesized.resources("AWS::DynamoDB::Table")
+    (name,) = [n for n in tables if n.startswith("TablesGatewayLedger")]
+    ledger = tables[name]
+    assert [k["AttributeName"] for k in ledger["Properties"]["KeySchema"]] == list(constants.GATEWAY_LEDGER_TABLE_KEYS)
+    assert ledger["DeletionPolicy"] == ledger["UpdateReplacePolicy"] == "Retain"
+    assert synthesized.template["Outputs"][constants.OUTPUT_GATEWAY_LEDGER_TABLE]["Value"] == {"Ref": name}
+    writers = {}
+    for policy_name, policy in synthesized.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if name in json.dumps(statement["Resource"]):
+                writers[policy_name.removeprefix("Workflow").split("ServiceRole")[0]] = sorted(statement["Action"])
+    actions = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    assert writers == {"CollectPaymentFunction": actions, "RefundPaymentFunction": actions}
+    for function in synthesized.resources("AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        handler = function["Properties"]["Handler"]
+        payment_function = handler in (
+            constants.TASK_FUNCTIONS["CollectPaymentFunctionArn"],
+            constants.TASK_FUNCTIONS["RefundPaymentFunctionArn"],
+        )
+        assert (variables.get(constants.ENV_GATEWAY_LEDGER_TABLE) == {"Ref": name}) == payment_function, handler
