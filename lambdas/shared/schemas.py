@@ -96,8 +96,21 @@ _DATA: dict[str, Schema] = {
             "customerId": _string("Customer id"),
             "error": _string("The named error, e.g. Order.OutOfStock"),
             "cause": _string("Human-readable cause"),
+            "compensation": {
+                "type": "object",
+                "description": (
+                    "What each compensation step did (cancelShipment, refundPayment, releaseStock, "
+                    "publishOrderFailed): its result, or {Error, Cause} when it could not finish and is "
+                    "left for `orderctl repair`"
+                ),
+                "additionalProperties": {"type": "object"},
+            },
         },
-        description="The order ended without a sale; whatever was held or charged has been given back.",
+        required=["orderId", "customerId", "error", "cause"],
+        description=(
+            "The order ended without a sale; whatever was held or charged has been given back, except what "
+            "`compensation` names as failed (the order then ends in Order.CompensationFailed)."
+        ),
     ),
     constants.EVENT_PAYMENT_REVIEW_REQUESTED: _object(
         {
@@ -141,7 +154,7 @@ def detail_schema(detail_type: str, strict: bool = False) -> Schema:
 
 def _close(schema: Schema) -> None:
     if schema.get("type") == "object":
-        schema["additionalProperties"] = False
+        schema.setdefault("additionalProperties", False)  # a declared map (e.g. compensation) stays a map
         for child in schema.get("properties", {}).values():
             _close(child)
     elif schema.get("type") == "array":

@@ -146,6 +146,7 @@ def line(sku: str, quantity: int, unit_price_cents: int = 1000) -> dict[str, Any
 def order_failed(error: str = constants.ERROR_OUT_OF_STOCK, cause: str = "MUG-BLUE: 2 requested, 0 available") -> dict:
     state = copy.deepcopy(COMPLETED_STATE)
     state["failure"] = {"Error": error, "Cause": cause}
+    state["compensation"] = {"releaseStock": {"releasedLines": 0}}
     return workflow_event("PublishOrderFailed", state)
 
 

@@ -82,12 +82,13 @@ def warehouse_messages(sandbox: Sandbox, order_id: str) -> list[dict[str, Any]]:
 
 
 def run(sandbox: Sandbox, order: dict[str, Any], name: str | None = None) -> Any:
+    runner = sandbox.runner()
     arn = sandbox.client("stepfunctions").start_execution(
-        stateMachineArn=sandbox.runner.state_machine_arn, name=name or order["orderId"], input=json.dumps(order)
+        stateMachineArn=runner.state_machine_arn, name=name or order["orderId"], input=json.dumps(order)
     )["executionArn"]
-    sandbox.runner.wait([arn], timeout=120)
+    runner.wait([arn], timeout=120)
     sandbox.drain()
-    return sandbox.runner.result(arn)
+    return runner.result(arn)
 
 
 # ---------------------------------------------------------------------------
@@ -120,9 +121,9 @@ def test_a_redrive_finishes_a_stopped_order_exactly_once(
     injector.remove(order["orderId"], "record_accounting")  # the cause is fixed
     sfn = sandbox.client("stepfunctions")
     sfn.redrive_execution(executionArn=stopped.execution_arn)
-    sandbox.runner.wait([stopped.execution_arn], timeout=120)
+    sandbox.runner().wait([stopped.execution_arn], timeout=120)
     sandbox.drain()
-    finished = sandbox.runner.result(stopped.execution_arn)
+    finished = sandbox.runner().result(stopped.execution_arn)
 
     assert finished.status == "SUCCEEDED"
     assert finished.states.count("CollectPayment") == 1  # only the remaining states ran again
@@ -144,9 +145,10 @@ def test_a_refund_that_fails_for_good_still_releases_the_stock_and_tells_the_cus
     result = run(sandbox, order)
 
     assert (result.status, result.error) == ("FAILED", constants.ERROR_COMPENSATION_FAILED)
-    assert result.states[-6:] == [
+    assert result.states[-7:] == [
         "RefundPayment",
         "ReleaseStock",
+        "NameTheFailure",
         "PublishOrderFailed",
         "CompensationOutcome",
         "CompensationIncomplete",

@@ -206,9 +206,9 @@ def test_the_review_monitor_runs_on_a_schedule_with_least_privilege(synthesized:
         r["Properties"]
         for r in synthesized.resources("AWS::Events::Rule").values()
         if "ScheduleExpression" in r["Properties"]
+        and r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [monitor_id, "Arn"]}
     ]
     assert schedule["ScheduleExpression"] == f"rate({constants.REVIEW_MONITOR_INTERVAL_MINUTES} minutes)"
-    assert schedule["Targets"][0]["Arn"] == {"Fn::GetAtt": [monitor_id, "Arn"]}
 
     role = functions[monitor_id]["Properties"]["Role"]["Fn::GetAtt"][0]
     (policy,) = [
