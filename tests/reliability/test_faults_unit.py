@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,9 +17,8 @@ from sandbox.faults import ASYNC_KINDS, Budget, Fault, Kind, RandomFaults, funct
 from tests.reliability import model
 from tests.reliability.bad_input import Mutation, bad_order
 
-ASL = json.loads(Path(constants.ASL_FILE).read_text())
 BUDGETS = {
-    **model.task_budgets(ASL),
+    **model.budgets(),
     **{s: Budget(2, ASYNC_KINDS, True) for s in model.subscribers_for("OrderCompleted")},
 }
 BUDGETS["subscribers.failure_stats"] = Budget(2, ASYNC_KINDS, True)
@@ -50,10 +49,14 @@ def test_random_plans_are_reproducible_from_the_seed() -> None:
     assert other != plans[0]
 
 
-def test_retry_budgets_come_from_the_workflow_definition() -> None:
+def test_retry_budgets_come_from_the_readme_not_from_the_workflow_definition() -> None:
     assert BUDGETS[model.RESERVE] == Budget(4, model.TRANSIENT_KINDS, False)
     assert BUDGETS[model.REFUND].retries == 6 and BUDGETS[model.REFUND].retries_everything
+    assert BUDGETS[model.RECORD].retries == 10 and BUDGETS[model.RECORD].retries_everything
+    assert BUDGETS[model.NOTIFY].retries == 4 and BUDGETS[model.PUBLISH_FAILED].retries_everything
     assert Kind.TASK_TIMEOUT not in BUDGETS[model.REVIEW].kinds  # a callback's timeout is the review's
+    assert model.COMPENSATES[model.NOTIFY] == model.COMPENSATION
+    assert model.COMPENSATES[model.PRICE] == (model.RELEASE, model.PUBLISH_FAILED)
 
 
 @pytest.mark.parametrize(
@@ -67,9 +70,12 @@ def test_retry_budgets_come_from_the_workflow_definition() -> None:
             ("FAILED", "Lambda.TooManyRequestsException", "OrderFailed"),
         ),
         (scenarios.HAPPY, [Fault(model.PRICE, Kind.CRASH, 1)], ("FAILED", "RuntimeError", "OrderFailed")),
+        # After the commit point nothing is undone: the execution stops at the step, with its error.
+        (scenarios.HAPPY, [Fault(model.RECORD, Kind.LOST_REPLY)], ("FAILED", "States.Timeout", None)),
+        (scenarios.HAPPY, [Fault(model.RECORD, Kind.CRASH, 10)], ("SUCCEEDED", None, "OrderCompleted")),
         (
             scenarios.HAPPY,
-            [Fault(model.RECORD, Kind.LOST_REPLY)],
+            [Fault(model.PRICE, Kind.TASK_TIMEOUT)],
             ("FAILED", constants.ERROR_STEP_TIMED_OUT, "OrderFailed"),
         ),
         (scenarios.HAPPY, [Fault(model.VALIDATE, Kind.SERVICE_ERROR)], ("FAILED", "Lambda.ServiceException", None)),
@@ -81,7 +87,7 @@ def test_retry_budgets_come_from_the_workflow_definition() -> None:
         (
             scenarios.DECLINED,
             [Fault(model.REFUND, Kind.CRASH, 7)],
-            ("FAILED", constants.ERROR_COMPENSATION_FAILED, None),
+            ("FAILED", constants.ERROR_COMPENSATION_FAILED, "OrderFailed"),  # the rest still ran, OrderFailed too
         ),
         (
             scenarios.OUT_OF_STOCK,
@@ -113,3 +119,95 @@ def test_every_generated_bad_order_is_invalid_for_the_reason_it_was_made(mutatio
     with pytest.raises(InvalidOrder) as error:
         check_catalog(parse_order(json.loads(json.dumps(order)), "EUR")["items"], CATALOG)
     assert str(error.value).startswith(expected)
+
+
+def test_service_integration_calls_are_recognised_by_what_they_send() -> None:
+    from sandbox.faults import integration_call
+
+    ship = {"MessageBody": json.dumps({"type": "ShipOrder", "orderId": "o-1"}), "MessageGroupId": "o-1"}
+    assert integration_call("sqs", "sendMessage", ship) == ("NotifyWarehouse", "o-1")
+    cancel = {"MessageBody": {"type": "CancelShipment", "orderId": "o-2"}}
+    assert integration_call("sqs", "sendMessage", cancel) == ("CancelShipment", "o-2")
+    detail = json.dumps({"metadata": {"correlationId": "o-3"}, "data": {}})
+    put = {"Entries": [{"DetailType": constants.EVENT_ORDER_COMPLETED, "Detail": detail}]}
+    assert integration_call("events", "putEvents", put) == ("PublishOrderCompleted", "o-3")
+    reorder = {"Entries": [{"DetailType": constants.EVENT_REORDER_SUGGESTED, "Detail": detail}]}
+    assert integration_call("events", "putEvents", reorder) == (None, None)
+
+
+def test_integration_faults_fail_as_the_service_does_and_lost_replies_make_the_call() -> None:
+    from botocore.exceptions import ClientError
+
+    from sandbox.faults import FaultInjector
+
+    injector = FaultInjector()
+    injector.add("o-1", Fault("NotifyWarehouse", Kind.INTEGRATION_THROTTLED, times=1))
+    injector.add("o-2", Fault("NotifyWarehouse", Kind.INTEGRATION_LOST_REPLY, times=1))
+    calls: list[str] = []
+
+    def call(order: str) -> object:
+        params = {"MessageBody": json.dumps({"type": "ShipOrder", "orderId": order})}
+        return injector.integration("sqs", "sendMessage", params, lambda: calls.append(order) or {"MessageId": "m"})
+
+    with pytest.raises(ClientError) as throttled:
+        call("o-1")
+    assert throttled.value.response["Error"]["Code"] == "RequestThrottled" and calls == []
+    assert call("o-1") == {"MessageId": "m"} and calls == ["o-1"]  # transient: the retry goes through
+    with pytest.raises(TimeoutError):
+        call("o-2")
+    assert calls == ["o-1", "o-2"]  # the message was sent although the task saw a timeout
+    assert Fault("PublishOrderCompleted", Kind.RESOURCE_MISSING).error.startswith("EventBridge.ResourceNotFound")
+    with pytest.raises(ValueError):
+        Fault("NotifyWarehouse", Kind.FAILED_ENTRY)  # SQS has no entries
+    with pytest.raises(ValueError):
+        Fault("PublishOrderFailed", Kind.ACCESS_DENIED, times=2)  # a missing grant does not heal
+    with pytest.raises(ValueError):
+        Fault("reserve_stock", Kind.INTEGRATION_ERROR)
+
+
+def test_eventbridge_retries_a_retriable_delivery_failure_and_dead_letters_a_refusal() -> None:
+    from sandbox.clock import Clock
+    from sandbox.events import Delivery, LambdaTargets
+    from sandbox.faults import FaultInjector
+
+    injector = FaultInjector()
+    injector.add("o-1", Fault("subscribers.audit", Kind.DELIVERY_THROTTLED, times=3))
+    injector.add("o-2", Fault("subscribers.audit", Kind.DELIVERY_REFUSED, times=1))
+    letters: list[dict[str, str]] = []
+    targets = LambdaTargets(
+        Clock(), lambda f, e: None, lambda arn: None, lambda arn, body, attrs: letters.append(attrs)
+    )  # type: ignore[arg-type,return-value]
+    targets.delivery_hook = injector.delivery
+
+    class Rule:
+        name, arn = "audit", "arn:aws:events:eu-west-1:1:rule/audit"
+
+    class Function:
+        handler = "lambdas.subscribers.audit.handler.handler"
+
+    target = {"Id": "t", "Arn": "arn:fn", "RetryPolicy": {"MaximumRetryAttempts": 8}, "DeadLetterConfig": {"Arn": "q"}}
+    for order, accepted in (("o-1", True), ("o-2", False)):
+        event = {"detail-type": constants.EVENT_ORDER_COMPLETED, "detail": {"metadata": {"correlationId": order}}}
+        delivery = Delivery("audit", "t", "arn:fn", "id", "OrderCompleted", order)
+        assert targets._accepted(Rule(), target, event, delivery, Function()) is accepted  # type: ignore[arg-type]
+    targets.close()
+    assert injector.attempts("o-1", "delivery:subscribers.audit") == 4
+    assert [a["ERROR_CODE"] for a in letters] == ["NO_PERMISSIONS"]  # not retried: straight to the DLQ
+    assert injector.attempts("o-2", "delivery:subscribers.audit") == 1
+
+
+def test_random_plans_draw_crash_after_in_tasks_faults_beyond_budget_and_lasting_subscriber_faults() -> None:
+    from sandbox.faults import beyond_budget, outlasts
+
+    draw = RandomFaults(random.Random(3), fault_probability=0.5)
+    budgets = {**BUDGETS, **{s: Budget(2, ASYNC_KINDS, True) for s in ("subscribers.audit",)}}
+    plans = [
+        f
+        for _ in range(400)
+        for f in draw.plan({k: budgets[k] for k in (*model.functions_on("happy"), "subscribers.audit")})
+    ]
+    kinds = Counter(f.kind for f in plans)
+    assert kinds[Kind.CRASH_AFTER] and kinds[Kind.INTEGRATION_LOST_REPLY] and kinds[Kind.DELIVERY_THROTTLED]
+    assert any(beyond_budget(f, budgets[f.function]) for f in plans)
+    lasting = [f for f in plans if f.function == "subscribers.audit" and outlasts(f, budgets[f.function])]
+    assert lasting and any(f.permanent for f in lasting)

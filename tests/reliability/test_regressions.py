@@ -65,3 +65,74 @@ def test_a_broken_compensation_is_named_and_its_leftovers_are_reported(world: Wo
 def test_a_subscriber_that_fails_after_its_effect_sends_one_email(world: World) -> None:
     run = run_one(world, [Fault("subscribers.notifications", Kind.CRASH_AFTER, times=2)])
     assert world.injector.attempts(run.name, "subscribers.notifications") == 3
+
+
+# -- issue 10 -----------------------------------------------------------------------------------------------
+def _repaired(world: World, run: OrderRun) -> OrderRun:
+    for fault in run.faults:
+        world.injector.remove(run.name, fault.function)
+    how, said = world.repair(run, invariants.row(run) == invariants.STALLED)
+    assert how is not None, said
+    run.repaired = how
+    problems = invariants.check(world, [run])
+    assert not problems, problems
+    return run
+
+
+def test_a_lost_reply_after_the_commit_point_stops_the_order_and_a_redrive_completes_it(world: World) -> None:
+    # Issue 10, finding 1: a lost reply from PublishOrderCompleted (EventBridge accepted the event) went to
+    # CancelShipment -> RefundPayment: the sale was unwound although OrderCompleted was out.
+    run = run_one(world, [Fault("PublishOrderCompleted", Kind.INTEGRATION_LOST_REPLY)])
+    assert run.result is not None and run.result.status == "FAILED"
+    assert run.result.states[-1] == "PublishOrderCompleted"
+    assert not {"CancelShipment", "RefundPayment", "ReleaseStock"} & set(run.result.states)
+    assert invariants.read_state(world).payments[run.name]["status"] in invariants.CHARGED
+    run = _repaired(world, run)
+    assert run.result is not None and run.result.status == "SUCCEEDED"
+
+
+def test_a_missing_bus_is_named_and_nothing_is_undone(world: World) -> None:
+    # Issue 10, finding 1: with the bus missing the order ended States.Runtime, hiding the cause.
+    run = run_one(world, [Fault("PublishOrderCompleted", Kind.RESOURCE_MISSING)])
+    assert run.result is not None
+    assert (run.result.status, run.result.error) == ("FAILED", "EventBridge.ResourceNotFoundException")
+    assert run.result.states[-1] == "PublishOrderCompleted"
+    _repaired(world, run)
+
+
+def test_a_refund_that_fails_for_good_still_releases_the_stock_and_publishes_order_failed(world: World) -> None:
+    # Issue 10, finding 2: a RefundPayment out of retries skipped ReleaseStock and PublishOrderFailed.
+    run = run_one(world, [Fault(model.REFUND, Kind.CRASH)], path=scenarios.DECLINED, token="tok_decline_regression")
+    assert run.result is not None and run.result.error == constants.ERROR_COMPENSATION_FAILED
+    assert {"ReleaseStock", "PublishOrderFailed"} <= set(run.result.states)
+    state = invariants.read_state(world)
+    assert not [h for h in state.holds.get(run.name, []) if h["status"] == "HELD"]
+    failed = state.published(run.name, constants.EVENT_ORDER_FAILED)
+    assert len(failed) == 1 and "Error" in failed[0]["detail"]["data"]["compensation"]["refundPayment"]
+
+
+def test_an_execution_not_named_after_its_order_is_refused_before_anything_is_held(world: World) -> None:
+    # Issue 10, finding 5: another execution name made a second outcome for one order.
+    order = world.order("reg", [("MUG-BLUE", 1)])
+    run = OrderRun(scenarios.INVALID, order, world.new_name("other-name"))
+    run.expected_field = "executionName"  # bad input: it must leave no trace under either name
+    world.run_batch([run])
+    assert run.result is not None and (run.result.status, run.result.error) == ("FAILED", constants.ERROR_INVALID)
+    assert run.result.states[-1] == "RejectOrder" and "ReserveStock" not in run.result.states
+    assert not invariants.check_no_trace(world, [run])
+
+
+def test_crash_after_the_charge_in_a_task_function_charges_once_and_gives_it_back_once(world: World) -> None:
+    # Issue 10, finding 6: crash-after-write was never chosen for task functions.
+    run = run_one(world, [Fault(model.COLLECT, Kind.CRASH_AFTER, times=1)])
+    assert run.result is not None and (run.result.status, run.result.error) == ("FAILED", "RuntimeError")
+    assert invariants.read_state(world).payments[run.name]["status"] in invariants.NOT_CHARGED
+
+
+def test_a_notification_that_exceeds_its_retries_is_compensated_with_the_shipment_cancelled(world: World) -> None:
+    # Issue 10, finding 6: transient faults never exceeded a retry budget; integrations were never faulted.
+    retries = world.budgets["NotifyWarehouse"].retries
+    run = run_one(world, [Fault("NotifyWarehouse", Kind.INTEGRATION_ERROR_AFTER, times=retries + 1)])
+    assert run.result is not None and run.result.status == "FAILED"
+    kinds = [m["type"] for m in world.warehouse_messages if m.get("orderId") == run.name]
+    assert sorted(kinds) == ["CancelShipment", "ShipOrder"]  # told (the reply was lost), then cancelled

@@ -9,10 +9,12 @@ ones (stock conserved, subscriber counters equal to what the orders add up to...
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +25,17 @@ from lambdas.shared import constants
 from lambdas.shared.pricing import Pricing
 from sandbox import scenarios
 from sandbox.account import Sandbox
-from sandbox.faults import Budget, Fault, FaultInjector
+from sandbox.faults import (
+    ASYNC_PREFIX,
+    DELIVERY_KINDS,
+    INTEGRATION_STEPS,
+    Budget,
+    Fault,
+    FaultInjector,
+    Kind,
+    absorbed_by,
+    beyond_budget,
+)
 from sandbox.runner import TERMINAL, OrderResult, Runner
 from tests.reliability import model
 
@@ -49,6 +61,7 @@ class OrderRun:
     expected_field: str | None = None  # bad input: the field the cause must name
     result: OrderResult | None = None
     decisions: list[str] = field(default_factory=list)  # what the reviewer was told, per attempt
+    repaired: str | None = None  # how an order left for a person was finished (orderctl repair, a redrive)
 
     @property
     def order_id(self) -> str:
@@ -82,6 +95,8 @@ class World:
         self.catalog: dict[str, Any] = {"products": []}
         self.warehouse_messages: list[dict[str, Any]] = []
         self.totals = Totals()
+        self.integration_faults = False  # can service integrations be faulted (the sandbox's integration_hook)?
+        self.tally: Counter[str] = Counter()  # beyond_budget, permanent_subscriber, repaired, unrepaired
         self._names = 0
         self._lock = threading.Lock()
         self.pricing = _deployed_pricing(sandbox)
@@ -90,8 +105,7 @@ class World:
                 constants.ENV_REVIEW_TIMEOUT_SECONDS
             ]
         )
-        self.definition = json.loads(Path(constants.ASL_FILE).read_text())
-        self.budgets: dict[str, Budget] = {**model.task_budgets(self.definition), **self._subscriber_budgets()}
+        self.budgets: dict[str, Budget] = {**model.budgets(), **self._subscriber_budgets()}
         self.warehouses = json.loads(
             sandbox.environment_of(constants.TASK_FUNCTIONS["ReserveStockFunctionArn"])[constants.ENV_WAREHOUSES]
         )
@@ -103,9 +117,18 @@ class World:
     @classmethod
     @contextmanager
     def started(cls, cdk_out: Path | str, seed: int, out: TextIO | None = None) -> Iterator[World]:
+        """The sandbox with the injector on every Lambda invocation, every service integration call of
+        the workflow and every EventBridge delivery to a Lambda target."""
         injector = FaultInjector()
-        with Sandbox(cdk_out, invocation_hook=injector) as sandbox:
-            yield cls(sandbox, injector, seed, out)
+        hooks: dict[str, Any] = {}
+        if "integration_hook" in inspect.signature(Sandbox).parameters:
+            hooks["integration_hook"] = injector.integration
+        with Sandbox(cdk_out, invocation_hook=injector, **hooks) as sandbox:
+            assert sandbox.targets is not None
+            sandbox.targets.delivery_hook = injector.delivery
+            world = cls(sandbox, injector, seed, out)
+            world.integration_faults = bool(hooks)
+            yield world
 
     # -- output ---------------------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -237,6 +260,10 @@ class World:
                     sqs.delete_message(QueueUrl=warehouse["queueUrl"], ReceiptHandle=message["ReceiptHandle"])
 
     # -- helpers ----------------------------------------------------------------------------------------
+    def _step_budgets(self) -> dict[str, Budget]:
+        """How each workflow step is retried: the README's table (tests/reliability/model.py), not the ASL."""
+        return model.budgets()
+
     def _subscriber_budgets(self) -> dict[str, Budget]:
         """Lambda's async retries of each subscriber (its deployed EventInvokeConfig)."""
         from sandbox.faults import ASYNC_KINDS, function_key
@@ -253,6 +280,71 @@ class World:
 
     def faults_injected(self) -> int:
         return len(self.injector.injected)
+
+    # -- repairs ------------------------------------------------------------------------------------------
+    def repair(self, run: OrderRun, stalled: bool) -> tuple[str | None, str]:
+        """Finish an order left for a person: `orderctl repair ORDER_ID` when it exists, else, for an
+        execution stalled after the commit point, Step Functions' RedriveExecution (redriving an
+        Order.CompensationFailed execution would only re-enter its Fail state). (how, what it said);
+        how is None when nothing could act."""
+        arn = self.runner.execution_arn(run.name)
+        command = _orderctl_repair()
+        if command is None and not stalled:
+            return None, "no repair for Order.CompensationFailed yet (orderctl/repair.py)"
+        if command is not None:
+            from orderctl.stack import DeployedStack
+
+            stack = DeployedStack(constants.STACK_NAME, self.sandbox.outputs, self.sandbox.session)
+            output = command(stack, run.name)
+            how, said = "orderctl repair", str(getattr(output, "text", output))
+        else:
+            try:
+                self.sfn.redrive_execution(executionArn=arn)
+            except Exception as error:  # not redrivable (or the sandbox cannot redrive): nothing done
+                return None, f"{type(error).__name__}: {error}"
+            how, said = "RedriveExecution", "redriven"
+        self._wait([arn])
+        if not self.sandbox.drain(BATCH_TIMEOUT_SECONDS):
+            raise TimeoutError("EventBridge deliveries still in flight")
+        run.result = self.runner.result(arn)
+        self.read_warehouse_queues()
+        return how, said
+
+    # -- figures ------------------------------------------------------------------------------------------
+    def count_planned(self, runs: Iterable[OrderRun]) -> None:
+        """Count the faults drawn to outlast a step's retries that did (each failed retries + 1 times)."""
+        for run in runs:
+            for fault in run.faults:
+                budget = self.budgets.get(fault.function)
+                if budget is None or not beyond_budget(fault, budget):
+                    continue
+                fired = sum(1 for i in self.injector.injected_for(run.name) if i.function == fault.function)
+                if fired > absorbed_by(fault, budget):
+                    self.tally["beyond_budget"] += 1
+
+    def figures(self) -> dict[str, int]:
+        """The new kinds of fault that fired (injected attempts), and the counts the suites kept."""
+        injected = self.injector.injected
+        return {
+            "integration_faults": sum(
+                1 for i in injected if i.function in INTEGRATION_STEPS or i.kind in DELIVERY_KINDS
+            ),
+            "crash_after_task": sum(
+                1 for i in injected if i.kind is Kind.CRASH_AFTER and not i.function.startswith(ASYNC_PREFIX)
+            ),
+            "beyond_budget": self.tally["beyond_budget"],
+            "permanent_subscriber": self.tally["permanent_subscriber"],
+            "repaired": self.tally["repaired"],
+        }
+
+
+def _orderctl_repair() -> Any:
+    """orderctl's `repair ORDER_ID` (orderctl/repair.py: repair(stack, order_id)), if it exists."""
+    try:
+        from orderctl import repair
+    except ImportError:
+        return None
+    return getattr(repair, "repair", None)
 
 
 def _deployed_pricing(sandbox: Sandbox) -> Pricing:
