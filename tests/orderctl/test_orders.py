@@ -101,7 +101,10 @@ def test_status_of_a_failed_order_names_the_error_the_cause_and_the_step(orderct
     assert f"Order {order_id}: FAILED with Order.PaymentDeclined" in text
     assert "error      Order.PaymentDeclined (in CollectPayment)" in text
     assert "cause      The payment of 35.52 EUR for order" in text  # the message, not the JSON payload
-    assert "RefundPayment -> ReleaseStock -> PublishOrderFailed -> FailOrder" in text
+    assert (
+        "RefundPayment -> ReleaseStock -> NameTheFailure -> PublishOrderFailed -> CompensationOutcome -> FailOrder"
+        in text
+    )
 
     invalid = new_id("invalid")
     orderctl.ok("start", "--example", "invalid", "--order-id", invalid)
