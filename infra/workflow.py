@@ -33,7 +33,7 @@ _DESCRIPTIONS = {
     "ReserveStockFunctionArn": "ReserveStock: picks the warehouse for the address and holds the stock",
     "PriceOrderFunctionArn": "PriceOrder: prices, tax, shipping; compares with displayedTotal",
     "CollectPaymentFunctionArn": "CollectPayment: charges once per order through the payment gateway",
-    "RequestPaymentReviewFunctionArn": "WaitForPaymentReview: stores the task token, announces the review",
+    "WaitForPaymentReviewFunctionArn": "WaitForPaymentReview: stores the task token, announces the review",
     "RecordAccountingFunctionArn": "RecordAccounting: double-entry ledger transaction, once per order",
     "RefundPaymentFunctionArn": "RefundPayment (compensation): refunds or voids the order's charge",
     "ReleaseStockFunctionArn": "ReleaseStock (compensation): returns held stock",
@@ -79,8 +79,8 @@ class OrderWorkflow(Construct):
         tables.inventory.grant_read_write_data(fn["ReserveStockFunctionArn"])
         tables.inventory.grant_read_data(fn["PriceOrderFunctionArn"])
         tables.payments.grant_read_write_data(fn["CollectPaymentFunctionArn"])
-        tables.payments.grant_read_write_data(fn["RequestPaymentReviewFunctionArn"])
-        bus.grant_put_events_to(fn["RequestPaymentReviewFunctionArn"])
+        tables.payments.grant_read_write_data(fn["WaitForPaymentReviewFunctionArn"])
+        bus.grant_put_events_to(fn["WaitForPaymentReviewFunctionArn"])
         tables.ledger.grant_read_write_data(fn["RecordAccountingFunctionArn"])
         tables.payments.grant_read_write_data(fn["RefundPaymentFunctionArn"])
         tables.ledger.grant_read_write_data(fn["RefundPaymentFunctionArn"])

@@ -5,7 +5,7 @@ order the shop ever took, to find the few that wait (its cost grows forever); a 
 add an index to a table every payment function writes (and to each of their grants). The running
 executions of the workflow are exactly the orders in flight, a small set whatever the history, and
 one BatchGetItem per hundred of them says which are parked on WaitForPaymentReview: payment
-REVIEW_PENDING with a stored task token (request_payment_review stores it, the decision and the
+REVIEW_PENDING with a stored task token (wait_for_payment_review stores it, the decision and the
 compensation remove it).
 """
 

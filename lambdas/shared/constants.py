@@ -68,7 +68,7 @@ TASK_FUNCTIONS: Final[dict[str, str]] = {
     "ReserveStockFunctionArn": "lambdas.reserve_stock.handler.handler",
     "PriceOrderFunctionArn": "lambdas.price_order.handler.handler",
     "CollectPaymentFunctionArn": "lambdas.collect_payment.handler.handler",
-    "RequestPaymentReviewFunctionArn": "lambdas.request_payment_review.handler.handler",
+    "WaitForPaymentReviewFunctionArn": "lambdas.wait_for_payment_review.handler.handler",
     "RecordAccountingFunctionArn": "lambdas.record_accounting.handler.handler",
     "RefundPaymentFunctionArn": "lambdas.refund_payment.handler.handler",
     "ReleaseStockFunctionArn": "lambdas.release_stock.handler.handler",

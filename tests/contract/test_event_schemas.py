@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lambdas.request_payment_review import logic as review
+from lambdas.wait_for_payment_review import logic as review
 from lambdas.shared import constants, schemas
 from tests.contract import samples
 

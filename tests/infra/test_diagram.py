@@ -49,7 +49,7 @@ def test_every_state_and_transition_of_the_asl_is_drawn() -> None:
     assert ("WaitForPaymentReview", "timeout", "ReviewTimedOut") in drawn
     assert ("PublishOrderCompleted", constants.EVENT_ORDER_COMPLETED, diagram.BUS) in drawn
     assert ("PublishOrderFailed", constants.EVENT_ORDER_FAILED, diagram.BUS) in drawn
-    assert "λ request_payment_review, waits for a task token" in text
+    assert "λ wait_for_payment_review, waits for a task token" in text
 
 
 def test_every_subscriber_is_drawn_with_what_it_listens_to() -> None:

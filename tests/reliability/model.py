@@ -36,7 +36,7 @@ SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
 UNDELIVERABLE = "undeliverable"
 
 VALIDATE, RESERVE, PRICE, COLLECT = "validate_order", "reserve_stock", "price_order", "collect_payment"
-REVIEW, RECORD, REFUND, RELEASE = "request_payment_review", "record_accounting", "refund_payment", "release_stock"
+REVIEW, RECORD, REFUND, RELEASE = "wait_for_payment_review", "record_accounting", "refund_payment", "release_stock"
 NOTIFY, PUBLISH_COMPLETED = "NotifyWarehouse", "PublishOrderCompleted"
 CANCEL, PUBLISH_FAILED = "CancelShipment", "PublishOrderFailed"
 INTEGRATIONS = (NOTIFY, PUBLISH_COMPLETED, CANCEL, PUBLISH_FAILED)

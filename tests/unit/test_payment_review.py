@@ -18,8 +18,8 @@ from moto import mock_aws
 
 from lambdas.collect_payment import handler as collect_handler
 from lambdas.decide_payment_review import handler as decide_handler
-from lambdas.request_payment_review import handler as request_handler
-from lambdas.request_payment_review.logic import NotAwaitingReview
+from lambdas.wait_for_payment_review import handler as request_handler
+from lambdas.wait_for_payment_review.logic import NotAwaitingReview
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.errors import InvalidOrder, ReviewDecisionError
@@ -130,7 +130,7 @@ def decide(decision: str = "approve", reviewer: str = "grace", **extra: Any) -> 
     return invoke(decide_handler.handler, {"orderId": ORDER_ID, "decision": decision, "reviewer": reviewer, **extra})
 
 
-# --- request_payment_review -------------------------------------------------------------------
+# --- wait_for_payment_review -------------------------------------------------------------------
 
 
 def test_the_token_and_deadline_are_stored_and_the_review_announced(

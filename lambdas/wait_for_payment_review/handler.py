@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas.request_payment_review import logic
+from lambdas.wait_for_payment_review import logic
 from lambdas.shared import constants
 from lambdas.shared.adapters.event_bus import publish
 from lambdas.shared.adapters.payments import PaymentsTable
