@@ -32,7 +32,7 @@ SANDBOX_TRIED = (
     "call competing with the execution's worker thread for the GIL; handlers, clients and the parsed ASL "
     "are warm before measuring. The rest is moto's Step Functions interpreter (a worker thread per "
     "execution, JSONPath per state, history events), the Lambda runtime's thread per invocation and "
-    "CloudWatch log writes, and the EventBridge delivery pool: sandbox/ and sandbox/moto_fixes.py."
+    "CloudWatch log writes, and the EventBridge delivery pool: sandbox/ and sandbox/moto_fixes/."
 )
 
 

@@ -1,13 +1,10 @@
-"""Every change the sandbox makes to moto, in one place. Verified against moto == MOTO_VERSION only.
+"""Step Functions: the interpreter and the service API.
 
-Each ``Fix`` names the moto behaviour it corrects and the patches that correct it. ``applied()``
-switches all of them on for the life of a sandbox and restores moto afterwards (so other tests in
-the same process see plain moto). ``suspended(name)`` switches one off again: the tests in
-``tests/sandbox/test_moto_fixes.py`` use it to prove that each fix is still needed (moto's own
-behaviour is still broken) and that the fix works, so a moto upgrade that changes either fails a test.
-
-The fixes that run code (Lambda, EventBridge -> Lambda, clocks) delegate to ``Hooks``, set by the
-sandbox that is running: the in-process runtime, the delivery engine, the clock.
+- Speed: the interpreter's per-task clients, per-execution ASL parse and per-evaluation JSONPath parse.
+- Time: Retry back-off, Wait and a callback's TimeoutSeconds run on the sandbox's clock (``hooks.clock``).
+- Callbacks: SendTaskFailure keeps its cause; a task token answers once.
+- StartExecution's input quota; the optimized integrations' error names and their fault hook
+  (``hooks.integration``); RedriveExecution.
 """
 
 from __future__ import annotations
@@ -15,421 +12,14 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from importlib import import_module
-from importlib.metadata import version
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-MOTO_VERSION = "5.2.5"
-_MISSING = object()
-
+from sandbox.moto_fixes.base import FIXES, IntegrationHook, hooks, original, register
 
 # ---------------------------------------------------------------------------
-# Hooks: what the code-running fixes call into (set by the running sandbox)
-# ---------------------------------------------------------------------------
-# (service, action, parameters, proceed) -> the service's response; see sandbox.account.Sandbox.
-IntegrationHook = Callable[[str, str, dict[str, Any], Callable[[], Any]], Any]
-
-
-@dataclass
-class Hooks:
-    clock: Any = None  # sandbox.clock.Clock
-    invoke: Callable[[Any, Any], tuple[str, bool, str]] | None = None  # (LambdaFunction, event) -> moto's triple
-    send_to_lambda_targets: Callable[[Any, dict[str, Any], Callable[..., None]], None] | None = None
-    integration: IntegrationHook | None = None  # wraps Step Functions' sqs:sendMessage / events:putEvents calls
-
-
-hooks = Hooks()
-
-
-# ---------------------------------------------------------------------------
-# The fix registry
-# ---------------------------------------------------------------------------
-@dataclass
-class Fix:
-    name: str
-    moto_behaviour: str  # what moto MOTO_VERSION does wrong (or cannot do) without the fix
-    targets: list[tuple[str, str]]  # (module:qualname of the owner, attribute) patched
-    replacements: list[Any]
-    _originals: list[Any] = field(default_factory=list)
-
-    @property
-    def active(self) -> bool:
-        return bool(self._originals)
-
-    def apply(self) -> None:
-        if self.active:
-            return
-        for (owner_path, attribute), replacement in zip(self.targets, self.replacements, strict=True):
-            owner = _resolve(owner_path)
-            self._originals.append(vars(owner).get(attribute, _MISSING))
-            setattr(owner, attribute, replacement)
-
-    def revert(self) -> None:
-        if not self.active:
-            return
-        for (owner_path, attribute), original in zip(self.targets, self._originals, strict=True):
-            owner = _resolve(owner_path)
-            if original is _MISSING:
-                delattr(owner, attribute)
-            else:
-                setattr(owner, attribute, original)
-        self._originals.clear()
-
-    def original(self, index: int = 0) -> Any:
-        """The moto attribute this fix replaced (while active)."""
-        return self._originals[index]
-
-
-def _resolve(path: str) -> Any:
-    module_name, _, qualname = path.partition(":")
-    owner: Any = import_module(module_name)
-    for part in filter(None, qualname.split(".")):
-        owner = getattr(owner, part)
-    return owner
-
-
-FIXES: dict[str, Fix] = {}
-
-
-def _register(name: str, moto_behaviour: str, patches: dict[tuple[str, str], Any]) -> None:
-    FIXES[name] = Fix(name, moto_behaviour, list(patches), list(patches.values()))
-
-
-def _original(name: str, index: int = 0) -> Any:
-    return FIXES[name].original(index)
-
-
-# ---------------------------------------------------------------------------
-# CloudFormation
-# ---------------------------------------------------------------------------
-# CloudFormation's limits on names it generates, where moto's generic <stack>-<logicalId>-<suffix> breaks them.
-_NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Events::Archive": 48}
-
-
-def _parse_resource_and_generate_name(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> Any:
-    parsed = _original("cfn-generated-names")(logical_id, resource_json, resources_map)
-    if not parsed:
-        return parsed
-    resource_class, resource_json, name = parsed
-    resource_type = resource_json["Type"]
-    properties = resource_json.get("Properties", {})
-    name_property = resource_class.cloudformation_name_type() if resource_class else None
-    if resource_type not in _NAME_LIMITS or (name_property and name_property in properties):
-        return parsed
-    fifo = resource_type == "AWS::SQS::Queue" and str(properties.get("FifoQueue", "")).lower() == "true"
-    suffix = ".fifo" if fifo else ""
-    prefix, _, random_part = str(name).rpartition("-")
-    limit = _NAME_LIMITS[resource_type] - len(suffix) - len(random_part) - 1
-    return resource_class, resource_json, f"{prefix[:limit]}-{random_part}{suffix}"
-
-
-_register(
-    "cfn-generated-names",
-    "Names moto generates for unnamed resources break AWS's rules: a FIFO queue's lacks the '.fifo' "
-    "suffix (InvalidParameterValue) and an archive's exceeds 48 characters (ValidationException).",
-    {("moto.cloudformation.parsing:", "parse_resource_and_generate_name"): _parse_resource_and_generate_name},
-)
-
-
-def _archive_from_cloudformation(
-    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> Any:
-    properties = cloudformation_json["Properties"]
-    if isinstance(properties.get("EventPattern"), dict):
-        properties = {**properties, "EventPattern": json.dumps(properties["EventPattern"])}
-        cloudformation_json = {**cloudformation_json, "Properties": properties}
-    return _original("cfn-archive-pattern").__func__(cls, resource_name, cloudformation_json, account_id, region_name)
-
-
-_register(
-    "cfn-archive-pattern",
-    "An AWS::Events::Archive's EventPattern (a JSON object in the template) fails to load: moto parses "
-    "it as a string (TypeError: the JSON object must be str). Rules get this right; archives do not.",
-    {("moto.events.models:Archive", "create_from_cloudformation_json"): classmethod(_archive_from_cloudformation)},
-)
-
-_register(
-    "cfn-event-bus-ref",
-    "Ref to an AWS::Events::EventBus resolves to the moto object instead of the bus name, so every "
-    "EVENT_BUS_NAME variable, ASL substitution and output reads '<moto.events.models.EventBus ...>'.",
-    {("moto.events.models:EventBus", "physical_resource_id"): property(lambda self: self.name)},
-)
-
-
-def _state_machine_from_cloudformation(
-    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> Any:
-    from moto.stepfunctions.responses import get_backend
-
-    properties = cloudformation_json["Properties"]
-    definition = properties.get("DefinitionString")
-    if definition is None and "Definition" in properties:
-        definition = json.dumps(properties["Definition"])
-    # CloudFormation replaces ${Name} with DefinitionSubstitutions (values already resolved by moto).
-    for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
-        definition = definition.replace("${" + key + "}", str(value))
-    return get_backend(account_id, region_name).create_state_machine(
-        properties.get("StateMachineName", resource_name),
-        definition,
-        properties.get("RoleArn", ""),
-        tags=properties.get("Tags") or [],
-        loggingConfiguration=properties.get("LoggingConfiguration"),
-        tracingConfiguration=properties.get("TracingConfiguration"),
-        sm_type=properties.get("StateMachineType", "STANDARD"),
-    )
-
-
-def _delete_state_machine_from_cloudformation(
-    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-) -> None:
-    from moto.stepfunctions.responses import get_backend
-
-    get_backend(account_id, region_name).delete_state_machine(resource_name)
-
-
-_register(
-    "cfn-state-machine",
-    "An AWS::StepFunctions::StateMachine from CloudFormation lands in the non-executing backend (its "
-    "executions never run) and ignores DefinitionSubstitutions (the ASL keeps '${...}') and Definition.",
-    {
-        ("moto.stepfunctions.models:StateMachine", "create_from_cloudformation_json"): classmethod(
-            _state_machine_from_cloudformation
-        ),
-        ("moto.stepfunctions.models:StateMachine", "delete_from_cloudformation_json"): classmethod(
-            _delete_state_machine_from_cloudformation
-        ),
-    },
-)
-
-
-class _Resource:
-    """A CloudFormation resource moto has no model for, created through moto's own backends where
-    they exist (duck-typed: subclassing CloudFormationModel would register it with moto for good)."""
-
-    TYPE = ""
-    ATTRIBUTES: tuple[str, ...] = ()
-
-    def __init__(self, physical_id: str, attributes: dict[str, str] | None = None) -> None:
-        self.physical_resource_id = physical_id
-        self._attributes = attributes or {}
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> _Resource:
-        return cls.create(name, dict(cloudformation_json["Properties"]), account_id, region_name)
-
-    @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
-        raise NotImplementedError
-
-    @classmethod
-    def cloudformation_type(cls) -> str:
-        return cls.TYPE
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self._attributes[attribute_name]
-
-    def is_created(self) -> bool:
-        return True
-
-    @classmethod
-    def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-class _EventInvokeConfig(_Resource):
-    """Lambda's async retries and on-failure destination: moto's API has them, its CloudFormation not."""
-
-    TYPE = "AWS::Lambda::EventInvokeConfig"
-
-    @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
-        from moto.awslambda.models import lambda_backends
-
-        function_name = properties.pop("FunctionName")
-        properties.pop("Qualifier", None)
-        lambda_backends[account_id][region_name].put_function_event_invoke_config(function_name, properties)
-        return cls(f"{function_name}-event-invoke-config")
-
-
-class _QueuePolicy(_Resource):
-    TYPE = "AWS::SQS::QueuePolicy"
-
-    @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
-        from moto.sqs.models import sqs_backends
-
-        policy = {"Policy": json.dumps(properties["PolicyDocument"])}
-        for queue_url in properties["Queues"]:
-            sqs_backends[account_id][region_name].set_queue_attributes(queue_url.rsplit("/", 1)[-1], policy)
-        return cls(name)
-
-
-class _EventBusPolicy(_Resource):
-    TYPE = "AWS::Events::EventBusPolicy"
-
-    @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
-        from moto.events.models import events_backends
-
-        backend = events_backends[account_id][region_name]
-        bus, sid = properties.get("EventBusName", "default"), properties["StatementId"]
-        if statement := properties.get("Statement"):
-            backend.put_permission(bus, "", "", "", {}, json.dumps({"Statement": [{"Sid": sid, **statement}]}))
-        else:
-            action, principal = properties.get("Action"), properties.get("Principal", "")
-            backend.put_permission(bus, action, principal, sid, properties.get("Condition", {}), "")
-        return cls(sid)
-
-
-class _SchemaRegistry(_Resource):
-    """moto has no EventBridge Schemas service: the registry is recorded, its attributes resolve."""
-
-    TYPE = "AWS::EventSchemas::Registry"
-    ATTRIBUTES = ("RegistryName", "RegistryArn")
-
-    @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
-        registry = properties.get("RegistryName", name)
-        arn = f"arn:aws:schemas:{region_name}:{account_id}:registry/{registry}"
-        return cls(arn, {"RegistryName": registry, "RegistryArn": arn})
-
-
-class _Schema(_Resource):
-    TYPE = "AWS::EventSchemas::Schema"
-    ATTRIBUTES = ("SchemaArn", "SchemaName", "SchemaVersion")
-
-    @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
-        schema = properties.get("SchemaName", name)
-        arn = f"arn:aws:schemas:{region_name}:{account_id}:schema/{properties['RegistryName']}/{schema}"
-        return cls(arn, {"SchemaArn": arn, "SchemaName": schema, "SchemaVersion": "1"})
-
-
-_MISSING_MODELS = {m.TYPE: m for m in (_EventInvokeConfig, _QueuePolicy, _EventBusPolicy, _SchemaRegistry, _Schema)}
-
-
-def _resource_class_from_type(resource_type: str) -> Any:
-    if resource_type in _MISSING_MODELS:
-        return _MISSING_MODELS[resource_type]
-    return _original("cfn-missing-types")(resource_type)
-
-
-_register(
-    "cfn-missing-types",
-    "moto's CloudFormation skips resource types it has no model for (with a warning), and fails the "
-    "whole stack when an output reads an attribute of one ('NoneType' has no attribute 'has_cfn_attr'). "
-    "This stack uses five: AWS::Lambda::EventInvokeConfig (the subscribers' async retries and on-failure "
-    "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema.",
-    {("moto.cloudformation.parsing:", "resource_class_from_type"): _resource_class_from_type},
-)
-
-
-# ---------------------------------------------------------------------------
-# Lambda
-# ---------------------------------------------------------------------------
-def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
-    if hooks.invoke is None:
-        raise RuntimeError("lambda-in-process: no sandbox is running (sandbox.moto_fixes.hooks.invoke unset)")
-    return hooks.invoke(self, event)
-
-
-_register(
-    "lambda-in-process",
-    "Without Docker moto runs no Lambda code: every invoke answers 'error running docker'. Every invoke "
-    "path (API, Step Functions, EventBridge) goes through LambdaFunction._invoke_lambda.",
-    {("moto.awslambda.models:LambdaFunction", "_invoke_lambda"): _invoke_lambda},
-)
-
-
-def _lambda_init(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
-    _original("lambda-dead-letter-config")(self, account_id, spec, region, version)
-    self.dead_letter_config = spec.get("DeadLetterConfig") or {}
-
-
-_register(
-    "lambda-dead-letter-config",
-    "A function's DeadLetterConfig (where Lambda sends an async event whose retries are exhausted) is "
-    "dropped: it is neither stored nor returned by GetFunctionConfiguration.",
-    {("moto.awslambda.models:LambdaFunction", "__init__"): _lambda_init},
-)
-
-
-# ---------------------------------------------------------------------------
-# EventBridge
-# ---------------------------------------------------------------------------
-def _send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    original = _original("events-lambda-targets")
-    if hooks.send_to_lambda_targets is None:
-        original(self, original_event, transform_input)
-        return
-
-    def moto_targets(rule: Any, event: dict[str, Any]) -> None:
-        original(rule, event, transform_input)
-
-    hooks.send_to_lambda_targets(self, original_event, moto_targets)
-
-
-_register(
-    "events-lambda-targets",
-    "PutEvents raises NotImplementedError when a matching rule targets a Lambda function, and delivers "
-    "to rules whose State is DISABLED.",
-    {("moto.events.models:Rule", "send_to_targets"): _send_to_targets},
-)
-
-
-def _epoch(value: Any) -> float:
-    """A StartReplay time (epoch seconds over the JSON protocol, or a datetime) as epoch seconds."""
-    if hasattr(value, "timestamp"):
-        return float(value.timestamp())
-    return float(value)
-
-
-def _replay_events(self: Any, archive: Any) -> None:
-    from moto.core.utils import unix_time
-    from moto.events.models import ReplayState, events_backends
-    from moto.moto_api._internal import mock_random
-
-    backend = events_backends[self.account_id][self.region]
-    bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
-    # "FilterArns: A list of ARNs for rules to replay events to." (EventBridge API, ReplayDestination)
-    filter_arns = set(self.destination.get("FilterArns") or [])
-    rules = [rule for rule in bus.rules.values() if not filter_arns or rule.arn in filter_arns]
-    # "Only events that occurred between the EventStartTime and EventEndTime are replayed." (StartReplay)
-    start, end = _epoch(self.event_start_time), _epoch(self.event_end_time)
-    for event in list(archive.events):
-        if not start <= float(event.get("time", 0)) <= end:
-            continue
-        for rule in rules:
-            replayed = dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name})
-            rule.send_to_targets(replayed, transform_input=False)
-    self.state = ReplayState.COMPLETED
-    self.end_time = unix_time()
-
-
-_register(
-    "events-replay-filter",
-    "StartReplay replays every archived event to every rule on the bus: Destination.FilterArns (replay to "
-    "chosen rules only) and the EventStartTime/EventEndTime window are ignored, so a replay 'to analytics' "
-    "reached every subscriber, with events from outside the window too.",
-    {("moto.events.models:Replay", "replay_events"): _replay_events},
-)
-
-
-# ---------------------------------------------------------------------------
-# Step Functions interpreter
+# Speed: clients, parsed programs and JSONPaths made once
 # ---------------------------------------------------------------------------
 _BOTO_CLIENT_MODULES = [
     "moto.stepfunctions.parser.asl.utils.boto_client",
@@ -453,70 +43,18 @@ def _cached_boto_client_for(region: str, service: str, state_credentials: Any = 
     key = (region, service, botocore_stubber.enabled, moto_server_port())
     with _clients_lock:
         if key not in _clients:
-            original = FIXES["sfn-client-cache"].original(0)
-            _clients[key] = original(region, service, state_credentials)
+            _clients[key] = original("sfn-client-cache", 0)(region, service, state_credentials)
         client = _clients[key]
     return _hooked_client(client, service)
 
 
-_register(
+register(
     "sfn-client-cache",
     "The interpreter builds a new boto3 client for every task it runs (~80 ms each: 5 executions/s "
     "instead of 14). Clients are thread-safe; the sandbox keeps one per region, service and endpoint.",
     {(f"{module}:", "boto_client_for"): _cached_boto_client_for for module in _BOTO_CLIENT_MODULES},
+    reset=_clients.clear,
 )
-
-_dynamodb_lock = threading.RLock()
-
-
-def _dynamodb_call_action(self: Any) -> Any:
-    with _dynamodb_lock:
-        return _original("dynamodb-serializable")(self)
-
-
-_register(
-    "dynamodb-serializable",
-    "DynamoDB calls on concurrent threads are not isolated: TransactWriteItems deep-copies a table "
-    "while another thread writes it ('RuntimeError: dictionary changed size during iteration' fails an "
-    "order), and a condition check and its write can interleave with another writer's, so two orders "
-    "could both take the last unit. DynamoDB makes each request atomic; the sandbox runs one at a time.",
-    {("moto.dynamodb.responses:DynamoHandler", "call_action"): _dynamodb_call_action},
-)
-
-
-def _backend_dict_getitem(self: Any, account_id: str) -> Any:
-    # Existing accounts need no lock: a dict lookup is atomic. Only a new account goes through moto.
-    if dict.__contains__(self, account_id):
-        return dict.__getitem__(self, account_id)
-    return _original("backend-lookup-lock")(self, account_id)
-
-
-_register(
-    "backend-lookup-lock",
-    "Every backend lookup (several per API call) takes one process-wide lock, even for an account that "
-    "exists: with dozens of executions and handlers on threads, about a quarter of all thread time "
-    "was spent queueing for it.",
-    {("moto.core.base_backend:BackendDict", "__getitem__"): _backend_dict_getitem},
-)
-
-
-def _send_task_failure(self: Any) -> Any:
-    from moto.core.responses import EmptyResult
-
-    self.stepfunction_backend.send_task_failure(
-        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
-    )
-    return EmptyResult()
-
-
-_register(
-    "sfn-task-failure-cause",
-    "SendTaskFailure drops its `cause`: the waiting task fails with the error but a null Cause, so a "
-    "reviewer's reason for rejecting a payment never reaches the execution (or OrderFailed).",
-    {("moto.stepfunctions.responses:StepFunctionResponse", "send_task_failure"): _send_task_failure},
-)
-
-_programs: dict[str, Any] = {}
 
 
 def _warm_heap_keys(component: Any, seen: set[int]) -> None:
@@ -539,6 +77,7 @@ def _warm_heap_keys(component: Any, seen: set[int]) -> None:
             _warm_heap_keys(child, seen)
 
 
+_programs: dict[str, Any] = {}
 _parse_lock = threading.Lock()
 
 
@@ -550,13 +89,13 @@ def _cached_entrypoint(self: Any) -> Any:
         with _parse_lock:
             program = _programs.get(definition)
             if program is None:
-                program = _original("sfn-program-cache")(self)
+                program = original("sfn-program-cache")(self)
                 _warm_heap_keys(program, set())
                 _programs[definition] = program
     return program
 
 
-_register(
+register(
     "sfn-program-cache",
     "Every execution re-parses the ASL with the pure-Python ANTLR parser (~0.3 s of CPU for this "
     "workflow, most of an execution's cost). The parsed program is immutable (per-execution state "
@@ -567,20 +106,26 @@ _register(
             "_get_evaluation_entrypoint",
         ): _cached_entrypoint
     },
+    reset=_programs.clear,
 )
 
 
 @functools.lru_cache(maxsize=4096)
 def _jsonpath_ext_parse(path: str) -> Any:
-    return FIXES["sfn-jsonpath-cache"].original(0)(path)
+    return original("sfn-jsonpath-cache", 0)(path)
 
 
 @functools.lru_cache(maxsize=4096)
 def _jsonpath_parse(path: str) -> Any:
-    return FIXES["sfn-jsonpath-cache"].original(1)(path)
+    return original("sfn-jsonpath-cache", 1)(path)
 
 
-_register(
+def _forget_jsonpaths() -> None:
+    _jsonpath_ext_parse.cache_clear()
+    _jsonpath_parse.cache_clear()
+
+
+register(
     "sfn-jsonpath-cache",
     "Every JSONPath the interpreter evaluates (InputPath, Parameters '.$', ResultSelector, ResultPath, "
     "Choice variables) is parsed anew, and jsonpath_ng builds a new PLY parser per parse (~2.5 ms; "
@@ -589,7 +134,13 @@ _register(
         ("moto.stepfunctions.parser.asl.utils.json_path:", "parse"): _jsonpath_ext_parse,
         ("moto.stepfunctions.parser.asl.component.common.path.result_path:", "parse"): _jsonpath_parse,
     },
+    reset=_forget_jsonpaths,
 )
+
+
+# ---------------------------------------------------------------------------
+# Time: back-off, Wait and callback timeouts on the sandbox's clock
+# ---------------------------------------------------------------------------
 
 _retry_context = threading.local()
 
@@ -619,13 +170,13 @@ def _where(env: Any) -> tuple[str | None, str | None]:
 def _retrier_eval_body(self: Any, env: Any) -> None:
     _retry_context.env = env
     try:
-        _original("sfn-instant-retry", 1)(self, env)
+        original("sfn-instant-retry", 1)(self, env)
     finally:
         _retry_context.env = None
 
 
 _RETRIER = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
-_register(
+register(
     "sfn-instant-retry",
     "Retry back-off really sleeps (IntervalSeconds x BackoffRate^n): a compensation step's 6 retries "
     "would hold an execution for minutes.",
@@ -638,7 +189,7 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     hooks.clock.record("wait", wait_seconds, execution, state)
 
 
-_register(
+register(
     "sfn-instant-wait",
     "A Wait state really sleeps for its Seconds/Timestamp.",
     {
@@ -658,7 +209,7 @@ def _wait_for_task_token_timeout(self: Any, timeout_seconds: int, callback_endpo
     return callback_endpoint.get_outcome()
 
 
-_register(
+register(
     "sfn-callback-clock",
     "A .waitForTaskToken task's TimeoutSeconds runs on the wall clock: a 72-hour review timeout takes "
     "72 hours. The sandbox runs it on its virtual clock (real time plus Clock.advance).",
@@ -669,6 +220,28 @@ _register(
             "_wait_for_task_token_timeout",
         ): _wait_for_task_token_timeout
     },
+)
+
+
+# ---------------------------------------------------------------------------
+# Callbacks: a task token's answer
+# ---------------------------------------------------------------------------
+
+
+def _send_task_failure(self: Any) -> Any:
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+register(
+    "sfn-task-failure-cause",
+    "SendTaskFailure drops its `cause`: the waiting task fails with the error but a null Cause, so a "
+    "reviewer's reason for rejecting a payment never reaches the execution (or OrderFailed).",
+    {("moto.stepfunctions.responses:StepFunctionResponse", "send_task_failure"): _send_task_failure},
 )
 
 _callback_lock = threading.RLock()
@@ -701,7 +274,7 @@ def _callback_notify(self: Any, callback_id: str, outcome: Any) -> bool:
     return True
 
 
-_register(
+register(
     "sfn-callback-single-use",
     "A task token answers more than once: a second SendTaskSuccess/Failure for a task that was already "
     "answered, or one for a task that timed out while its execution still runs (compensating), is "
@@ -711,6 +284,9 @@ _register(
 )
 
 
+# ---------------------------------------------------------------------------
+# StartExecution's input quota
+# ---------------------------------------------------------------------------
 # Step Functions' payload quota: "Length constraints apply to the payload size, and are expressed as bytes in
 # UTF-8 encoding" (botocore stepfunctions service model, StartExecutionInput.input: SensitiveData, max 262144).
 MAX_EXECUTION_INPUT_BYTES = 262_144
@@ -731,10 +307,10 @@ def _start_execution(
             f"length less than or equal to {MAX_EXECUTION_INPUT_BYTES} (the input is {size} bytes in UTF-8)",
             "ValidationException",
         )
-    return _original("sfn-input-size")(self, state_machine_arn, name, execution_input, trace_header)
+    return original("sfn-input-size")(self, state_machine_arn, name, execution_input, trace_header)
 
 
-_register(
+register(
     "sfn-input-size",
     "StartExecution accepts an input of any size: AWS refuses one over 262,144 bytes (UTF-8) with a "
     "ValidationException, so an order the real service would never run ran in the sandbox.",
@@ -817,7 +393,7 @@ def _integration_from_error(service: str, fix_index: int) -> Callable[[Any, Any,
 
         reported = integration_error(service, ex)
         if reported is None:
-            return _original("sfn-integration-errors", fix_index)(self, env, ex)
+            return original("sfn-integration-errors", fix_index)(self, env, ex)
         error_name, cause = reported
         # A CustomErrorName (not States.*): Retry/Catch on States.TaskFailed and States.ALL match it.
         return FailureEvent(
@@ -837,7 +413,7 @@ def _integration_from_error(service: str, fix_index: int) -> Callable[[Any, Any,
     return from_error
 
 
-_register(
+register(
     "sfn-integration-errors",
     "A failed sqs:sendMessage or events:putEvents task reports moto's names, not AWS's: a missing event "
     "bus fails the execution with States.Runtime (uncatchable by States.ALL, and reserved: 'Custom Error "
@@ -880,14 +456,14 @@ def _integration_eval_service_task(service: str, fix_index: int) -> Callable[...
     def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
         _integration_call.active = (service, self.resource.api_action)
         try:
-            _original("sfn-integration-hook", fix_index)(self, env, *args, **kwargs)
+            original("sfn-integration-hook", fix_index)(self, env, *args, **kwargs)
         finally:
             _integration_call.active = None
 
     return eval_service_task
 
 
-_register(
+register(
     "sfn-integration-hook",
     "Step Functions' optimized integrations (sqs:sendMessage, events:putEvents) call moto directly: "
     "nothing can make them fail the way AWS can (throttled, unavailable, a reply lost after the message "
@@ -998,7 +574,7 @@ def _redrive_execution_response(self: Any) -> Any:
 def _describe_execution_response(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
-    answer = _original("sfn-redrive", 2)(self)
+    answer = original("sfn-redrive", 2)(self)
     execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
     result = dict(answer.result)
     result["redriveCount"] = getattr(execution, "redrive_count", 0)
@@ -1014,7 +590,7 @@ def _describe_execution_response(self: Any) -> Any:
     return ActionResult(result)
 
 
-_register(
+register(
     "sfn-redrive",
     "RedriveExecution is not implemented (the executing backend has no redrive_execution, the API answers "
     "that the action is not implemented) and DescribeExecution returns no redriveCount/redriveStatus: a "
@@ -1025,65 +601,3 @@ _register(
         ("moto.stepfunctions.responses:StepFunctionResponse", "describe_execution"): _describe_execution_response,
     },
 )
-
-
-# ---------------------------------------------------------------------------
-# Switching fixes on and off
-# ---------------------------------------------------------------------------
-_lock = threading.RLock()
-_users = 0
-
-
-def check_moto_version() -> None:
-    installed = version("moto")
-    if installed != MOTO_VERSION:
-        raise RuntimeError(
-            f"The sandbox's moto fixes are verified for moto=={MOTO_VERSION}, found {installed}: "
-            "pin it (requirements-dev.txt) or re-verify with tests/sandbox/test_moto_fixes.py."
-        )
-
-
-@contextmanager
-def applied() -> Iterator[dict[str, Fix]]:
-    """All fixes on for the block (nested sandboxes share them); moto restored afterwards."""
-    global _users
-    check_moto_version()
-    with _lock:
-        if _users == 0:
-            # Import every patched module first: one imported after a patch would bind the patched
-            # function (`from x import f`) and take it for the original, so a revert would not undo it.
-            for fix in FIXES.values():
-                for owner, _ in fix.targets:
-                    _resolve(owner)
-            for fix in FIXES.values():
-                fix.apply()
-        _users += 1
-    try:
-        yield FIXES
-    finally:
-        with _lock:
-            _users -= 1
-            if _users == 0:
-                for fix in reversed(FIXES.values()):
-                    fix.revert()
-                _clients.clear()
-                _programs.clear()
-                _jsonpath_ext_parse.cache_clear()
-                _jsonpath_parse.cache_clear()
-
-
-@contextmanager
-def suspended(*names: str) -> Iterator[None]:
-    """Plain moto for the named fixes, for the block (tests prove each fix is still needed)."""
-    with _lock:
-        fixes = [FIXES[name] for name in names]
-        was_active = [fix.active for fix in fixes]
-        for fix in fixes:
-            fix.revert()
-    try:
-        yield
-    finally:
-        with _lock:
-            for fix, active in zip(fixes, was_active, strict=True):
-                if active:
-                    fix.apply()

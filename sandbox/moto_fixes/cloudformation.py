@@ -1,0 +1,243 @@
+"""CloudFormation: what moto's stack deployment gets wrong for a CDK template.
+
+Generated names that break AWS's rules, an archive's EventPattern, Ref to an event bus, state machines
+that land in the non-executing backend, and five resource types moto has no model for.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sandbox.moto_fixes.base import original, register
+
+# CloudFormation's limits on names it generates, where moto's generic <stack>-<logicalId>-<suffix> breaks them.
+_NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Events::Archive": 48}
+
+
+def _parse_resource_and_generate_name(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> Any:
+    parsed = original("cfn-generated-names")(logical_id, resource_json, resources_map)
+    if not parsed:
+        return parsed
+    resource_class, resource_json, name = parsed
+    resource_type = resource_json["Type"]
+    properties = resource_json.get("Properties", {})
+    name_property = resource_class.cloudformation_name_type() if resource_class else None
+    if resource_type not in _NAME_LIMITS or (name_property and name_property in properties):
+        return parsed
+    fifo = resource_type == "AWS::SQS::Queue" and str(properties.get("FifoQueue", "")).lower() == "true"
+    suffix = ".fifo" if fifo else ""
+    prefix, _, random_part = str(name).rpartition("-")
+    limit = _NAME_LIMITS[resource_type] - len(suffix) - len(random_part) - 1
+    return resource_class, resource_json, f"{prefix[:limit]}-{random_part}{suffix}"
+
+
+register(
+    "cfn-generated-names",
+    "Names moto generates for unnamed resources break AWS's rules: a FIFO queue's lacks the '.fifo' "
+    "suffix (InvalidParameterValue) and an archive's exceeds 48 characters (ValidationException).",
+    {("moto.cloudformation.parsing:", "parse_resource_and_generate_name"): _parse_resource_and_generate_name},
+)
+
+
+def _archive_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    properties = cloudformation_json["Properties"]
+    if isinstance(properties.get("EventPattern"), dict):
+        properties = {**properties, "EventPattern": json.dumps(properties["EventPattern"])}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+    return original("cfn-archive-pattern").__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+register(
+    "cfn-archive-pattern",
+    "An AWS::Events::Archive's EventPattern (a JSON object in the template) fails to load: moto parses "
+    "it as a string (TypeError: the JSON object must be str). Rules get this right; archives do not.",
+    {("moto.events.models:Archive", "create_from_cloudformation_json"): classmethod(_archive_from_cloudformation)},
+)
+
+register(
+    "cfn-event-bus-ref",
+    "Ref to an AWS::Events::EventBus resolves to the moto object instead of the bus name, so every "
+    "EVENT_BUS_NAME variable, ASL substitution and output reads '<moto.events.models.EventBus ...>'.",
+    {("moto.events.models:EventBus", "physical_resource_id"): property(lambda self: self.name)},
+)
+
+
+def _state_machine_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    from moto.stepfunctions.responses import get_backend
+
+    properties = cloudformation_json["Properties"]
+    definition = properties.get("DefinitionString")
+    if definition is None and "Definition" in properties:
+        definition = json.dumps(properties["Definition"])
+    # CloudFormation replaces ${Name} with DefinitionSubstitutions (values already resolved by moto).
+    for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    return get_backend(account_id, region_name).create_state_machine(
+        properties.get("StateMachineName", resource_name),
+        definition,
+        properties.get("RoleArn", ""),
+        tags=properties.get("Tags") or [],
+        loggingConfiguration=properties.get("LoggingConfiguration"),
+        tracingConfiguration=properties.get("TracingConfiguration"),
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+    )
+
+
+def _delete_state_machine_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    from moto.stepfunctions.responses import get_backend
+
+    get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+register(
+    "cfn-state-machine",
+    "An AWS::StepFunctions::StateMachine from CloudFormation lands in the non-executing backend (its "
+    "executions never run) and ignores DefinitionSubstitutions (the ASL keeps '${...}') and Definition.",
+    {
+        ("moto.stepfunctions.models:StateMachine", "create_from_cloudformation_json"): classmethod(
+            _state_machine_from_cloudformation
+        ),
+        ("moto.stepfunctions.models:StateMachine", "delete_from_cloudformation_json"): classmethod(
+            _delete_state_machine_from_cloudformation
+        ),
+    },
+)
+
+
+class _Resource:
+    """A CloudFormation resource moto has no model for, created through moto's own backends where
+    they exist (duck-typed: subclassing CloudFormationModel would register it with moto for good)."""
+
+    TYPE = ""
+    ATTRIBUTES: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, attributes: dict[str, str] | None = None) -> None:
+        self.physical_resource_id = physical_id
+        self._attributes = attributes or {}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _Resource:
+        return cls.create(name, dict(cloudformation_json["Properties"]), account_id, region_name)
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        raise NotImplementedError
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self._attributes[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class _EventInvokeConfig(_Resource):
+    """Lambda's async retries and on-failure destination: moto's API has them, its CloudFormation not."""
+
+    TYPE = "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.awslambda.models import lambda_backends
+
+        function_name = properties.pop("FunctionName")
+        properties.pop("Qualifier", None)
+        lambda_backends[account_id][region_name].put_function_event_invoke_config(function_name, properties)
+        return cls(f"{function_name}-event-invoke-config")
+
+
+class _QueuePolicy(_Resource):
+    TYPE = "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.sqs.models import sqs_backends
+
+        policy = {"Policy": json.dumps(properties["PolicyDocument"])}
+        for queue_url in properties["Queues"]:
+            sqs_backends[account_id][region_name].set_queue_attributes(queue_url.rsplit("/", 1)[-1], policy)
+        return cls(name)
+
+
+class _EventBusPolicy(_Resource):
+    TYPE = "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.events.models import events_backends
+
+        backend = events_backends[account_id][region_name]
+        bus, sid = properties.get("EventBusName", "default"), properties["StatementId"]
+        if statement := properties.get("Statement"):
+            backend.put_permission(bus, "", "", "", {}, json.dumps({"Statement": [{"Sid": sid, **statement}]}))
+        else:
+            action, principal = properties.get("Action"), properties.get("Principal", "")
+            backend.put_permission(bus, action, principal, sid, properties.get("Condition", {}), "")
+        return cls(sid)
+
+
+class _SchemaRegistry(_Resource):
+    """moto has no EventBridge Schemas service: the registry is recorded, its attributes resolve."""
+
+    TYPE = "AWS::EventSchemas::Registry"
+    ATTRIBUTES = ("RegistryName", "RegistryArn")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        registry = properties.get("RegistryName", name)
+        arn = f"arn:aws:schemas:{region_name}:{account_id}:registry/{registry}"
+        return cls(arn, {"RegistryName": registry, "RegistryArn": arn})
+
+
+class _Schema(_Resource):
+    TYPE = "AWS::EventSchemas::Schema"
+    ATTRIBUTES = ("SchemaArn", "SchemaName", "SchemaVersion")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        schema = properties.get("SchemaName", name)
+        arn = f"arn:aws:schemas:{region_name}:{account_id}:schema/{properties['RegistryName']}/{schema}"
+        return cls(arn, {"SchemaArn": arn, "SchemaName": schema, "SchemaVersion": "1"})
+
+
+_MISSING_MODELS = {m.TYPE: m for m in (_EventInvokeConfig, _QueuePolicy, _EventBusPolicy, _SchemaRegistry, _Schema)}
+
+
+def _resource_class_from_type(resource_type: str) -> Any:
+    if resource_type in _MISSING_MODELS:
+        return _MISSING_MODELS[resource_type]
+    return original("cfn-missing-types")(resource_type)
+
+
+register(
+    "cfn-missing-types",
+    "moto's CloudFormation skips resource types it has no model for (with a warning), and fails the "
+    "whole stack when an output reads an attribute of one ('NoneType' has no attribute 'has_cfn_attr'). "
+    "This stack uses five: AWS::Lambda::EventInvokeConfig (the subscribers' async retries and on-failure "
+    "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema.",
+    {("moto.cloudformation.parsing:", "resource_class_from_type"): _resource_class_from_type},
+)

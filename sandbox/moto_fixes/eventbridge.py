@@ -1,0 +1,66 @@
+"""EventBridge: Lambda targets are delivered (by the sandbox's delivery engine, sandbox/events.py), DISABLED
+rules are skipped, and a replay reaches only the chosen rules with the events of its time window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.moto_fixes.base import hooks, original, register
+
+
+def _send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    moto_send = original("events-lambda-targets")
+    if hooks.send_to_lambda_targets is None:
+        moto_send(self, original_event, transform_input)
+        return
+
+    def moto_targets(rule: Any, event: dict[str, Any]) -> None:
+        moto_send(rule, event, transform_input)
+
+    hooks.send_to_lambda_targets(self, original_event, moto_targets)
+
+
+register(
+    "events-lambda-targets",
+    "PutEvents raises NotImplementedError when a matching rule targets a Lambda function, and delivers "
+    "to rules whose State is DISABLED.",
+    {("moto.events.models:Rule", "send_to_targets"): _send_to_targets},
+)
+
+
+def _epoch(value: Any) -> float:
+    """A StartReplay time (epoch seconds over the JSON protocol, or a datetime) as epoch seconds."""
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)
+
+
+def _replay_events(self: Any, archive: Any) -> None:
+    from moto.core.utils import unix_time
+    from moto.events.models import ReplayState, events_backends
+    from moto.moto_api._internal import mock_random
+
+    backend = events_backends[self.account_id][self.region]
+    bus = backend.describe_event_bus(self.destination["Arn"].split("/")[-1])
+    # "FilterArns: A list of ARNs for rules to replay events to." (EventBridge API, ReplayDestination)
+    filter_arns = set(self.destination.get("FilterArns") or [])
+    rules = [rule for rule in bus.rules.values() if not filter_arns or rule.arn in filter_arns]
+    # "Only events that occurred between the EventStartTime and EventEndTime are replayed." (StartReplay)
+    start, end = _epoch(self.event_start_time), _epoch(self.event_end_time)
+    for event in list(archive.events):
+        if not start <= float(event.get("time", 0)) <= end:
+            continue
+        for rule in rules:
+            replayed = dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name})
+            rule.send_to_targets(replayed, transform_input=False)
+    self.state = ReplayState.COMPLETED
+    self.end_time = unix_time()
+
+
+register(
+    "events-replay-filter",
+    "StartReplay replays every archived event to every rule on the bus: Destination.FilterArns (replay to "
+    "chosen rules only) and the EventStartTime/EventEndTime window are ignored, so a replay 'to analytics' "
+    "reached every subscriber, with events from outside the window too.",
+    {("moto.events.models:Replay", "replay_events"): _replay_events},
+)

@@ -1,0 +1,133 @@
+"""CloudFormation fixes (sandbox/moto_fixes/cloudformation.py): moto is still broken without each, and it works.
+
+When a moto upgrade fixes something upstream, its `*_without_fix` test fails: delete the fix. When an
+upgrade changes what a fix patches, its `*_with_fix` test fails. Either way nothing breaks silently.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.account import ACCOUNT_ID, Sandbox
+from sandbox.moto_fixes import suspended
+from tests.sandbox.moto_fixes.support import (
+    ROLE,
+    create_function,
+    deploy_stack,
+    run_machine,
+    wait_for,
+)
+
+FIFO = {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}}}
+BUS = {"Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "fix-bus"}}}
+ARCHIVE = {
+    "Archive": {
+        "Type": "AWS::Events::Archive",
+        "Properties": {"SourceArn": {"Fn::GetAtt": ["Bus", "Arn"]}, "EventPattern": {"source": ["a"]}},
+    }
+}
+
+
+def test_generated_names_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-generated-names"), pytest.raises(Exception, match=r"\.fifo"):
+        deploy_stack(account, FIFO)
+    long_logical_id = {"EventsBusArchiveOfEveryOrderEvent3AC72948": ARCHIVE["Archive"]}
+    with suspended("cfn-generated-names"), pytest.raises(Exception, match="48"):
+        deploy_stack(account, {**BUS, **long_logical_id})
+
+
+def test_generated_names_with_fix(account: Sandbox) -> None:
+    long_logical_id = {"EventsBusArchiveOfEveryOrderEvent3AC72948": ARCHIVE["Archive"]}
+    outputs = deploy_stack(
+        account, {**FIFO, **BUS, **long_logical_id}, {"Queue": {"Fn::GetAtt": ["Queue", "QueueName"]}}
+    )
+    assert outputs["Queue"].endswith(".fifo") and len(outputs["Queue"]) <= 80
+    archives = account.client("events").list_archives()["Archives"]
+    assert archives and all(len(a["ArchiveName"]) <= 48 for a in archives)
+
+
+def test_archive_pattern_without_fix(account: Sandbox) -> None:
+    named = {"Archive": {**ARCHIVE["Archive"], "Properties": {**ARCHIVE["Archive"]["Properties"], "ArchiveName": "a"}}}
+    with suspended("cfn-archive-pattern"), pytest.raises(Exception, match="must be str"):
+        deploy_stack(account, {**BUS, **named})
+
+
+def test_archive_pattern_with_fix(account: Sandbox) -> None:
+    deploy_stack(account, {**BUS, **ARCHIVE})
+    archive = account.client("events").list_archives()["Archives"][0]
+    described = account.client("events").describe_archive(ArchiveName=archive["ArchiveName"])
+    assert json.loads(described["EventPattern"]) == {"source": ["a"]}
+
+
+def test_event_bus_ref_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-event-bus-ref"):
+        assert "<moto.events.models.EventBus" in deploy_stack(account, BUS, {"Name": {"Ref": "Bus"}})["Name"]
+
+
+def test_event_bus_ref_with_fix(account: Sandbox) -> None:
+    assert deploy_stack(account, BUS, {"Name": {"Ref": "Bus"}})["Name"] == "fix-bus"
+
+
+REGISTRY = {"Registry": {"Type": "AWS::EventSchemas::Registry", "Properties": {"RegistryName": "fix-registry"}}}
+
+
+def test_missing_types_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-missing-types"), pytest.raises(Exception, match="has_cfn_attr"):
+        deploy_stack(account, REGISTRY, {"Registry": {"Fn::GetAtt": ["Registry", "RegistryName"]}})
+
+
+def test_missing_types_with_fix(account: Sandbox) -> None:
+    function = create_function(account, "echo")
+    queue = account.client("sqs").create_queue(QueueName="fix-dlq")["QueueUrl"]
+    dlq_arn = f"arn:aws:sqs:eu-west-1:{ACCOUNT_ID}:fix-dlq"
+    invoke_config = {
+        "Type": "AWS::Lambda::EventInvokeConfig",
+        "Properties": {
+            "FunctionName": function,
+            "Qualifier": "$LATEST",
+            "MaximumRetryAttempts": 1,
+            "DestinationConfig": {"OnFailure": {"Destination": dlq_arn}},
+        },
+    }
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*"}]}
+    policy = {"Type": "AWS::SQS::QueuePolicy", "Properties": {"Queues": [queue], "PolicyDocument": document}}
+    outputs = deploy_stack(
+        account,
+        {**REGISTRY, "Config": invoke_config, "Policy": policy},
+        {"Registry": {"Fn::GetAtt": ["Registry", "RegistryName"]}},
+    )
+    assert outputs["Registry"] == "fix-registry"
+    stored = account.client("lambda").get_function_event_invoke_config(FunctionName=function)
+    assert stored["MaximumRetryAttempts"] == 1
+    attributes = account.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]
+    assert json.loads(attributes["Policy"]) == document
+
+
+STATE_MACHINE = {
+    "Machine": {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": ROLE,
+            "DefinitionString": json.dumps(
+                {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${Greeting}", "End": True}}}
+            ),
+            "DefinitionSubstitutions": {"Greeting": "hello"},
+        },
+    }
+}
+
+
+def test_state_machine_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-state-machine"):
+        arn = deploy_stack(account, STATE_MACHINE, {"Arn": {"Ref": "Machine"}})["Arn"]
+        with pytest.raises(Exception, match=r"(?i)does not exist"):  # not in the executing backend
+            account.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
+
+
+def test_state_machine_with_fix(account: Sandbox) -> None:
+    arn = deploy_stack(account, STATE_MACHINE, {"Arn": {"Ref": "Machine"}})["Arn"]
+    assert "${" not in account.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
+    described = wait_for(account, run_machine(account, arn))
+    assert described["status"] == "SUCCEEDED" and "hello" in described["output"], described
