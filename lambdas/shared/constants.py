@@ -82,7 +82,6 @@ SUB_EVENT_VERSION: Final = "EventVersion"
 SUB_PRODUCER: Final = "Producer"
 SUB_ORDER_COMPLETED: Final = "OrderCompletedDetailType"
 SUB_ORDER_FAILED: Final = "OrderFailedDetailType"
-SUB_REVIEW_TIMEOUT: Final = "ReviewTimeoutSeconds"
 ASL_FILE: Final = "statemachines/order_workflow.asl.json"
 
 # ---------------------------------------------------------------------------
@@ -93,7 +92,6 @@ DEFAULT_POWERTOOLS_LAYER_VERSION: Final = 27
 POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
 LAMBDA_MEMORY_MB: Final = 256
 LAMBDA_TIMEOUT_SECONDS: Final = 10
-TASK_TIMEOUT_SECONDS: Final = 30
 LOG_RETENTION_DAYS: Final = 30
 # Payments above this amount need a human review (simulated gateway rule).
 DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS: Final = 100_000
