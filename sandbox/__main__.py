@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox.demo import main as demo
 
         return demo(args.cdk_out)
-    from sandbox.server import main as serve_main
+    from sandbox.serve import main as serve_main
 
     return serve_main(args.cdk_out, args.port, seed=not args.no_seed)
 

@@ -28,7 +28,7 @@ import boto3
 from lambdas.shared import constants
 from sandbox import lambda_runtime, moto_fixes
 from sandbox.clock import Clock
-from sandbox.deploy import Deployment, deploy
+from sandbox.deploy import Deployment, deploy, stack_environment
 from sandbox.events import LambdaTargets
 from sandbox.lambda_runtime import FunctionSpec, Invocation
 
@@ -89,7 +89,9 @@ class Sandbox:
         integration_hook: IntegrationHook | None = None,
     ) -> None:
         self.cdk_out = Path(cdk_out) if cdk_out is not None else None  # None: an empty account
-        self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        # A stack synthesized for a region deploys there (as `cdk deploy` does); else the environment's region.
+        synthesized_for = stack_environment(self.cdk_out).region if self.cdk_out is not None else None
+        self.region = region or synthesized_for or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         self.port = port
         self.seed_catalog = Path(seed_catalog) if seed_catalog else None
         self.invocation_hook = invocation_hook

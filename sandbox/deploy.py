@@ -1,5 +1,8 @@
 """Deploys a synthesized CDK app (cdk.out) into the sandbox the way `cdk deploy` does.
 
+0. Check that the stack may be deployed here: a template synthesized for a region or an account (a
+   `cdk synth` with a region or a profile) deploys only there, as `cdk deploy` would deploy it; an
+   environment-agnostic one (``aws://unknown-account/unknown-region``) deploys anywhere.
 1. Bootstrap the account (what `cdk bootstrap` leaves behind and the template checks): the SSM
    parameter ``/cdk-bootstrap/<qualifier>/version`` and the assets bucket.
 2. Publish the file assets listed in ``<Stack>.assets.json`` (directories zipped) to that bucket.
@@ -56,6 +59,45 @@ class Deployment:
         """Lambda functions by physical name -> their template properties (handler, environment...)."""
         by_logical = {r.logical_id: r.physical_id for r in self.resources.values() if r.type == "AWS::Lambda::Function"}
         return {name: self.template["Resources"][logical]["Properties"] for logical, name in by_logical.items()}
+
+
+@dataclass(frozen=True)
+class StackEnvironment:
+    """The account and region a stack was synthesized for (None: environment-agnostic)."""
+
+    account: str | None = None
+    region: str | None = None
+
+
+def stack_environment(cdk_out: Path, stack_name: str = constants.STACK_NAME) -> StackEnvironment:
+    """From the cloud assembly's manifest.json: ``aws://<account>/<region>``, where `cdk synth` writes
+    unknown-account / unknown-region for what it was not given. (A `npx cdk synth` with no region
+    configured at all gives the app us-east-1, the CLI's fallback: that stack deploys only there.)"""
+    manifest_path = Path(cdk_out) / "manifest.json"
+    if not manifest_path.exists():
+        return StackEnvironment()
+    artifact = json.loads(manifest_path.read_text()).get("artifacts", {}).get(stack_name, {})
+    account, _, region = str(artifact.get("environment", "")).removeprefix("aws://").partition("/")
+    return StackEnvironment(
+        account=None if account in ("", "unknown-account") else account,
+        region=None if region in ("", "unknown-region") else region,
+    )
+
+
+def check_environment(cdk_out: Path, stack_name: str, account: str, region: str) -> None:
+    """DeployError (one line: what to do) when the stack was synthesized for another account or region."""
+    pinned = stack_environment(cdk_out, stack_name)
+    if pinned.region and pinned.region != region:
+        raise DeployError(
+            f"{stack_name} in {cdk_out} was synthesized for region {pinned.region}, the sandbox runs in {region}: "
+            f"start the sandbox without a region (it then uses {pinned.region}), or synthesize for {region} "
+            f"(`AWS_REGION={region} npx cdk synth`)"
+        )
+    if pinned.account and pinned.account != account:
+        raise DeployError(
+            f"{stack_name} in {cdk_out} was synthesized for account {pinned.account} (a profile's), the sandbox "
+            f"is account {account}: synthesize without a profile or credentials (`env -u AWS_PROFILE npx cdk synth`)"
+        )
 
 
 def template_path(cdk_out: Path, stack_name: str = constants.STACK_NAME) -> Path:
@@ -120,6 +162,7 @@ def deploy(session: Any, cdk_out: Path, stack_name: str = constants.STACK_NAME) 
     account = session.client("sts").get_caller_identity()["Account"]
     region = session.region_name
     path = template_path(cdk_out, stack_name)
+    check_environment(cdk_out, stack_name, account, region)
     body = path.read_text()
     template = json.loads(body)
     bootstrap(session, account, region)

@@ -1,4 +1,4 @@
-"""`python -m sandbox serve`: the sandbox as a local AWS endpoint on 127.0.0.1.
+"""The sandbox's account as a local AWS endpoint on 127.0.0.1 (``Sandbox(port=...)``; ``python -m sandbox serve``).
 
 The AWS CLI, boto3 and the project's scripts talk to it with ``--endpoint-url`` (or
 ``AWS_ENDPOINT_URL``). It is moto's server app; the deployed handlers run in this process and reach
@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import sys
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 from urllib.parse import parse_qs
@@ -25,10 +22,6 @@ from urllib.parse import parse_qs
 from werkzeug.serving import BaseWSGIServer, make_server
 
 CONTROL_PREFIX = "/_sandbox/"
-# The console-ready happy-path example (examples/orders/happy.json): one order, not a retyped copy.
-EXAMPLE_ORDER: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parent.parent / "examples" / "orders" / "happy.json").read_text()
-)
 StartResponse = Callable[..., Any]
 
 
@@ -77,38 +70,3 @@ def start_server(port: int, config: dict[str, Any], control: Callable[..., Any])
     server = SandboxServer(port, config, control)
     server.start()
     return server
-
-
-def main(cdk_out: Path, port: int, seed: bool = True) -> int:
-    from sandbox import scenarios
-    from sandbox.account import Sandbox
-    from sandbox.deploy import DeployError, template_path
-
-    try:
-        template_path(cdk_out)
-    except DeployError as error:
-        print(error)
-        return 2
-    print(f"deploying {cdk_out} into the sandbox ...", flush=True)
-    with Sandbox(cdk_out, port=port, seed_catalog=scenarios.CATALOG_PATH if seed else None) as sandbox:
-        url = sandbox.endpoint_url
-        outputs = sandbox.outputs
-        print(f"\nThe sandbox is serving on {url} (region {sandbox.region}; any credentials). Stack outputs:")
-        for key in sorted(outputs):
-            print(f"  {key:<42} {outputs[key]}")
-        print(
-            "\nTry (more in the README, section 'The sandbox'):\n"
-            f"  export AWS_ENDPOINT_URL={url} AWS_DEFAULT_REGION={sandbox.region} "
-            "AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
-            f"  aws stepfunctions start-execution --state-machine-arn {outputs['StateMachineArn']} "
-            f"--name {EXAMPLE_ORDER['orderId']} --input '{json.dumps(EXAMPLE_ORDER)}'\n"
-            f"  curl -X POST '{url}/_sandbox/clock/advance?seconds=259200'   # 72 h pass\n"
-            "\nCtrl-C stops it (everything is in memory and is gone then).",
-            flush=True,
-        )
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        stop.wait()
-    print("stopped", file=sys.stderr)
-    return 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,10 @@ import boto3
 import pytest
 
 from lambdas.shared import constants
-from sandbox.server import EXAMPLE_ORDER
+from sandbox.account import Sandbox
+from sandbox.deploy import DeployError
+from sandbox.serve import EXAMPLE_ORDER
+from tests.synth import synthesize
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -29,10 +34,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def endpoint(cdk_out: Path) -> Iterator[str]:
+@contextmanager
+def _serving(cdk_out: Path) -> Iterator[tuple[str, str]]:
+    """`python -m sandbox serve` with no AWS_* variables (no region, no profile): (endpoint, its first lines)."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--cdk-out", str(cdk_out), "serve", "--port", str(port)],
         cwd=REPO,
@@ -50,17 +56,36 @@ def endpoint(cdk_out: Path) -> Iterator[str]:
                 break
         else:
             pytest.fail("the server did not start:\n" + "".join(lines))
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", "".join(lines)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _client(endpoint: str, service: str) -> Any:
+@pytest.fixture(scope="module")
+def endpoint(cdk_out: Path) -> Iterator[str]:
+    with _serving(cdk_out) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def cdk_out_without_region(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What a plain `npx cdk synth` writes when no region is configured (no AWS_REGION, AWS_DEFAULT_REGION or
+    profile): the CLI gives the app CDK_DEFAULT_REGION=us-east-1, its fallback, and no account, so the stack's
+    assets go to the us-east-1 bootstrap bucket (measured with aws-cdk 2.1148: manifest environment
+    aws://unknown-account/us-east-1)."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "CDK_DEFAULT_ACCOUNT"):
+            env.delenv(name, raising=False)
+        env.setenv("CDK_DEFAULT_REGION", "us-east-1")
+        return synthesize(tmp_path_factory.mktemp("cdk.out-no-region")).outdir
+
+
+def _client(endpoint: str, service: str, region: str = "eu-west-1") -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint,
-        region_name="eu-west-1",
+        region_name=region,
         aws_access_key_id="any",
         aws_secret_access_key="any",
     )
@@ -119,3 +144,42 @@ def test_a_review_times_out_when_the_clock_is_advanced(endpoint: str) -> None:
         assert json.loads(response.read())["clockOffsetSeconds"] >= 259200
     described = _wait(endpoint, arn)
     assert (described["status"], described["error"]) == ("FAILED", constants.ERROR_REVIEW_TIMED_OUT)
+
+
+def test_serve_deploys_a_template_synthesized_with_no_region_into_its_region(cdk_out_without_region: Path) -> None:
+    with _serving(cdk_out_without_region) as (url, printed):
+        assert "region us-east-1" in printed, printed
+        stack = _client(url, "cloudformation", "us-east-1").describe_stacks(StackName=constants.STACK_NAME)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        sfn = _client(url, "stepfunctions", "us-east-1")
+        arn = sfn.start_execution(
+            stateMachineArn=outputs["StateMachineArn"], name=EXAMPLE_ORDER["orderId"], input=json.dumps(EXAMPLE_ORDER)
+        )["executionArn"]
+        described = sfn.describe_execution(executionArn=arn)
+        deadline = time.monotonic() + 60
+        while described["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            described = sfn.describe_execution(executionArn=arn)
+        assert described["status"] == "SUCCEEDED", described
+
+
+def test_a_sandbox_in_another_region_than_the_template_says_what_to_do(cdk_out_without_region: Path) -> None:
+    with pytest.raises(DeployError) as refused, Sandbox(cdk_out_without_region, region="eu-west-1"):
+        pass
+    message = str(refused.value)
+    assert "\n" not in message and "us-east-1" in message and "eu-west-1" in message, message
+
+
+def test_a_template_synthesized_for_another_account_says_what_to_do(
+    cdk_out_without_region: Path, tmp_path: Path
+) -> None:
+    """A `cdk synth` with a profile pins the stack to that account: its assets bucket is not the sandbox's."""
+    pinned = tmp_path / "cdk.out"
+    shutil.copytree(cdk_out_without_region, pinned)
+    manifest = json.loads((pinned / "manifest.json").read_text())
+    manifest["artifacts"][constants.STACK_NAME]["environment"] = "aws://111122223333/us-east-1"
+    (pinned / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DeployError) as refused, Sandbox(pinned):
+        pass
+    message = str(refused.value)
+    assert "\n" not in message and "111122223333" in message and "profile" in message, message
