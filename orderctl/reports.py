@@ -7,10 +7,9 @@ from dataclasses import asdict
 from datetime import date
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.audit import CHAIN, HEAD_KEY
-from lambdas.subscribers.analytics.logic import compare_variants, day_pk
-from lambdas.subscribers.analytics.report import days
-from lambdas.subscribers.audit.logic import Head, verify
+from lambdas.subscribers.analytics import store as analytics
+from lambdas.subscribers.audit.logic import verify_trail
+from lambdas.subscribers.audit.store import AuditTable
 from orderctl import render
 from orderctl.errors import OrderctlError
 from orderctl.stack import DeployedStack
@@ -18,13 +17,11 @@ from orderctl.stack import DeployedStack
 
 def audit_verify(stack: DeployedStack) -> render.Output:
     name = stack.subscriber_output("audit", constants.OUTPUT_SUBSCRIBER_TABLE)
-    # Head first: records appended while we walk then only extend past what the head promised.
-    item = stack.table(name).get_item(Key=HEAD_KEY, ConsistentRead=True).get("Item")
-    head = Head(int(item["seq"]), item["hash"]) if item else None
-    records = (r for r in stack.query(name, CHAIN, "SEQ#") if head is None or int(r["seq"]) <= head.seq)
-    result = verify(records, head)
+    store = AuditTable(stack.table(name))
+    result = verify_trail(store)
     data = asdict(result)
     if result.ok:
+        head = store.head() if result.checked else None
         tail = f", chain head {head.hash[:16]}" if head else ""
         return render.Output(data, f"Audit trail intact: {result.checked} records checked{tail}.")
     where = f" at record {result.first_broken_seq}" if result.first_broken_seq is not None else ""
@@ -64,9 +61,8 @@ def sales(
     if (last - first).days > 366:
         raise OrderctlError("at most 366 days at a time (one query per day)")
     name = stack.subscriber_output("analytics", constants.OUTPUT_SUBSCRIBER_TABLE)
-    rows = [row for day in days(first, last) for row in stack.query(name, day_pk(day), "VARIANT#")]
-    currency = next((str(r["currency"]) for r in rows if r.get("currency")), "")
-    stats = compare_variants(rows, baseline=baseline, sku=sku, traffic_split=split)
+    report = analytics.sales_report(stack.table(name), first, last, sku, baseline, split)
+    currency, stats = report.currency, report.variants
     data = {
         "from": first.isoformat(),
         "to": last.isoformat(),

@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
+
+if TYPE_CHECKING:
+    from lambdas.subscribers.analytics.logic import VariantStats
+    from lambdas.subscribers.audit.logic import Verification
 
 
 @dataclass(frozen=True)
@@ -109,21 +113,21 @@ def subscriber_table(sandbox: Any, subscriber: str) -> str:
     return sandbox.outputs[f"{subscriber}SubscriberTableName"]
 
 
-def audit_verification(sandbox: Any) -> Any:
-    """The audit subscriber's own check of its hash chain (lambdas/subscribers/audit/verify.py)."""
-    from lambdas.subscribers.audit.verify import verify_table
+def audit_verification(sandbox: Any) -> Verification:
+    """The audit trail's one check (lambdas.subscribers.audit.logic.verify_trail), on the sandbox's table."""
+    from lambdas.subscribers.audit.logic import verify_trail
+    from lambdas.subscribers.audit.store import AuditTable
 
-    with sandbox.client_environment():
-        return verify_table(subscriber_table(sandbox, "Audit"))
+    return verify_trail(AuditTable(sandbox.resource("dynamodb").Table(subscriber_table(sandbox, "Audit"))))
 
 
-def analytics_by_variant(sandbox: Any, day: date | None = None) -> list[Any]:
-    """The analytics subscriber's own report for one day (default: today, UTC)."""
-    from lambdas.subscribers.analytics.report import report
+def analytics_by_variant(sandbox: Any, day: date | None = None) -> list[VariantStats]:
+    """Sales by site variant for one day (default: today, UTC), read as `orderctl sales` reads them."""
+    from lambdas.subscribers.analytics import store as analytics
 
     day = day or datetime.now(UTC).date()
-    with sandbox.client_environment():
-        return report(subscriber_table(sandbox, "Analytics"), day, day)
+    dynamo_table = sandbox.resource("dynamodb").Table(subscriber_table(sandbox, "Analytics"))
+    return analytics.sales_report(dynamo_table, day, day).variants
 
 
 def deliveries_by_subscriber(sandbox: Any) -> dict[str, Counter[str]]:

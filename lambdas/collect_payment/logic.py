@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lambdas.shared import payment_gateway as gw
-from lambdas.shared.adapters import payments as status
+from lambdas.shared import payment_status as status
 from lambdas.shared.errors import InvalidOrder, PaymentDeclined
 from lambdas.shared.payment_inputs import Fields, format_amount, iso
 

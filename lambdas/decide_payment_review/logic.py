@@ -26,14 +26,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import payments as status
-from lambdas.shared.adapters.payments import StaleTaskToken
+from lambdas.shared import payment_status as status
 from lambdas.shared.errors import ReviewDecisionError
 from lambdas.shared.observability import logger
 from lambdas.shared.payment_inputs import Fields, iso
+from lambdas.shared.payment_status import ReviewTask, StaleTaskToken
 
 if TYPE_CHECKING:
-    from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks, ReviewTask
+    from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 
 APPROVED: Final = "APPROVED"
 REJECTED: Final = "REJECTED"

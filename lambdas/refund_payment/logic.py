@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from lambdas.shared import ledger
-from lambdas.shared.adapters import payments as status
+from lambdas.shared import payment_status as status
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.payment_gateway import AlreadyCaptured
 from lambdas.shared.payment_inputs import Fields, iso

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import payments as status
+from lambdas.shared import payment_status as status
 from lambdas.shared.events import parse_time
 
 

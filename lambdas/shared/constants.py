@@ -3,6 +3,7 @@
 The CDK stack (`infra/`), the ASL substitutions (`statemachines/`), the Lambda handlers
 (`lambdas/`) and the offline sandbox all read these values; none of them retypes one.
 Tunables here are defaults: `infra/config.py` lets cdk.json / `-c key=value` override them.
+Names and tunables only the stack uses live in `infra/` (`names.py`, `config.py`), not here.
 """
 
 from __future__ import annotations
@@ -56,8 +57,6 @@ ENV_WAREHOUSES: Final = "WAREHOUSES_JSON"
 ENV_PRICING: Final = "PRICING_JSON"
 ENV_PAYMENT_REVIEW_THRESHOLD: Final = "PAYMENT_REVIEW_THRESHOLD_CENTS"
 ENV_REVIEW_TIMEOUT_SECONDS: Final = "REVIEW_TIMEOUT_SECONDS"
-ENV_POWERTOOLS_SERVICE: Final = "POWERTOOLS_SERVICE_NAME"
-ENV_POWERTOOLS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 
 # ---------------------------------------------------------------------------
 # Workflow: task Lambdas, keyed by the ASL substitution that carries each ARN.
@@ -88,11 +87,7 @@ ASL_FILE: Final = "statemachines/order_workflow.asl.json"
 # Tunables (defaults; override with CDK context, see infra/config.py)
 # ---------------------------------------------------------------------------
 DEFAULT_REVIEW_TIMEOUT_SECONDS: Final = 72 * 3600
-DEFAULT_POWERTOOLS_LAYER_VERSION: Final = 27
-POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
 LAMBDA_MEMORY_MB: Final = 256
-LAMBDA_TIMEOUT_SECONDS: Final = 10
-LOG_RETENTION_DAYS: Final = 30
 # Payments above this amount need a human review (simulated gateway rule).
 DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS: Final = 100_000
 
@@ -135,19 +130,7 @@ DEFAULT_PRICING: Final[dict[str, object]] = {
 # ---------------------------------------------------------------------------
 # Choreography: the bus, its contract and the subscribers (infra/bus.py, infra/subscribers.py)
 # ---------------------------------------------------------------------------
-DEFAULT_ARCHIVE_RETENTION_DAYS: Final = 90
-DEFAULT_NOTIFICATION_SENDER: Final = "orders@example.com"
-# Every source we publish under: the archive keeps these, audit records them, and the bus policy
-# forbids other accounts from publishing under them.
-OUR_EVENT_SOURCES: Final = (EVENT_SOURCE,)
 INVENTORY_PRODUCER: Final = "inventory"
-SCHEMA_REGISTRY_SUFFIX: Final = "-events"
-
-# SSM parameters other stacks import the bus from (also stack outputs, see infra/stack.py).
-SSM_EVENT_BUS_NAME: Final = "/orders/event-bus/name"
-SSM_EVENT_BUS_ARN: Final = "/orders/event-bus/arn"
-SSM_EVENT_ARCHIVE_ARN: Final = "/orders/event-bus/archive-arn"
-SSM_SCHEMA_REGISTRY_NAME: Final = "/orders/event-bus/schema-registry-name"
 
 # Subscribers: environment variables the registry sets.
 ENV_SUBSCRIBER_TABLE: Final = "SUBSCRIBER_TABLE_NAME"
@@ -156,15 +139,12 @@ ENV_MARKER_TTL_DAYS: Final = "MARKER_TTL_DAYS"
 # Subscriber tables: (pk, sk), plus the TTL attribute of idempotency markers.
 SUBSCRIBER_TABLE_KEYS: Final = ("pk", "sk")
 MARKER_TTL_ATTRIBUTE: Final = "expiresAt"
-# Markers must outlive every redelivery: the archive's replay window plus a DLQ redrive.
-MARKER_TTL_MARGIN_DAYS: Final = 30
 
 # Delivery to a subscriber: EventBridge retries a failed invoke (throttling, service errors),
 # Lambda retries a failed function run; after either gives up the event lands in the DLQ.
 SUBSCRIBER_RETRY_ATTEMPTS: Final = 8
 SUBSCRIBER_MAX_EVENT_AGE_SECONDS: Final = 6 * 3600
 SUBSCRIBER_ASYNC_RETRY_ATTEMPTS: Final = 2
-DEAD_LETTER_RETENTION_DAYS: Final = 14
 
 # Inventory forecast: velocity over a trailing window; suggest a reorder when the stock left
 # covers fewer days than the supplier needs, sized to cover lead time plus the target cover.
@@ -199,9 +179,6 @@ OUTPUT_LEDGER_TABLE: Final = "LedgerTableName"
 OUTPUT_GATEWAY_LEDGER_TABLE: Final = "GatewayLedgerTableName"
 OUTPUT_REVIEW_FUNCTION: Final = "ReviewDecisionFunctionName"
 OUTPUT_EVENT_ARCHIVE_ARN: Final = "EventArchiveArn"
-OUTPUT_SCHEMA_REGISTRY: Final = "SchemaRegistryName"
-OUTPUT_DASHBOARD_NAME: Final = "DashboardName"
-OUTPUT_ALARM_TOPIC_ARN: Final = "AlarmTopicArn"
 # Per subscriber: "<CamelName>Subscriber" + one of these suffixes ("AnalyticsSubscriberTableName").
 OUTPUT_SUBSCRIBER_INFIX: Final = "Subscriber"
 OUTPUT_SUBSCRIBER_DEAD_LETTER_QUEUE: Final = "DeadLetterQueueUrl"
@@ -218,10 +195,6 @@ METRIC_REVENUE_CENTS: Final = "RevenueCents"
 METRIC_REVIEWS_REQUESTED: Final = "ReviewsRequested"
 METRIC_REVIEWS_WAITING: Final = "ReviewsWaiting"
 METRIC_OLDEST_REVIEW_WAIT: Final = "OldestReviewWaitSeconds"
-# From the state machine's execution log (a metric filter, dimension "error" = the named error).
-METRIC_ORDERS_FAILED: Final = "OrdersFailed"
-METRIC_ORDERS_FAILED_UNEXPECTEDLY: Final = "OrdersFailedUnexpectedly"
-METRIC_ERROR_DIMENSION: Final = "error"
 # Failures that are outcomes of a working shop (bad input, no stock, a declined card, a reviewer's
 # "no"): counted, but only their rate alarms. Any other failure is a fault and alarms at once.
 BUSINESS_ERRORS: Final = (
@@ -233,15 +206,6 @@ BUSINESS_ERRORS: Final = (
     ERROR_REVIEW_REJECTED,
     ERROR_REVIEW_TIMED_OUT,
 )
-# The review monitor: how often it counts the waiting reviews, and the environment it reads.
+# The review monitor's handler, and the environment it (and the sweeper, the review decision) reads.
 REVIEW_MONITOR_HANDLER: Final = "lambdas.review_monitor.handler.handler"
-REVIEW_MONITOR_INTERVAL_MINUTES: Final = 5
 ENV_STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
-# Alarm when the oldest review has waited this share of the review timeout: reviewers still have
-# the rest of it to decide before the order is cancelled (Order.ReviewTimedOut).
-REVIEW_WAIT_ALARM_FRACTION: Final = 0.5
-# Alarm when at least this share of the orders started in the window failed, once enough started.
-FAILURE_RATE_ALARM_PERCENT: Final = 25
-FAILURE_RATE_ALARM_MIN_ORDERS: Final = 20
-FAILURE_RATE_ALARM_MINUTES: Final = 15
-ALARM_PERIOD_MINUTES: Final = 5

@@ -28,11 +28,13 @@ from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client, env, table
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
+from lambdas.shared.order import HELD
+from lambdas.shared.payment_status import CHARGING, REVIEW_PENDING
+from lambdas.subscribers.notifications.store import expired_claims
 from lambdas.sweeper import logic
 
 _HOLD_PREFIX = "HOLD#"
 _ORDER_PREFIX = "ORDER#"
-_CLAIM_SK = "CONFIRMATION"  # lambdas/shared/adapters/notifications.py keys a claim ORDER#<id>/CONFIRMATION
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
 PARTIAL = "PARTIAL"
@@ -98,7 +100,7 @@ class SweeperAws:
         """(orderId, status, createdAt) of every payment CHARGING or REVIEW_PENDING."""
         for item in _scan(
             self.payments,
-            FilterExpression=Attr("status").is_in([logic.CHARGING, logic.REVIEW_PENDING]),
+            FilterExpression=Attr("status").is_in([CHARGING, REVIEW_PENDING]),
             ProjectionExpression="orderId, #s, createdAt, requestedAt",
             ExpressionAttributeNames={"#s": "status"},
         ):
@@ -111,7 +113,7 @@ class SweeperAws:
             self.inventory,
             FilterExpression=Attr("pk").begins_with(_ORDER_PREFIX)
             & Attr("sk").begins_with(_HOLD_PREFIX)
-            & Attr("status").eq(logic.HELD),
+            & Attr("status").eq(HELD),
             ProjectionExpression="pk, heldAt",
         ):
             yield str(item["pk"]).removeprefix(_ORDER_PREFIX), _time(item.get("heldAt"))
@@ -127,21 +129,15 @@ class SweeperAws:
             KeyConditionExpression=Key("pk").eq(f"{_ORDER_PREFIX}{order_id}") & Key("sk").begins_with(_HOLD_PREFIX),
             ConsistentRead=True,
         )
-        return sum(1 for item in page.get("Items", []) if item.get("status") == logic.HELD)
+        return sum(1 for item in page.get("Items", []) if item.get("status") == HELD)
 
     def expired_claims(self, now: datetime) -> Iterator[tuple[str, int, int]]:
         """(orderId, leaseUntil, claimedAt) of every notifications claim still SENDING whose lease has
-        passed (leaseUntil 0: released by its run). The claim's shape is lambdas/shared/adapters/notifications.py's."""
+        passed (leaseUntil 0: released by its run), as the notifications subscriber's store reads them."""
         if self.notifications is None:
             return
-        for item in _scan(
-            self.notifications,
-            FilterExpression=Attr("sk").eq(_CLAIM_SK)
-            & Attr("status").eq(logic.SENDING)
-            & Attr("leaseUntil").lt(int(now.timestamp())),
-            ProjectionExpression="pk, leaseUntil, claimedAt",
-        ):
-            yield str(item["pk"]).removeprefix(_ORDER_PREFIX), int(item["leaseUntil"]), int(item.get("claimedAt", 0))
+        for claim in expired_claims(self.notifications, int(now.timestamp())):
+            yield claim["orderId"], claim["leaseUntil"], claim["claimedAt"]
 
     def booked(self, order_id: str) -> bool:
         """The ledger holds the order's sale (RecordAccounting ran: the order passed its commit point)."""

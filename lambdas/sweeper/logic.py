@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from lambdas.shared import constants
+from lambdas.shared.payment_status import CHARGING
 
 # -- names and tunables (defined here once; infra/sweeper.py and orderctl read them) -------------
 SWEEP_INTERVAL_MINUTES: Final = 15
@@ -58,10 +59,6 @@ COMPENSATION_STEPS: Final[dict[str, str]] = {
     "releaseStock": RELEASE_STATE,
     "publishOrderFailed": "PublishOrderFailed",
 }
-CHARGING: Final = "CHARGING"
-REVIEW_PENDING: Final = "REVIEW_PENDING"
-HELD: Final = "HELD"
-SENDING: Final = "SENDING"
 RUNNING: Final = "RUNNING"
 SUCCEEDED: Final = "SUCCEEDED"
 

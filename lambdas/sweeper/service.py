@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from lambdas.shared import constants
+from lambdas.shared.payment_status import CHARGING, REVIEW_PENDING
 from lambdas.sweeper import logic
 from lambdas.sweeper.adapters import DONE, SweeperAws
 
@@ -238,7 +239,7 @@ def order_findings(aws: SweeperAws, order_id: str, now: datetime) -> list[logic.
     lines = aws.held_lines(order_id)
     items = logic.OrderItems(
         order_id,
-        payment_status=status if status in (logic.CHARGING, logic.REVIEW_PENDING) else None,
+        payment_status=status if status in (CHARGING, REVIEW_PENDING) else None,
         held_lines=lines,
     )
     if items.payment_status or items.held_lines:

@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas.wait_for_payment_review import logic
 from lambdas.shared import constants
 from lambdas.shared.adapters.event_bus import publish
 from lambdas.shared.adapters.payments import PaymentsTable
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.payment_inputs import utc_now
+from lambdas.wait_for_payment_review import logic
 
 
 @lambda_handler(correlation_id_path="orderId")

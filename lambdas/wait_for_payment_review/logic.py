@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import payments as status
+from lambdas.shared import payment_status as status
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.payment_inputs import Fields, iso
 

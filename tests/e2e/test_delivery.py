@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import notifications
 from lambdas.shared.events import envelope, put_events_entry
+from lambdas.subscribers.notifications import store as notifications
 from sandbox.account import Sandbox
 from sandbox.faults import Fault, FaultInjector, Kind
 from tests.contract import samples

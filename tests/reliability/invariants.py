@@ -41,7 +41,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import payments as pay
+from lambdas.shared import payment_status as pay
+from lambdas.shared.adapters.payments import GatewayLedger
 from lambdas.subscribers.audit.logic import event_key
 from sandbox import observe
 from sandbox.account import ACCOUNT_ID
@@ -134,7 +135,7 @@ def gateway_record(world: World) -> dict[str, Any] | None:
     table = world.sandbox.outputs.get(getattr(constants, "OUTPUT_GATEWAY_LEDGER_TABLE", ""), "")
     if not table or not hasattr(payment_gateway, "gateway_records"):
         return None
-    ledger = pay.GatewayLedger(world.sandbox.resource("dynamodb").Table(table))
+    ledger = GatewayLedger(world.sandbox.resource("dynamodb").Table(table))
     with world.sandbox.client_environment():
         return dict(payment_gateway.gateway_records(None, ledger))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import payments as pay
+from lambdas.shared import payment_status as pay
 from sandbox import scenarios
 from sandbox.faults import ANY_ORDER, ASYNC_PREFIX, INTEGRATION_STEPS, Fault, Kind, RandomFaults, outlasts, summary
 from sandbox.runner import TERMINAL

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from lambdas.record_accounting import handler as accounting_handler
-from lambdas.wait_for_payment_review import handler as request_handler
 from lambdas.shared import constants
+from lambdas.wait_for_payment_review import handler as request_handler
 from tests.unit.payment_support import PRICING, accounting_event, capture_bus, invoke
 
 

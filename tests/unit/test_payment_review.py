@@ -18,11 +18,11 @@ from moto import mock_aws
 
 from lambdas.collect_payment import handler as collect_handler
 from lambdas.decide_payment_review import handler as decide_handler
-from lambdas.wait_for_payment_review import handler as request_handler
-from lambdas.wait_for_payment_review.logic import NotAwaitingReview
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.errors import InvalidOrder, ReviewDecisionError
+from lambdas.wait_for_payment_review import handler as request_handler
+from lambdas.wait_for_payment_review.logic import NotAwaitingReview
 from tests.unit.payment_support import (
     ORDER_ID,
     capture_bus,

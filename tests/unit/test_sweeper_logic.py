@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from lambdas.shared import constants
+from lambdas.shared.payment_status import CHARGING, REVIEW_PENDING
 from lambdas.sweeper import logic
 from lambdas.sweeper.logic import Action, Execution, Kind, OrderItems
 
@@ -115,7 +116,7 @@ def test_failed_executions_compensation_failed_is_auto_repaired_a_stall_waits_fo
 
 
 def test_items_of_an_order_that_failed_before_its_commit_point_are_given_back() -> None:
-    items = OrderItems("o-1", logic.CHARGING, LONG_AGO, held_lines=2, held_since=LONG_AGO)
+    items = OrderItems("o-1", CHARGING, LONG_AGO, held_lines=2, held_since=LONG_AGO)
     failed = Execution("o-1", "FAILED", LONG_AGO, constants.ERROR_PAYMENT_DECLINED)
     found = logic.item_findings(items, failed, is_committed=False, covered=False, now=NOW)
     assert [(f.kind, f.action, f.auto) for f in found] == [
@@ -127,7 +128,7 @@ def test_items_of_an_order_that_failed_before_its_commit_point_are_given_back() 
 
 
 def test_nothing_is_touched_while_running_within_the_grace_period_or_covered() -> None:
-    items = OrderItems("o-1", logic.REVIEW_PENDING, LONG_AGO, held_lines=1, held_since=LONG_AGO)
+    items = OrderItems("o-1", REVIEW_PENDING, LONG_AGO, held_lines=1, held_since=LONG_AGO)
     running = Execution("o-1", "RUNNING")
     assert logic.item_findings(items, running, False, False, NOW) == []
     assert logic.item_findings(items, running, False, False, NOW, ignore_grace=True) == []
@@ -138,7 +139,7 @@ def test_nothing_is_touched_while_running_within_the_grace_period_or_covered() -
 
 
 def test_after_the_commit_point_nothing_is_given_back_a_person_is_told() -> None:
-    items = OrderItems("o-1", logic.REVIEW_PENDING, LONG_AGO, held_lines=1, held_since=LONG_AGO)
+    items = OrderItems("o-1", REVIEW_PENDING, LONG_AGO, held_lines=1, held_since=LONG_AGO)
     completed = Execution("o-1", "SUCCEEDED", LONG_AGO)
     found = logic.item_findings(items, completed, is_committed=True, covered=False, now=NOW)
     # The hold is the inventory subscriber's to sell, for as long as EventBridge may still deliver.

@@ -1,9 +1,12 @@
-"""DynamoDB for subscribers: transactions, counters applied once per business key, paginated queries.
+"""DynamoDB helpers for the stores: transactions, counters applied once per business key, paginated queries.
 
 EventBridge may deliver an event twice and an archive replay delivers it again, so a subscriber
 cannot trust the event id. It writes a marker for the business key (e.g. the order id) in the
 *same* DynamoDB transaction as its counter ADDs, conditioned on the marker not existing: either
 both land or neither does, and a redelivery changes nothing.
+
+Every helper takes the DynamoDB ``Table`` resource to work on: a function passes
+``aws_clients.table(name)``, a tool its own session's table (orderctl, the sandbox).
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
-
-from lambdas.shared.adapters.aws_clients import table
 
 Key = dict[str, str]
 
@@ -57,7 +58,7 @@ def _update(table_name: str, inc: Increment) -> dict[str, Any]:
 _CONFLICT_ATTEMPTS = 5
 
 
-def transact(table_name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """One TransactWriteItems with plain Python values: None when it committed, else the
     cancellation reasons (one per item) when a condition failed.
 
@@ -67,7 +68,7 @@ def transact(table_name: str, items: list[dict[str, Any]]) -> list[dict[str, Any
     for attempt in range(_CONFLICT_ATTEMPTS):
         try:
             # The resource's client serializes plain values (str, int, Decimal) into DynamoDB's types.
-            table(table_name).meta.client.transact_write_items(TransactItems=items)
+            dynamo_table.meta.client.transact_write_items(TransactItems=items)
             return None
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -86,14 +87,15 @@ def condition_failed(reasons: list[dict[str, Any]], index: int) -> bool:
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
-def add_once(table_name: str, marker: dict[str, Any], increments: list[Increment]) -> bool:
+def add_once(dynamo_table: Any, marker: dict[str, Any], increments: list[Increment]) -> bool:
     """Write ``marker`` (it must hold the table's pk and sk) and apply ``increments`` atomically.
 
     Returns False, changing nothing, when the marker already exists (a redelivery). Callers pass
     at most 99 increments on distinct keys (a transaction holds 100 items, each item once).
     """
-    put = {"TableName": table_name, "Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}
-    reasons = transact(table_name, [{"Put": put}] + [{"Update": _update(table_name, inc)} for inc in increments])
+    name = dynamo_table.name
+    put = {"TableName": name, "Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}
+    reasons = transact(dynamo_table, [{"Put": put}] + [{"Update": _update(name, inc)} for inc in increments])
     if reasons is None:
         return True
     if condition_failed(reasons, 0):
@@ -101,7 +103,7 @@ def add_once(table_name: str, marker: dict[str, Any], increments: list[Increment
     raise RuntimeError(f"counter update rejected: {reasons}")
 
 
-def put_if(table_name: str, item: dict[str, Any], condition: str, values: dict[str, Any], **names: str) -> bool:
+def put_if(dynamo_table: Any, item: dict[str, Any], condition: str, values: dict[str, Any], **names: str) -> bool:
     """PutItem under a condition: False (nothing written) when the condition does not hold.
 
     ``names`` become ExpressionAttributeNames ("#s" is spelled ``s="status"``).
@@ -110,7 +112,7 @@ def put_if(table_name: str, item: dict[str, Any], condition: str, values: dict[s
     if names:
         kwargs["ExpressionAttributeNames"] = {f"#{k}": v for k, v in names.items()}
     try:
-        table(table_name).put_item(**kwargs)
+        dynamo_table.put_item(**kwargs)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -119,7 +121,7 @@ def put_if(table_name: str, item: dict[str, Any], condition: str, values: dict[s
 
 
 def query_all(
-    table_name: str, pk: str, sk_prefix: str | None = None, sk_between: tuple[str, str] | None = None
+    dynamo_table: Any, pk: str, sk_prefix: str | None = None, sk_between: tuple[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every item of partition ``pk`` (optionally: sort key with a prefix, or within a range), in key
     order, strongly consistent, all pages."""
@@ -130,7 +132,7 @@ def query_all(
         condition &= KeyCondition("sk").between(*sk_between)
     kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
     while True:
-        page = table(table_name).query(**kwargs)
+        page = dynamo_table.query(**kwargs)
         yield from page["Items"]
         if "LastEvaluatedKey" not in page:
             return

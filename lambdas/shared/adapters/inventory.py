@@ -137,7 +137,7 @@ def order_holds(order_id: str, *, table_name: str | None = None) -> list[Hold]:
             quantity=_int(item, "quantity"),
             status=str(item["status"]),
         )
-        for item in query_all(_table_name(table_name), order_pk(order_id), sk_prefix=_HOLD_PREFIX)
+        for item in query_all(table(_table_name(table_name)), order_pk(order_id), sk_prefix=_HOLD_PREFIX)
     ]
 
 
@@ -182,7 +182,7 @@ def hold_stock(
                 }
             }
         )
-    reasons = transact(name, items)
+    reasons = transact(table(name), items)
     if reasons is None:
         return []
     if any(condition_failed(reasons, index) for index in range(1, len(items), 2)):
@@ -224,7 +224,7 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
         if hold.status != HELD:
             continue
         reasons = transact(
-            table_name,
+            table(table_name),
             [
                 {
                     "Update": {
@@ -269,7 +269,7 @@ def stock_levels(sku: str, *, table_name: str | None = None) -> dict[str, dict[s
             "held": _int(item, "held"),
             "sold": _int(item, "sold"),
         }
-        for item in query_all(_table_name(table_name), product_pk(sku), sk_prefix=_STOCK_PREFIX)
+        for item in query_all(table(_table_name(table_name)), product_pk(sku), sk_prefix=_STOCK_PREFIX)
     }
 
 

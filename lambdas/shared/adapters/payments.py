@@ -6,8 +6,6 @@ never both move the same payment: the loser learns it lost (False) and re-reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -15,20 +13,15 @@ from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client, env, table
-
-# Statuses of a payment item. CHARGING marks a claimed charge whose gateway outcome is not
-# recorded yet (a crash in between): a retry completes it, a compensation voids it.
-CHARGING: Final = "CHARGING"
-APPROVED: Final = "APPROVED"
-REVIEW_PENDING: Final = "REVIEW_PENDING"
-REVIEW_APPROVED: Final = "REVIEW_APPROVED"
-REVIEW_REJECTED: Final = "REVIEW_REJECTED"
-DECLINED: Final = "DECLINED"
-REFUNDED: Final = "REFUNDED"
-VOIDED: Final = "VOIDED"
-# On a REVIEW_APPROVED / REVIEW_REJECTED item: False from the moment the decision is recorded until
-# the waiting execution accepted it (then True, and the task token is removed).
-CALLBACK_DELIVERED: Final = "callbackDelivered"
+from lambdas.shared.payment_status import (
+    TASK_FAILED,
+    TASK_NONE,
+    TASK_SUCCEEDED,
+    TASK_TIMED_OUT,
+    TASK_WAITING,
+    ReviewTask,
+    StaleTaskToken,
+)
 
 _KEY: Final = constants.PAYMENTS_TABLE_KEYS[0]
 _BATCH_GET_LIMIT: Final = 100  # DynamoDB's maximum keys per BatchGetItem
@@ -236,12 +229,6 @@ class GatewayLedger:
 # Step Functions' answers for a token whose task is no longer waiting.
 _STALE_TOKEN_CODES: Final = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
-# What became of the task an order's review waits on (ReviewTask.state), read from its execution.
-TASK_WAITING: Final = "WAITING"  # a review task is open (maybe under a newer token)
-TASK_SUCCEEDED: Final = "SUCCEEDED"  # an approval reached it
-TASK_FAILED: Final = "FAILED"  # a rejection (error Order.ReviewRejected) or another error ended it
-TASK_TIMED_OUT: Final = "TIMED_OUT"  # the review timeout passed before any answer
-TASK_NONE: Final = "NONE"  # the execution never reached the review task
 _TASK_EVENTS: Final = {
     "TaskSucceeded": TASK_SUCCEEDED,
     "TaskFailed": TASK_FAILED,
@@ -251,24 +238,6 @@ _TASK_EVENTS: Final = {
     "TaskSubmitted": TASK_WAITING,
 }
 _CALLBACK_RESOURCE_SUFFIX: Final = ".waitForTaskToken"
-
-
-class StaleTaskToken(Exception):
-    """The waiting task is gone (timed out, already answered, or its execution ended)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class ReviewTask:
-    """The last word of an order's execution on its review task (the only ``.waitForTaskToken`` task)."""
-
-    state: str  # TASK_*
-    execution_status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
-    error: str | None = None
-    at: datetime | None = None
 
 
 class ReviewCallbacks:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import analytics
-from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.subscribers import count_delivery
+from lambdas.subscribers.analytics import store
 from lambdas.subscribers.analytics.logic import order_counters
 
 
@@ -17,8 +17,8 @@ from lambdas.subscribers.analytics.logic import order_counters
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event["detail"]
     data = detail["data"]
-    counted = analytics.record_order(
-        env(constants.ENV_SUBSCRIBER_TABLE),
+    counted = store.record_order(
+        table(env(constants.ENV_SUBSCRIBER_TABLE)),
         data["orderId"],
         order_counters(data, occurred_on(detail)),
         data["currency"],

@@ -8,7 +8,9 @@ One shop currency is assumed (pricing.currency); each item records it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 ALL = "ALL"
@@ -100,3 +102,34 @@ def compare_variants(
         )
         for v in ordered
     ]
+
+
+def days(first: date, last: date) -> list[str]:
+    """Every UTC day from ``first`` to ``last``, both included (YYYY-MM-DD)."""
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class SalesReport:
+    """Sales by site variant over a day range: what `orderctl sales`, the sandbox and bench read."""
+
+    currency: str  # the shop's, as the counters recorded it ("" without sales)
+    variants: list[VariantStats]
+
+
+# counter_rows(day pks) -> the counter items of those days (lambdas.subscribers.analytics.store).
+CounterRows = Callable[[Iterable[str]], list[dict[str, Any]]]
+
+
+def sales_by_variant(
+    counter_rows: CounterRows,
+    first: date,
+    last: date,
+    sku: str | None = None,
+    baseline: str = "control",
+    traffic_split: dict[str, float] | None = None,
+) -> SalesReport:
+    """The one way to read sales by variant: the counters of the days ``first``..``last``, compared."""
+    rows = counter_rows([day_pk(d) for d in days(first, last)])
+    currency = next((str(r["currency"]) for r in rows if r.get("currency")), "")
+    return SalesReport(currency, compare_variants(rows, baseline=baseline, sku=sku, traffic_split=traffic_split))

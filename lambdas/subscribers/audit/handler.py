@@ -6,17 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.audit import AuditTable
-from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.audit.logic import append_event
+from lambdas.subscribers.audit.store import AuditTable
 
 
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    record = append_event(AuditTable(env(constants.ENV_SUBSCRIBER_TABLE)), event, now)
+    record = append_event(AuditTable(table(env(constants.ENV_SUBSCRIBER_TABLE))), event, now)
     count_delivery("audit", record is not None)
     if record is None:
         logger.info("already in the audit trail (redelivery or replay)")

@@ -72,6 +72,15 @@ class Head:
     hash: str
 
 
+class ChainReader(Protocol):
+    """What verifying the chain reads (the store, or a copy of it)."""
+
+    def head(self) -> Head | None: ...
+    def records(self) -> Iterable[Mapping[str, Any]]:
+        """The chain's records in seq order."""
+        ...
+
+
 class AuditStore(Protocol):
     def is_recorded(self, key: str) -> bool: ...
     def head(self) -> Head | None: ...
@@ -132,3 +141,13 @@ def verify(records: Iterable[Mapping[str, Any]], head: Head | None) -> Verificat
     if head.hash != prev_hash:
         return Verification(False, checked, last, "head hash does not match the last record (edited)")
     return Verification(True, checked)
+
+
+def verify_trail(store: ChainReader) -> Verification:
+    """The one check of the audit trail (the function's store, orderctl audit-verify, the sandbox).
+
+    The head is read first: records appended while the chain is walked then only extend past what the
+    head promised, and are left for the next check.
+    """
+    head = store.head()
+    return verify((r for r in store.records() if head is None or int(r["seq"]) <= head.seq), head)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.adapters.dynamo import Increment, add_once
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
@@ -23,7 +23,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "sk": "FAILED",
         "expiresAt": marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS))),
     }
-    applied = add_once(env(constants.ENV_SUBSCRIBER_TABLE), marker, [Increment({"pk": pk, "sk": sk}, {"orders": 1})])
+    applied = add_once(
+        table(env(constants.ENV_SUBSCRIBER_TABLE)), marker, [Increment({"pk": pk, "sk": sk}, {"orders": 1})]
+    )
     count_delivery("failure_stats", applied)
     logger.info("failure counted" if applied else "already counted", extra={"error": sk})
     return {"orderId": data["orderId"], "counted": applied}

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import forecast, inventory
-from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.adapters import inventory
+from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.adapters.event_bus import publish
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.inventory import logic
+from lambdas.subscribers.inventory import store as forecast
 
 
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
@@ -28,7 +29,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event["detail"]
     data = detail["data"]
     order_id, warehouse_id = data["orderId"], data["warehouseId"]
-    table_name = env(constants.ENV_SUBSCRIBER_TABLE)
+    table_name = table(env(constants.ENV_SUBSCRIBER_TABLE))
     day = occurred_on(detail)
     expires_at = marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS)))
 

@@ -12,11 +12,11 @@ import time
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import notifications
-from lambdas.shared.adapters.aws_clients import env
+from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.events import marker_expiry
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.subscribers import count_delivery
+from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import (
     ConfirmationInProgress,
     SentButNotRecorded,
@@ -36,7 +36,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse_order_completed(detail)  # InvalidEvent names the field; nothing is claimed
     order_id, email = request.order_id, request.email
     sender = env(constants.ENV_NOTIFICATION_SENDER)
-    table_name = env(constants.ENV_SUBSCRIBER_TABLE)
+    table_name = table(env(constants.ENV_SUBSCRIBER_TABLE))
     expires_at = marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS)))
     owner = str(context.aws_request_id)
 

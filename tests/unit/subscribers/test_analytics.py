@@ -9,8 +9,8 @@ import pytest
 
 from lambdas.shared.events import marker_expiry
 from lambdas.subscribers.analytics import handler as analytics_handler
+from lambdas.subscribers.analytics import store
 from lambdas.subscribers.analytics.logic import compare_variants, order_counters
-from lambdas.subscribers.analytics.report import main, report
 from tests.contract.samples import line, order_completed
 from tests.unit.subscribers.conftest import MARKER_TTL_DAYS, all_items, deliver, deliver_async, fail_once
 
@@ -64,7 +64,7 @@ def test_a_sku_on_two_lines_is_one_order_for_that_sku() -> None:
     }
 
 
-def test_the_report_compares_variants_against_control(subscriber_table: Any, capsys: pytest.CaptureFixture) -> None:
+def test_the_report_compares_variants_against_control(subscriber_table: Any) -> None:
     orders = [
         ("c-1", "control", "2026-11-19", 1000),
         ("c-2", "control", "2026-11-20", 1000),
@@ -78,7 +78,9 @@ def test_the_report_compares_variants_against_control(subscriber_table: Any, cap
         deliver(analytics_handler.handler, event)
 
     first, last = date(2026, 11, 19), date(2026, 11, 20)
-    control, v2 = report(subscriber_table.name, first, last)
+    report = store.sales_report(subscriber_table, first, last)
+    assert report.currency == "EUR"
+    control, v2 = report.variants
     assert (control.variant, control.orders, control.revenue_cents) == ("control", 2, 2000)
     assert control.orders_lift_pct is None
     assert (v2.variant, v2.orders, v2.revenue_cents) == ("checkout-v2", 3, 4500)
@@ -87,11 +89,13 @@ def test_the_report_compares_variants_against_control(subscriber_table: Any, cap
     assert v2.avg_order_value_cents == 1500
 
     # v2 got three times the traffic: per visitor it sells half as many orders.
-    _, v2 = report(subscriber_table.name, first, last, traffic_split={"control": 0.25, "checkout-v2": 0.75})
+    _, v2 = store.sales_report(
+        subscriber_table, first, last, traffic_split={"control": 0.25, "checkout-v2": 0.75}
+    ).variants
     assert v2.orders_lift_pct == -50.0
 
-    main(["--table", subscriber_table.name, "--from", "2026-11-19", "--to", "2026-11-20", "--sku", "MUG"])
-    assert '"orders_lift_pct": 50.0' in capsys.readouterr().out
+    _, mug_v2 = store.sales_report(subscriber_table, first, last, sku="MUG").variants
+    assert mug_v2.orders_lift_pct == 50.0
 
 
 def test_compare_variants_without_a_baseline_reports_no_lift() -> None:
@@ -112,9 +116,7 @@ def test_a_run_that_fails_after_its_counters_landed_is_retried_without_counting_
 def test_a_run_that_fails_before_its_counters_landed_is_retried_to_one_count(
     subscriber_table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambdas.shared.adapters import analytics
-
-    fail_once(monkeypatch, analytics, "add_once")
+    fail_once(monkeypatch, store, "add_once")
     outcome = deliver_async(analytics_handler.handler, order_completed("o-1", [line("MUG", 2, 1000)]))
     assert outcome.error_names == ["Crash"] and outcome.result == {"orderId": "o-1", "counted": True}
     assert counters(subscriber_table)[("DAY#2026-11-20", "VARIANT#checkout-v2#ALL")]["orders"] == 1

@@ -9,8 +9,9 @@ import boto3
 import pytest
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import forecast, inventory
+from lambdas.shared.adapters import inventory
 from lambdas.subscribers.inventory import handler as inventory_handler
+from lambdas.subscribers.inventory import store as forecast
 from lambdas.subscribers.inventory.logic import daily_velocity, reorder_suggestion, window_start
 from tests.contract.samples import line, order_completed
 from tests.contract.test_event_schemas import assert_valid
@@ -166,6 +167,6 @@ def test_a_run_that_fails_anywhere_is_retried_to_one_sale_and_one_suggestion(
     assert [e["detail"]["data"]["suggestionId"] for e in published()] == ["LAMP-ARC:WH-EU-1:2026-11-20"]
     sales = {i["pk"]: int(i["units"]) for i in all_items(subscriber_table) if i["pk"].startswith("SALES#")}
     assert sales == {"SALES#LAMP-ARC#WH-EU-1": 4}
-    assert forecast.is_done(subscriber_table.name, "o-1")
+    assert forecast.is_done(subscriber_table, "o-1")
     assert deliver(inventory_handler.handler, event)["suggestions"] == []  # a later replay: nothing
     assert published() == []

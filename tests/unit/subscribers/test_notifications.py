@@ -13,8 +13,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses import ses_backends
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import notifications
 from lambdas.subscribers.notifications import handler as notifications_handler
+from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import confirmation
 from tests.conftest import lambda_context
 from tests.contract.samples import line, order_completed
@@ -271,7 +271,7 @@ def test_a_send_whose_outcome_is_unknown_keeps_the_claim_and_sends_no_second_ema
 
 def test_only_the_claims_owner_releases_it(subscriber_table: Any) -> None:
     now = int(time.time())
-    table = subscriber_table.name
+    table = subscriber_table
     assert notifications.claim(table, "o-1", "run-a", now, LEASE, now + 86_400).ours
     held = notifications.claim(table, "o-1", "run-b", now + 1, LEASE, now + 86_400)
     assert (held.status, held.owner, held.lease_until) == (notifications.HELD, "run-a", now + LEASE)
@@ -282,7 +282,7 @@ def test_only_the_claims_owner_releases_it(subscriber_table: Any) -> None:
 
 def test_the_sweeper_finds_expired_send_claims_and_whether_an_email_may_have_gone(subscriber_table: Any) -> None:
     now = int(time.time())
-    table = subscriber_table.name
+    table = subscriber_table
     for order_id in ("died", "released", "live", "sent"):
         assert notifications.claim(table, order_id, f"run-{order_id}", now - LEASE - 1, LEASE, now + 86_400).ours
     assert notifications.release(table, "released", "run-released")
@@ -312,13 +312,13 @@ def test_a_duplicate_that_finds_the_sender_finishing_ends_as_a_duplicate(
 ) -> None:
     event = order_completed("o-1")
     now = int(clock.now)
-    assert notifications.claim(subscriber_table.name, "o-1", "sender-1", now, LEASE, now + 86_400).ours
+    assert notifications.claim(subscriber_table, "o-1", "sender-1", now, LEASE, now + 86_400).ours
     context = lambda_context("subscriber")
     context.get_remaining_time_in_millis = lambda: 10_000
 
     def sender_finishes(seconds: float) -> None:  # while the duplicate waits, the sender records its send
         clock.advance(seconds)
-        notifications.mark_sent(subscriber_table.name, "o-1", "sender-1", "m-1")
+        notifications.mark_sent(subscriber_table, "o-1", "sender-1", "m-1")
 
     monkeypatch.setattr(clock, "sleep", sender_finishes)
     assert notifications_handler.handler(event, context) == {"orderId": "o-1", "sent": False, "messageId": "m-1"}

@@ -1,15 +1,17 @@
-"""The inventory subscriber's own table: units sold per SKU x warehouse x day, and its markers.
+"""The inventory subscriber's own table (its forecast): units sold per SKU x warehouse x day, and its markers.
 
 Items (pk / sk): ``SALES#<sku>#<warehouseId>`` / ``DAY#<yyyy-mm-dd>`` {units};
 ``ORDER#<orderId>`` / ``SALES`` {status RECORDED | DONE}: the order's sales are counted (and its
 reorder check finished); ``REORDER#<sku>#<warehouseId>`` / ``DAY#<day>`` {orderId, publishedAt?}: the one
 ReorderSuggested of that day, claimed by the order that triggered it, and whether it went out (so the
 retry of a run that failed after publishing does not publish it again).
+Every function takes the table's DynamoDB ``Table`` resource.
 """
 
 from __future__ import annotations
 
-from lambdas.shared.adapters.aws_clients import table
+from typing import Any
+
 from lambdas.shared.adapters.dynamo import Increment, add_once, put_if, query_all
 
 RECORDED = "RECORDED"
@@ -25,7 +27,7 @@ def _day_sk(day: str) -> str:
 
 
 def record_sales(
-    table_name: str, order_id: str, warehouse_id: str, units_by_sku: dict[str, int], day: str, expires_at: int
+    dynamo_table: Any, order_id: str, warehouse_id: str, units_by_sku: dict[str, int], day: str, expires_at: int
 ) -> bool:
     """Count the order's units once; False when an earlier delivery already did."""
     marker = {**_order_key(order_id), "status": RECORDED, "expiresAt": expires_at}
@@ -33,16 +35,16 @@ def record_sales(
         Increment(key={"pk": f"SALES#{sku}#{warehouse_id}", "sk": _day_sk(day)}, add={"units": units})
         for sku, units in units_by_sku.items()
     ]
-    return add_once(table_name, marker, increments)
+    return add_once(dynamo_table, marker, increments)
 
 
-def is_done(table_name: str, order_id: str) -> bool:
-    item = table(table_name).get_item(Key=_order_key(order_id), ConsistentRead=True).get("Item")
+def is_done(dynamo_table: Any, order_id: str) -> bool:
+    item = dynamo_table.get_item(Key=_order_key(order_id), ConsistentRead=True).get("Item")
     return bool(item) and item.get("status") == DONE
 
 
-def mark_done(table_name: str, order_id: str) -> None:
-    table(table_name).update_item(
+def mark_done(dynamo_table: Any, order_id: str) -> None:
+    dynamo_table.update_item(
         Key=_order_key(order_id),
         UpdateExpression="SET #s = :done",
         ExpressionAttributeNames={"#s": "status"},
@@ -50,9 +52,9 @@ def mark_done(table_name: str, order_id: str) -> None:
     )
 
 
-def daily_units(table_name: str, sku: str, warehouse_id: str, first_day: str, last_day: str) -> dict[str, int]:
+def daily_units(dynamo_table: Any, sku: str, warehouse_id: str, first_day: str, last_day: str) -> dict[str, int]:
     """{day: units sold} for the days in [first_day, last_day] that had sales."""
-    items = query_all(table_name, f"SALES#{sku}#{warehouse_id}", sk_between=(_day_sk(first_day), _day_sk(last_day)))
+    items = query_all(dynamo_table, f"SALES#{sku}#{warehouse_id}", sk_between=(_day_sk(first_day), _day_sk(last_day)))
     return {item["sk"].removeprefix("DAY#"): int(item["units"]) for item in items}
 
 
@@ -60,16 +62,16 @@ def _suggestion_key(sku: str, warehouse_id: str, day: str) -> dict[str, str]:
     return {"pk": f"REORDER#{sku}#{warehouse_id}", "sk": _day_sk(day)}
 
 
-def claim_suggestion(table_name: str, sku: str, warehouse_id: str, day: str, order_id: str, expires_at: int) -> bool:
+def claim_suggestion(dynamo_table: Any, sku: str, warehouse_id: str, day: str, order_id: str, expires_at: int) -> bool:
     """Whether this order may publish the day's suggestion: the first claim wins, and its own retry may
     too until ``mark_suggestion_published`` recorded that it went out."""
     item = {**_suggestion_key(sku, warehouse_id, day), "orderId": order_id, "expiresAt": expires_at}
     condition = "attribute_not_exists(pk) OR (orderId = :o AND attribute_not_exists(publishedAt))"
-    return put_if(table_name, item, condition, {":o": order_id})
+    return put_if(dynamo_table, item, condition, {":o": order_id})
 
 
-def mark_suggestion_published(table_name: str, sku: str, warehouse_id: str, day: str, published_at: str) -> None:
-    table(table_name).update_item(
+def mark_suggestion_published(dynamo_table: Any, sku: str, warehouse_id: str, day: str, published_at: str) -> None:
+    dynamo_table.update_item(
         Key=_suggestion_key(sku, warehouse_id, day),
         UpdateExpression="SET publishedAt = :t",
         ExpressionAttributeValues={":t": published_at},

@@ -1,4 +1,4 @@
-"""Notifications: one send claim per order (so a redelivery sends no second e-mail) and SES.
+"""The notifications subscriber's store: one send claim per order (so a redelivery sends no second e-mail) and SES.
 
 The claim item, in the subscriber's table (the sweeper reads this shape, see ``expired_claims``):
 ``pk = ORDER#<orderId>``, ``sk = CONFIRMATION``,
@@ -26,7 +26,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from lambdas.shared.adapters.aws_clients import client, table
+from lambdas.shared.adapters.aws_clients import client
 
 SENT = "SENT"
 SENDING = "SENDING"
@@ -53,7 +53,7 @@ def _key(order_id: str) -> dict[str, str]:
     return {"pk": f"{ORDER_PREFIX}{order_id}", "sk": CLAIM_SK}
 
 
-def claim(table_name: str, order_id: str, owner: str, now: int, lease_seconds: int, expires_at: int) -> Claim:
+def claim(dynamo_table: Any, order_id: str, owner: str, now: int, lease_seconds: int, expires_at: int) -> Claim:
     """Take the right to send this order's confirmation, or say who has it (SENT, or HELD by a live lease)."""
     item = {
         **_key(order_id),
@@ -64,7 +64,7 @@ def claim(table_name: str, order_id: str, owner: str, now: int, lease_seconds: i
         "expiresAt": expires_at,
     }
     try:
-        table(table_name).put_item(
+        dynamo_table.put_item(
             Item=item,
             ConditionExpression="attribute_not_exists(pk) OR (#s = :sending AND leaseUntil < :now)",
             ExpressionAttributeNames={"#s": "status"},
@@ -73,7 +73,7 @@ def claim(table_name: str, order_id: str, owner: str, now: int, lease_seconds: i
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        current = table(table_name).get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}
+        current = dynamo_table.get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}
         status = SENT if current.get("status") == SENT else HELD
         return Claim(
             status,
@@ -84,13 +84,13 @@ def claim(table_name: str, order_id: str, owner: str, now: int, lease_seconds: i
     return Claim(SENDING, owner, now + lease_seconds)
 
 
-def release(table_name: str, order_id: str, owner: str) -> bool:
+def release(dynamo_table: Any, order_id: str, owner: str) -> bool:
     """This run's send failed before SES could take the message: let the next retry claim at once.
 
     Only the claim's owner releases it, and only while it is SENDING; False when it was not ours.
     """
     try:
-        table(table_name).update_item(
+        dynamo_table.update_item(
             Key=_key(order_id),
             UpdateExpression="SET leaseUntil = :zero",
             ConditionExpression="#s = :sending AND #o = :owner",
@@ -104,8 +104,8 @@ def release(table_name: str, order_id: str, owner: str) -> bool:
     return True
 
 
-def mark_sent(table_name: str, order_id: str, owner: str, message_id: str) -> None:
-    table(table_name).update_item(
+def mark_sent(dynamo_table: Any, order_id: str, owner: str, message_id: str) -> None:
+    dynamo_table.update_item(
         Key=_key(order_id),
         UpdateExpression="SET #s = :sent, messageId = :m, sentBy = :owner",
         ExpressionAttributeNames={"#s": "status"},
@@ -131,7 +131,7 @@ def send_email(sender: str, to: str, subject: str, text: str, html: str) -> str:
     return str(response["MessageId"])
 
 
-def expired_claims(table_name: str, now: int) -> list[dict[str, Any]]:
+def expired_claims(dynamo_table: Any, now: int) -> list[dict[str, Any]]:
     """Every SENDING claim whose lease has passed (for the sweeper): ``{orderId, owner, claimedAt,
     leaseUntil, maybeSent}``. Its event failed and is being retried or is in the notifications dead-letter
     queue. ``maybeSent`` is False for a claim its run released (``leaseUntil = 0``: SES never took the
@@ -144,7 +144,7 @@ def expired_claims(table_name: str, now: int) -> list[dict[str, Any]]:
     }
     found: list[dict[str, Any]] = []
     while True:
-        page = table(table_name).scan(**kwargs)
+        page = dynamo_table.scan(**kwargs)
         found += [
             {
                 "orderId": str(item["pk"]).removeprefix(ORDER_PREFIX),

@@ -1,4 +1,4 @@
-"""Audit table: the hash chain's records, its head and one marker per recorded event.
+"""The audit subscriber's table: the hash chain's records, its head and one marker per recorded event.
 
 Items (pk / sk): ``CHAIN`` / ``HEAD`` {seq, hash}; ``CHAIN`` / ``SEQ#<000000000042>`` the records;
 ``EVENT#<eventKey>`` / ``EVENT`` {seq}: the event is in the chain. An append writes all three in one
@@ -9,14 +9,14 @@ The subscriber's role may put and update but not delete (see infra/subscribers.p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
-from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.dynamo import condition_failed, query_all, transact
 from lambdas.subscribers.audit.logic import Head
 
-CHAIN = "CHAIN"
-HEAD_KEY = {"pk": CHAIN, "sk": "HEAD"}
+CHAIN: Final = "CHAIN"
+HEAD_KEY: Final = {"pk": CHAIN, "sk": "HEAD"}
+_ABSENT: Final = "attribute_not_exists(pk)"
 
 
 def record_key(seq: int) -> dict[str, str]:
@@ -28,22 +28,27 @@ def marker_key(event_key: str) -> dict[str, str]:
 
 
 class AuditTable:
-    """The AuditStore of lambdas.subscribers.audit.logic, on DynamoDB."""
+    """The AuditStore of lambdas.subscribers.audit.logic, on a DynamoDB ``Table`` resource (the function's,
+    or a tool's own: orderctl, the sandbox)."""
 
-    def __init__(self, table_name: str) -> None:
-        self.name = table_name
+    def __init__(self, dynamo_table: Any) -> None:
+        self._table = dynamo_table
+
+    @property
+    def name(self) -> str:
+        return str(self._table.name)
 
     def is_recorded(self, key: str) -> bool:
-        return "Item" in table(self.name).get_item(Key=marker_key(key), ConsistentRead=True)
+        return "Item" in self._table.get_item(Key=marker_key(key), ConsistentRead=True)
 
     def head(self) -> Head | None:
-        item = table(self.name).get_item(Key=HEAD_KEY, ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key=HEAD_KEY, ConsistentRead=True).get("Item")
         return Head(int(item["seq"]), item["hash"]) if item else None
 
     def append(self, record: dict[str, Any], expected_head: Head) -> str:
         new_head = {**HEAD_KEY, "seq": record["seq"], "hash": record["hash"]}
         if expected_head.seq == 0:
-            head_put = {"Item": new_head, "ConditionExpression": "attribute_not_exists(pk)"}
+            head_put = {"Item": new_head, "ConditionExpression": _ABSENT}
         else:
             head_put = {
                 "Item": new_head,
@@ -58,7 +63,7 @@ class AuditTable:
         ]
         for item in items:
             item["Put"]["TableName"] = self.name
-        reasons = transact(self.name, items)
+        reasons = transact(self._table, items)
         if reasons is None:
             return "appended"
         # The marker is item 0: its condition alone failing means "already recorded".
@@ -66,7 +71,4 @@ class AuditTable:
 
     def records(self) -> Iterator[dict[str, Any]]:
         """The chain in seq order."""
-        return query_all(self.name, CHAIN, "SEQ#")
-
-
-_ABSENT = "attribute_not_exists(pk)"
+        return query_all(self._table, CHAIN, "SEQ#")

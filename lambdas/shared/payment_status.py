@@ -1,0 +1,50 @@
+"""What a payment can be: the statuses of a payments item, and what became of its review task.
+
+Pure names and values (no AWS): the payment functions' domain code, the review monitor, the sweeper and
+the tools read them here; ``lambdas.shared.adapters.payments`` stores and reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+# Statuses of a payment item. CHARGING marks a claimed charge whose gateway outcome is not
+# recorded yet (a crash in between): a retry completes it, a compensation voids it.
+CHARGING: Final = "CHARGING"
+APPROVED: Final = "APPROVED"
+REVIEW_PENDING: Final = "REVIEW_PENDING"
+REVIEW_APPROVED: Final = "REVIEW_APPROVED"
+REVIEW_REJECTED: Final = "REVIEW_REJECTED"
+DECLINED: Final = "DECLINED"
+REFUNDED: Final = "REFUNDED"
+VOIDED: Final = "VOIDED"
+# On a REVIEW_APPROVED / REVIEW_REJECTED item: False from the moment the decision is recorded until
+# the waiting execution accepted it (then True, and the task token is removed).
+CALLBACK_DELIVERED: Final = "callbackDelivered"
+
+# What became of the task an order's review waits on (ReviewTask.state), read from its execution.
+TASK_WAITING: Final = "WAITING"  # a review task is open (maybe under a newer token)
+TASK_SUCCEEDED: Final = "SUCCEEDED"  # an approval reached it
+TASK_FAILED: Final = "FAILED"  # a rejection (error Order.ReviewRejected) or another error ended it
+TASK_TIMED_OUT: Final = "TIMED_OUT"  # the review timeout passed before any answer
+TASK_NONE: Final = "NONE"  # the execution never reached the review task
+
+
+@dataclass(frozen=True)
+class ReviewTask:
+    """The last word of an order's execution on its review task (the only ``.waitForTaskToken`` task)."""
+
+    state: str  # TASK_*
+    execution_status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    error: str | None = None
+    at: datetime | None = None
+
+
+class StaleTaskToken(Exception):
+    """The waiting task is gone (timed out, already answered, or its execution ended)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

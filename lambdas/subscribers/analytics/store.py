@@ -1,0 +1,42 @@
+"""The analytics subscriber's table: once-per-order sales counters and the day-range read behind the report.
+
+Every function takes the DynamoDB ``Table`` resource (the function's, or a tool's own: orderctl, the sandbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from lambdas.shared.adapters.dynamo import Increment, add_once, query_all
+from lambdas.subscribers.analytics.logic import SalesReport, sales_by_variant
+
+
+def record_order(
+    dynamo_table: Any, order_id: str, counters: dict[tuple[str, str], dict[str, int]], currency: str, expires_at: int
+) -> bool:
+    """Apply one order's counters unless this order was counted before; False for a redelivery."""
+    marker = {"pk": f"ORDER#{order_id}", "sk": "COUNTED", "expiresAt": expires_at}
+    increments = [
+        Increment(key={"pk": pk, "sk": sk}, add=dict(adds), set_once={"currency": currency})
+        for (pk, sk), adds in counters.items()
+    ]
+    return add_once(dynamo_table, marker, increments)
+
+
+def counter_rows(dynamo_table: Any, day_pks: Iterable[str]) -> list[dict[str, Any]]:
+    """Every variant counter of the given days (one query per day)."""
+    return [row for pk in day_pks for row in query_all(dynamo_table, pk, "VARIANT#")]
+
+
+def sales_report(
+    dynamo_table: Any,
+    first: date,
+    last: date,
+    sku: str | None = None,
+    baseline: str = "control",
+    traffic_split: dict[str, float] | None = None,
+) -> SalesReport:
+    """Sales by site variant from ``first`` to ``last`` (UTC days), read from this table."""
+    return sales_by_variant(lambda pks: counter_rows(dynamo_table, pks), first, last, sku, baseline, traffic_split)
