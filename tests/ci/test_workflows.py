@@ -46,7 +46,7 @@ def steps(path: Path) -> list[dict[str, Any]]:
 
 
 def test_there_are_workflows_to_check() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "deploy-stage.yml"}
 
 
 def test_actionlint_finds_nothing() -> None:
@@ -97,12 +97,16 @@ def test_aws_only_through_oidc_in_jobs_that_ask_for_a_token(path: Path) -> None:
     workflow = load(path)
     assert workflow["permissions"] == {}, "each job grants itself what it needs"
     for name, job in workflow["jobs"].items():
-        assumes = [s for s in job.get("steps", []) if s.get("uses", "").startswith(CREDENTIALS_ACTION + "@")]
-        token = job["permissions"].get("id-token")
-        assert token == ("write" if assumes else None), f"{path.name}:{name}"
-        assert job["permissions"].get("contents") == "read", f"{path.name}:{name}"
+        where = f"{path.name}:{name}"
+        assert job["permissions"].get("contents") == "read", where
+        if "uses" in job:  # a call of a local reusable workflow: it grants what the called jobs ask, no more
+            called = load(ROOT / job["uses"])["jobs"].values()
+            assert job["permissions"] == {k: v for c in called for k, v in c["permissions"].items()}, where
+            continue
+        assumes = [s for s in job["steps"] if s.get("uses", "").startswith(CREDENTIALS_ACTION + "@")]
+        assert job["permissions"].get("id-token") == ("write" if assumes else None), where
         for step in assumes:
-            assert set(step["with"]) >= {"role-to-assume", "aws-region"}, f"{path.name}:{name}"
+            assert set(step["with"]) >= {"role-to-assume", "aws-region"}, where
 
 
 def test_pull_requests_test_and_diff_each_stage_read_only() -> None:
@@ -123,9 +127,13 @@ def test_main_deploys_dev_then_prod_each_in_its_environment() -> None:
     assert workflow[True] == {"push": {"branches": ["main"]}}
     assert workflow["concurrency"]["cancel-in-progress"] is False
     jobs = workflow["jobs"]
+    assert any(s.get("run") == "make test" for s in jobs["test"]["steps"])
     assert (jobs["dev"]["needs"], jobs["prod"]["needs"]) == ("test", "dev")
     for stage in ("dev", "prod"):
-        job = jobs[stage]
-        assert job["environment"] == stage  # the subject DeployRole trusts; prod's reviewers approve here
-        (run,) = [s["run"] for s in job["steps"] if "run" in s]
-        assert run == f"npx cdk deploy --all --require-approval never --progress events -c stage={stage}"
+        assert jobs[stage]["uses"] == "./.github/workflows/deploy-stage.yml"
+        assert jobs[stage]["with"] == {"stage": stage}
+    (deploy,) = load(ROOT / ".github" / "workflows" / "deploy-stage.yml")["jobs"].values()
+    assert deploy["environment"] == "${{ inputs.stage }}"  # the subject DeployRole trusts; prod's reviewers
+    assert deploy["env"]["STAGE"] == "${{ inputs.stage }}"
+    (run,) = [s["run"] for s in deploy["steps"] if "run" in s]
+    assert run == 'npx cdk deploy --all --require-approval never --progress events -c "stage=$STAGE"'
