@@ -630,6 +630,8 @@ class RandomFaults:
                 permanent = list(integration_kinds_for(function))  # a deleted queue, a missing grant too
             return Fault(function, self.rng.choice(permanent), None)
         transient = [k for k in kinds if not (function in INTEGRATION_STEPS and INTEGRATION_KINDS[k].permanent_only)]
+        if not allow_permanent:  # nothing may outlast a subscriber's retries: no refusal EventBridge never retries
+            transient = [k for k in transient if k not in DELIVERY_KINDS or DELIVERY_KINDS[k].retriable]
         kind = self.rng.choice(transient)
         retries = self._retries(function, budget, kind)
         if allow_permanent and roll < self.permanent_probability + self.beyond_budget_probability:

@@ -28,7 +28,7 @@ COUNTRIES = ("DE", "FR", "GB", "US")
 VARIANTS = ("control", "checkout-v2", None)
 # How often a randomized order also gets a fault that leaves it for a person (stalled after commit,
 # or a compensation step failing for good), to be repaired.
-LEFT_FOR_A_PERSON = 0.2
+LEFT_FOR_A_PERSON = 0.3
 # How often each path is drawn by the randomized fault suite.
 PATH_WEIGHTS = {
     scenarios.HAPPY: 48,
