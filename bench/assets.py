@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import os
-import zipfile
 from pathlib import Path
 
 from bench.template import FunctionInfo
-
-
-def zipped_bytes(directory: Path) -> int:
-    """Size of the directory as a deflated zip (files in sorted order, like CDK's asset packaging)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for root, dirs, files in os.walk(directory):
-            dirs.sort()
-            for name in sorted(files):
-                path = Path(root) / name
-                archive.write(path, path.relative_to(directory).as_posix())
-    return len(buffer.getvalue())
+from sandbox.deploy import zip_directory
 
 
 def sizes(functions: list[FunctionInfo]) -> dict[str, object]:
@@ -32,7 +18,7 @@ def sizes(functions: list[FunctionInfo]) -> dict[str, object]:
         if function.asset_dir not in measured:
             files = [p for p in function.asset_dir.rglob("*") if p.is_file()]
             top_level = sorted({p.relative_to(function.asset_dir).parts[0] for p in files})
-            measured[function.asset_dir] = (zipped_bytes(function.asset_dir) / 1024, len(files), top_level)
+            measured[function.asset_dir] = (len(zip_directory(function.asset_dir)) / 1024, len(files), top_level)
         per_function[function.short_name] = round(measured[function.asset_dir][0], 1)
     return {
         "lambda_asset_kb": per_function,

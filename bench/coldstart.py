@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.template import FunctionInfo
+from sandbox.lambda_runtime import reserved_environment
 
 BASELINE = "boto3"
 # A baseline sample before every second handler sample: close enough in time to see the same load.
@@ -65,28 +66,21 @@ class ImportTiming:
 
 
 def lambda_environment(function: FunctionInfo, task_root: Path) -> dict[str, str]:
-    """The variables Lambda sets for this function (reserved ones, then the function's own)."""
-    region = os.environ.get("AWS_DEFAULT_REGION", "eu-west-1")
-    env = {
+    """The variables Lambda sets for this function in a fresh interpreter: the runtime's own, the reserved
+    ones describing the function (as the sandbox sets them), then the function's. Tracing stays on."""
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LAMBDA_TASK_ROOT": str(task_root),
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_SESSION_TOKEN": "bench",
-        "_HANDLER": function.handler,
+        **reserved_environment(function.spec),
+        **function.spec.environment,
     }
-    env.update(function.environment)
-    return env
 
 
 def _time_import(module: str, cwd: Path, env: dict[str, str], python: str) -> tuple[float, float]:

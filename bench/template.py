@@ -1,31 +1,27 @@
-"""The Lambda functions of the synthesized template (cdk.out), as the bench needs them."""
+"""The Lambda functions of the synthesized template (cdk.out), as the bench needs them: each one's
+sandbox FunctionSpec (what the sandbox would run), plus what only the bench reads (asset, architectures)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from lambdas.shared import constants
-
-
-class TemplateMissing(RuntimeError):
-    pass
+from sandbox.account import ACCOUNT_ID, region_for
+from sandbox.deploy import template_functions, template_path
+from sandbox.lambda_runtime import FunctionSpec
 
 
 @dataclass(frozen=True)
 class FunctionInfo:
     logical_id: str
-    handler: str  # "lambdas.x.handler.handler"
-    memory_mb: int
+    spec: FunctionSpec  # named by its logical id; environment: the template's literal values only (refs dropped)
     architectures: tuple[str, ...]
     asset_dir: Path | None  # the directory CDK staged for Code.S3Key (cdk.out/asset.<hash>)
-    environment: dict[str, str] = field(default_factory=dict)  # literal values only (refs dropped)
 
     @property
     def module(self) -> str:
-        return self.handler.rpartition(".")[0]
+        return self.spec.handler.rpartition(".")[0]
 
     @property
     def short_name(self) -> str:
@@ -33,33 +29,24 @@ class FunctionInfo:
         return self.module.removeprefix("lambdas.").removesuffix(".handler")
 
 
-def template_path(cdk_out: Path) -> Path:
-    path = Path(cdk_out) / f"{constants.STACK_NAME}.template.json"
-    if not path.exists():
-        raise TemplateMissing(f"{path} does not exist: run `make synth` first")
-    return path
-
-
 def functions(cdk_out: Path) -> list[FunctionInfo]:
+    """Every function of the template that runs a handler (sandbox.deploy.DeployError without a template)."""
     template = json.loads(template_path(cdk_out).read_text())
+    region = region_for(cdk_out)
     found = []
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") != "AWS::Lambda::Function":
-            continue
-        props: dict[str, Any] = resource["Properties"]
-        if "Handler" not in props:  # CDK's own helper functions (none today) carry inline code
-            continue
+    for logical_id, props in template_functions(template).items():
         key = props.get("Code", {}).get("S3Key")
         asset = Path(cdk_out) / f"asset.{key.removesuffix('.zip')}" if isinstance(key, str) else None
         variables = props.get("Environment", {}).get("Variables", {})
-        found.append(
-            FunctionInfo(
-                logical_id=logical_id,
-                handler=props["Handler"],
-                memory_mb=int(props.get("MemorySize", 128)),
-                architectures=tuple(props.get("Architectures", ["x86_64"])),
-                asset_dir=asset if asset and asset.is_dir() else None,
-                environment={k: v for k, v in variables.items() if isinstance(v, str)},
-            )
+        spec = FunctionSpec(
+            name=logical_id,
+            arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{logical_id}",
+            handler=props["Handler"],
+            environment={k: v for k, v in variables.items() if isinstance(v, str)},
+            timeout_seconds=float(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            region=region,
         )
+        architectures = tuple(props.get("Architectures", ["x86_64"]))
+        found.append(FunctionInfo(logical_id, spec, architectures, asset if asset and asset.is_dir() else None))
     return found

@@ -78,6 +78,13 @@ class InvocationRecord:
     duration_ms: float
 
 
+def region_for(cdk_out: Path | None) -> str:
+    """The region a sandbox deploys `cdk_out` into: the one the stack was synthesized for (as `cdk deploy`
+    does), else AWS_DEFAULT_REGION, else DEFAULT_REGION."""
+    synthesized_for = stack_environment(cdk_out).region if cdk_out is not None else None
+    return synthesized_for or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
 class Sandbox:
     def __init__(
         self,
@@ -89,9 +96,7 @@ class Sandbox:
         integration_hook: IntegrationHook | None = None,
     ) -> None:
         self.cdk_out = Path(cdk_out) if cdk_out is not None else None  # None: an empty account
-        # A stack synthesized for a region deploys there (as `cdk deploy` does); else the environment's region.
-        synthesized_for = stack_environment(self.cdk_out).region if self.cdk_out is not None else None
-        self.region = region or synthesized_for or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        self.region = region or region_for(self.cdk_out)
         self.port = port
         self.seed_catalog = Path(seed_catalog) if seed_catalog else None
         self.invocation_hook = invocation_hook
@@ -181,6 +186,15 @@ class Sandbox:
         if len(names) != 1:
             raise LookupError(f"{len(names)} functions in the template have handler {handler}")
         return names[0]
+
+    def function_specs(self) -> list[FunctionSpec]:
+        """Every deployed function as the sandbox runs it (environment resolved, log group): what a caller
+        needs to run a handler itself with lambda_runtime (bench's direct baseline), not a second copy."""
+        from moto.awslambda.models import lambda_backends
+
+        assert self.deployment is not None
+        backend = lambda_backends[ACCOUNT_ID][self.region]
+        return [self._spec(backend.get_function(name)) for name in self.deployment.functions()]
 
     def environment_of(self, handler: str) -> dict[str, str]:
         """The deployed environment variables of the function with `handler` (references resolved)."""

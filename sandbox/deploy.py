@@ -57,8 +57,21 @@ class Deployment:
 
     def functions(self) -> dict[str, dict[str, Any]]:
         """Lambda functions by physical name -> their template properties (handler, environment...)."""
-        by_logical = {r.logical_id: r.physical_id for r in self.resources.values() if r.type == "AWS::Lambda::Function"}
-        return {name: self.template["Resources"][logical]["Properties"] for logical, name in by_logical.items()}
+        return {
+            self.resources[logical].physical_id: properties
+            for logical, properties in template_functions(self.template).items()
+            if logical in self.resources
+        }
+
+
+def template_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's Lambda functions that run a handler: logical id -> properties (CDK's own helper
+    functions with inline code and no Handler are left out)."""
+    return {
+        logical: resource["Properties"]
+        for logical, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Lambda::Function" and "Handler" in resource.get("Properties", {})
+    }
 
 
 @dataclass(frozen=True)
@@ -113,10 +126,12 @@ def _substitute(text: str, account: str, region: str) -> str:
     )
 
 
-def _zip_directory(directory: Path) -> bytes:
+def zip_directory(directory: Path) -> bytes:
+    """A directory asset as `cdk deploy` uploads it: deflated, in sorted order."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for root, _dirs, files in os.walk(directory):
+        for root, dirs, files in os.walk(directory):
+            dirs.sort()
             for name in sorted(files):
                 path = Path(root) / name
                 archive.write(path, path.relative_to(directory).as_posix())
@@ -146,7 +161,7 @@ def publish_assets(session: Any, cdk_out: Path, stack_name: str, account: str, r
     published = 0
     for asset in manifest.get("files", {}).values():
         source = Path(cdk_out) / asset["source"]["path"]
-        body = _zip_directory(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
+        body = zip_directory(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
         for destination in asset["destinations"].values():
             s3.put_object(
                 Bucket=_substitute(destination["bucketName"], account, region),

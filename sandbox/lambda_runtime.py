@@ -330,8 +330,8 @@ def _error_payload(error: BaseException, request_id: str) -> str:
     )
 
 
-def lambda_environment(spec: FunctionSpec, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The function's environment as Lambda sets it: reserved variables, then the function's own."""
+def reserved_environment(spec: FunctionSpec) -> dict[str, str]:
+    """The reserved variables Lambda sets that describe the function (a handler may read them)."""
     return {
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
@@ -340,6 +340,13 @@ def lambda_environment(spec: FunctionSpec, extra: Mapping[str, str] | None = Non
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
         "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group_name,
         "_HANDLER": spec.handler,
+    }
+
+
+def lambda_environment(spec: FunctionSpec, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The function's environment in the sandbox: reserved variables, the sandbox's, `extra`, the function's own."""
+    return {
+        **reserved_environment(spec),
         **SANDBOX_ENVIRONMENT,
         **(extra or {}),
         **spec.environment,
