@@ -10,7 +10,7 @@ from lambdas.shared.pricing import Pricing, quote, verify_displayed_total
 
 
 def price(order: Mapping[str, Any], catalog: Mapping[str, CatalogItem], pricing: Pricing) -> dict[str, Any]:
-    """The priced order, or ``PriceMismatch`` when it differs from the order's displayedTotal."""
+    """The priced order, or ``PriceMismatch`` when it differs from the order's displayedTotalCents."""
     priced = quote(order["items"], order["shippingAddress"]["country"], catalog, pricing)
-    verify_displayed_total(priced, order["displayedTotal"])
+    verify_displayed_total(priced, order["displayedTotalCents"])
     return priced

@@ -159,6 +159,14 @@ def to_decimal(value: int | float | Decimal) -> Decimal:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
+def to_cents(amount: int | float | Decimal) -> int:
+    """Exact cents of an amount with at most 2 decimals (ValueError otherwise, never a silent rounding)."""
+    cents = to_decimal(amount) * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{amount!r} has more than 2 decimals")
+    return int(cents)
+
+
 def obj(fields: Mapping[str, tuple[Validator, bool]]) -> Validator:
     """An object with exactly these fields ({name: (validator, required)}); unknown fields are errors."""
 
@@ -237,7 +245,8 @@ _ORDER = obj(
 def parse_order(raw: Any, currency: str) -> dict[str, Any]:
     """The normalised order, or ``InvalidOrder`` naming the first offending field.
 
-    ``currency`` is the pricing currency: the shop sells in exactly one.
+    ``currency`` is the pricing currency: the shop sells in exactly one. The shop sends ``displayedTotal``
+    in currency units; from here on it travels as ``displayedTotalCents`` (exact: at most 2 decimals).
     """
     order: dict[str, Any] = _ORDER(raw, "")
     if order["currency"] != currency:
@@ -248,6 +257,7 @@ def parse_order(raw: Any, currency: str) -> dict[str, Any]:
             raise fail(f"items[{index}].sku", f"duplicate of items[{first_line[line['sku']]}].sku ({line['sku']})")
         first_line[line["sku"]] = index
     order.setdefault("siteVariant", DEFAULT_SITE_VARIANT)
+    order["displayedTotalCents"] = to_cents(order.pop("displayedTotal"))
     return order
 
 

@@ -17,13 +17,12 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.errors import InvalidOrder, PriceMismatch, Undeliverable
-from lambdas.shared.order import CatalogItem, check_catalog, to_decimal
+from lambdas.shared.errors import PriceMismatch, Undeliverable
+from lambdas.shared.order import CatalogItem, check_catalog
 
 BASIS_POINTS = 10_000
 
@@ -68,14 +67,6 @@ def format_cents(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d} {currency}"
 
 
-def to_cents(amount: int | float | Decimal) -> int:
-    """Exact cents of an amount with at most 2 decimals (ValueError otherwise, never a silent rounding)."""
-    cents = to_decimal(amount) * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{amount!r} has more than 2 decimals")
-    return int(cents)
-
-
 def quote(
     items: Iterable[Mapping[str, Any]], country: str, catalog: Mapping[str, CatalogItem], pricing: Pricing
 ) -> dict[str, Any]:
@@ -109,12 +100,10 @@ def quote(
     }
 
 
-def verify_displayed_total(priced: Mapping[str, Any], displayed_total: int | float | Decimal) -> None:
-    """``PriceMismatch`` unless the customer was shown exactly the total we are about to charge."""
-    try:
-        displayed = to_cents(displayed_total)
-    except ValueError as error:
-        raise InvalidOrder(f"displayedTotal: {error}") from None
+def verify_displayed_total(priced: Mapping[str, Any], displayed_cents: int) -> None:
+    """``PriceMismatch`` unless the customer was shown exactly the total we are about to charge
+    (``displayed_cents``: the normalised order's displayedTotalCents)."""
+    displayed = displayed_cents
     total, currency = priced["totalCents"], priced["currency"]
     if displayed != total:
         breakdown = ", ".join(

@@ -1,8 +1,8 @@
 """Choreography: one package per subscriber of the order bus (registered in infra/subscribers.py).
 
 Each is ``handler.py`` (thin Powertools handler) + ``logic.py`` (pure domain logic) + ``store.py`` (its
-own table, the only AWS it calls besides the shared order tables). Every subscriber is idempotent on a business key, because
-EventBridge delivers at least once and archive replays deliver again.
+own table, the only AWS it calls besides the shared order tables). Every subscriber is idempotent on a
+business key, because EventBridge delivers at least once and archive replays deliver again.
 """
 
 from aws_lambda_powertools.metrics import MetricUnit

@@ -14,6 +14,7 @@ import pytest
 
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
+from lambdas.shared.order import parse_order
 from sandbox import moto_fixes
 
 # DE is served by two warehouses, so the fallback from the first to the second can be tested.
@@ -56,6 +57,11 @@ ORDER = contract_example()
 def order(**changes: Any) -> dict[str, Any]:
     """A valid order (a deep copy) with top-level fields replaced."""
     return {**copy.deepcopy(ORDER), **changes}
+
+
+def normalised(**changes: Any) -> dict[str, Any]:
+    """``order(**changes)`` as ValidateOrder hands it on (what ReserveStock and PriceOrder receive)."""
+    return parse_order(order(**changes), "EUR")
 
 
 def seed_inventory(monkeypatch: pytest.MonkeyPatch, catalog: dict[str, Any] = CATALOG) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder, PriceMismatch
-from lambdas.shared.order import CatalogItem, parse_order
+from lambdas.shared.order import CatalogItem, parse_order, to_cents
 from lambdas.shared.payment_gateway import APPROVED, DECLINED, REVIEW, SimulatedPaymentGateway
 from lambdas.shared.pricing import Pricing, quote, verify_displayed_total
 
@@ -40,7 +40,7 @@ def test_every_example_is_listed_here() -> None:
 def test_priced_examples_show_the_right_total_and_meet_their_gateway_rule(name: str, outcome: str | None) -> None:
     order = load(name)
     quoted = priced(order)
-    verify_displayed_total(quoted, order["displayedTotal"])  # raises on a stale example
+    verify_displayed_total(quoted, to_cents(order["displayedTotal"]))  # raises on a stale example
     if outcome is not None:
         gateway = SimulatedPaymentGateway()
         charge = gateway.charge(order["orderId"], quoted["totalCents"], quoted["currency"], order["payment"]["token"])
@@ -58,7 +58,7 @@ def test_out_of_stock_example_asks_for_more_than_any_serving_warehouse_has() -> 
 def test_price_mismatch_example_differs_from_the_quote() -> None:
     order = load("price_mismatch")
     with pytest.raises(PriceMismatch):
-        verify_displayed_total(priced(order), order["displayedTotal"])
+        verify_displayed_total(priced(order), to_cents(order["displayedTotal"]))
 
 
 def test_invalid_example_names_the_bad_field() -> None:

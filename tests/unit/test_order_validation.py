@@ -50,8 +50,9 @@ def rejection(raw: Any) -> str:
     return str(raised.value)
 
 
-def test_a_valid_order_is_returned_unchanged() -> None:
-    assert parse_order(order(), "EUR") == ORDER
+def test_a_valid_order_is_returned_unchanged_but_for_the_displayed_total_in_cents() -> None:
+    expected = {k: v for k, v in ORDER.items() if k != "displayedTotal"}
+    assert parse_order(order(), "EUR") == {**expected, "displayedTotalCents": 2974}
 
 
 def test_site_variant_defaults_to_control_and_line2_is_optional() -> None:
@@ -199,8 +200,8 @@ def test_displayed_total_must_be_an_amount_in_cents(value: float, message: str) 
 
 
 @pytest.mark.parametrize("value", [0, 29, 29.7, 29.74, 0.1, 9_999_999.99])
-def test_displayed_totals_with_up_to_two_decimals_are_accepted(value: float) -> None:
-    assert parse_order(order(displayedTotal=value), "EUR")["displayedTotal"] == value
+def test_displayed_totals_with_up_to_two_decimals_are_accepted_as_exact_cents(value: float) -> None:
+    assert parse_order(order(displayedTotal=value), "EUR")["displayedTotalCents"] == round(value * 100)
 
 
 @pytest.mark.parametrize("raw", [None, [], [ORDER], "ord-1001", 42, True])
@@ -289,7 +290,12 @@ def task(raw: Any, execution_name: str | None = None) -> dict[str, Any]:
 def test_handler_returns_the_normalised_order(catalog: None) -> None:
     raw = order()
     del raw["siteVariant"]
-    assert validate_handler.handler(task(raw), lambda_context()) == {**ORDER, "siteVariant": "control"}
+    normalised = {k: v for k, v in ORDER.items() if k != "displayedTotal"}
+    assert validate_handler.handler(task(raw), lambda_context()) == {
+        **normalised,
+        "siteVariant": "control",
+        "displayedTotalCents": 2974,
+    }
 
 
 @pytest.mark.parametrize("raw", [["not", "an", "order"], "ord-1001", None, {"orderId": {"nested": 1}}])

@@ -14,10 +14,10 @@ from lambdas.price_order.logic import price
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.errors import InvalidOrder, PriceMismatch, Undeliverable
-from lambdas.shared.order import CatalogItem
-from lambdas.shared.pricing import Pricing, pricing_from_env, quote, tax_cents, to_cents, verify_displayed_total
+from lambdas.shared.order import CatalogItem, parse_order, to_cents
+from lambdas.shared.pricing import Pricing, pricing_from_env, quote, tax_cents, verify_displayed_total
 from tests.conftest import lambda_context
-from tests.unit.reserve_stock_support import contract_example, order, seed_inventory
+from tests.unit.reserve_stock_support import contract_example, normalised, seed_inventory
 
 PRICING = Pricing(
     currency="EUR", tax_rate_basis_points={"DE": 1900, "US": 0}, shipping_cents=495, free_shipping_from_cents=5000
@@ -93,9 +93,9 @@ def test_a_displayed_total_with_a_fraction_of_a_cent_is_never_rounded() -> None:
 
 def test_a_matching_total_passes_and_a_cent_off_is_a_mismatch_showing_both() -> None:
     priced = quote(lines(("MUG-BLUE", 2)), "DE", CATALOG, PRICING)
-    verify_displayed_total(priced, 29.74)
+    verify_displayed_total(priced, 2974)
     with pytest.raises(PriceMismatch) as raised:
-        verify_displayed_total(priced, 29.75)
+        verify_displayed_total(priced, 2975)
     assert str(raised.value) == (
         "displayedTotal: the customer was shown 29.75 EUR but the order totals 29.74 EUR "
         "(subtotal 20.04 EUR, shipping 4.95 EUR, tax 4.75 EUR)"
@@ -104,9 +104,18 @@ def test_a_matching_total_passes_and_a_cent_off_is_a_mismatch_showing_both() -> 
 
 
 def test_price_returns_the_quote_when_the_customer_saw_it() -> None:
-    assert price(order(), CATALOG, PRICING)["totalCents"] == 2974
+    assert price(normalised(), CATALOG, PRICING)["totalCents"] == 2974
     with pytest.raises(PriceMismatch):
-        price(order(displayedTotal=29.73), CATALOG, PRICING)
+        price(normalised(displayedTotal=29.73), CATALOG, PRICING)
+
+
+def test_validate_order_hands_on_the_displayed_total_in_cents_and_price_order_compares_cents() -> None:
+    """The shop sends currency units; from ValidateOrder on the order carries exact cents only."""
+    order = normalised(displayedTotal=29.74)
+    assert order["displayedTotalCents"] == 2974 and "displayedTotal" not in order
+    assert price({**order, "displayedTotalCents": 2974}, CATALOG, PRICING)["totalCents"] == 2974
+    with pytest.raises(PriceMismatch, match=r"shown 29\.73 EUR"):
+        price({**order, "displayedTotalCents": 2973}, CATALOG, PRICING)
 
 
 def test_pricing_comes_from_the_environment_or_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +132,7 @@ def test_the_contract_example_prices_to_its_displayed_total_with_the_example_cat
         for p in load_catalog()["products"]
     }
     example = contract_example()
-    priced = price(example, catalog, Pricing.from_config(constants.DEFAULT_PRICING))
+    priced = price(parse_order(example, "EUR"), catalog, Pricing.from_config(constants.DEFAULT_PRICING))
     assert priced["totalCents"] == to_cents(example["displayedTotal"])
 
 
@@ -137,7 +146,7 @@ def catalog(tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_handler_returns_the_contract_shape(catalog: None) -> None:
-    assert price_handler.handler({"order": order()}, lambda_context()) == {
+    assert price_handler.handler({"order": normalised()}, lambda_context()) == {
         "lines": [{"sku": "MUG-BLUE", "quantity": 2, "unitPriceCents": 1002, "lineTotalCents": 2004}],
         "subtotalCents": 2004,
         "taxCents": 475,
@@ -150,11 +159,11 @@ def test_handler_returns_the_contract_shape(catalog: None) -> None:
 def test_handler_raises_price_mismatch_when_the_catalog_price_changed(catalog: None) -> None:
     inventory.seed({"products": [{"sku": "MUG-BLUE", "name": "Mug", "priceCents": 1100, "leadTimeDays": 14}]})
     with pytest.raises(PriceMismatch, match=r"shown 29\.74 EUR but the order totals 32\.07 EUR"):
-        price_handler.handler({"order": order()}, lambda_context())
+        price_handler.handler({"order": normalised()}, lambda_context())
 
 
 def test_handler_uses_the_stack_pricing(catalog: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(constants.ENV_PRICING, json.dumps({**constants.DEFAULT_PRICING, "freeShippingFromCents": 2000}))
     # 20.04 + 19% tax, no shipping
-    priced = price_handler.handler({"order": order(displayedTotal=23.85)}, lambda_context())
+    priced = price_handler.handler({"order": normalised(displayedTotal=23.85)}, lambda_context())
     assert (priced["shippingCents"], priced["totalCents"]) == (0, 2385)
