@@ -1,8 +1,4 @@
-"""DynamoDB fix (sandbox/moto_fixes/dynamodb.py): moto is still broken without it, and it works.
-
-When a moto upgrade fixes something upstream, its `*_without_fix` test fails: delete the fix. When an
-upgrade changes what a fix patches, its `*_with_fix` test fails. Either way nothing breaks silently.
-"""
+"""DynamoDB fix (sandbox/moto_fixes/dynamodb.py): moto is still broken without it, and it works."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Step Functions fixes (sandbox/moto_fixes/stepfunctions.py): moto is still broken without each, and it works.
-
-When a moto upgrade fixes something upstream, its `*_without_fix` test fails: delete the fix. When an
-upgrade changes what a fix patches, its `*_with_fix` test fails. Either way nothing breaks silently.
-"""
+"""Step Functions fixes (sandbox/moto_fixes/stepfunctions.py): moto is still broken without each, and it works."""
 
 from __future__ import annotations
 
@@ -135,17 +131,22 @@ def test_instant_wait_with_fix(account: Sandbox) -> None:
     ]
 
 
-def _waiting_for_token(sandbox: Sandbox, then: dict[str, Any] | None = None) -> str:
-    task: dict[str, Any] = {
+def _token_task(sandbox: Sandbox, handler: str, token_key: str) -> dict[str, Any]:
+    """A .waitForTaskToken task (1 h timeout) whose function receives its token as `token_key`."""
+    return {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {
-            "FunctionName": function_arn(create_function(sandbox, "keep_token")),
-            "Payload": {"token.$": "$$.Task.Token"},
+            "FunctionName": function_arn(create_function(sandbox, handler)),
+            "Payload": {f"{token_key}.$": "$$.Task.Token"},
         },
         "TimeoutSeconds": 3600,
         "End": True,
     }
+
+
+def _waiting_for_token(sandbox: Sandbox, then: dict[str, Any] | None = None) -> str:
+    task = _token_task(sandbox, "keep_token", "token")
     states: dict[str, Any] = {"T": task}
     if then is not None:  # caught after the timeout: the execution runs on in `then`
         del task["End"]
@@ -216,16 +217,7 @@ def test_callback_single_use_with_fix(account: Sandbox) -> None:
         sfn.send_task_failure(taskToken=handlers.tokens[-1], error="E", cause="a second answer")
     assert wait_for(account, arn)["status"] == "SUCCEEDED"
     # A token whose task timed out is refused while its execution still runs (in a second wait).
-    second = {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-        "Parameters": {
-            "FunctionName": function_arn(create_function(account, "echo")),
-            "Payload": {"t.$": "$$.Task.Token"},
-        },
-        "TimeoutSeconds": 3600,
-        "End": True,
-    }
+    second = _token_task(account, "echo", "t")
     arn = _waiting_for_token(account, then=second)
     token = handlers.tokens[-1]
     account.clock.advance(3601)
