@@ -1,7 +1,10 @@
-"""Stack configuration: the tunables of `lambdas/shared/constants.py`, overridable by CDK context.
+"""Stack configuration: every tunable of the stack, each default written here once.
 
-A user sets them in cdk.json (``"context"``) or on the command line
-(``npx cdk deploy -c reviewTimeoutHours=24``). Every key is listed in the README.
+`StackConfig` holds those a user may change with CDK context, in cdk.json (``"context"``) or on the
+command line (``npx cdk deploy -c reviewTimeoutHours=24``); every key is listed in the README. Its
+defaults are the module constants below, or the kernel's (`lambdas/shared/constants.py`) for the
+values the functions also fall back on (review timeout and threshold, pricing, warehouses).
+The other constants below are fixed facts of the stack that only `infra/` reads.
 """
 
 from __future__ import annotations
@@ -13,6 +16,34 @@ from typing import Any
 from constructs import Node
 
 from lambdas.shared import constants
+
+# -- defaults of the context keys below ---------------------------------------------------------------
+DEFAULT_POWERTOOLS_LAYER_VERSION = 27
+DEFAULT_LOG_RETENTION_DAYS = 30
+DEFAULT_ARCHIVE_RETENTION_DAYS = 90
+DEFAULT_NOTIFICATION_SENDER = "orders@example.com"
+
+# -- functions ---------------------------------------------------------------------------------------
+# The account that publishes the AWS Powertools public layer.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+LAMBDA_TIMEOUT_SECONDS = 10
+
+# -- subscribers -------------------------------------------------------------------------------------
+DEAD_LETTER_RETENTION_DAYS = 14
+# Markers must outlive every redelivery: the archive's replay window plus a DLQ redrive.
+MARKER_TTL_MARGIN_DAYS = 30
+
+# -- alarms and the review monitor -------------------------------------------------------------------
+ALARM_PERIOD_MINUTES = 5
+# Alarm when at least this share of the orders started in the window failed, once enough started.
+FAILURE_RATE_ALARM_PERCENT = 25
+FAILURE_RATE_ALARM_MIN_ORDERS = 20
+FAILURE_RATE_ALARM_MINUTES = 15
+# How often the review monitor counts the waiting reviews.
+REVIEW_MONITOR_INTERVAL_MINUTES = 5
+# Alarm when the oldest review has waited this share of the review timeout: reviewers still have
+# the rest of it to decide before the order is cancelled (Order.ReviewTimedOut).
+REVIEW_WAIT_ALARM_FRACTION = 0.5
 
 # Context keys a user may set.
 CTX_POWERTOOLS_LAYER_VERSION = "powertoolsLayerVersion"
@@ -29,15 +60,15 @@ CTX_ON_CALL_EMAIL = "onCallEmail"
 
 @dataclass(frozen=True)
 class StackConfig:
-    powertools_layer_version: int = constants.DEFAULT_POWERTOOLS_LAYER_VERSION
+    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
     review_timeout_seconds: int = constants.DEFAULT_REVIEW_TIMEOUT_SECONDS
     warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(constants.DEFAULT_WAREHOUSES))
     pricing: dict[str, Any] = field(default_factory=lambda: dict(constants.DEFAULT_PRICING))
     payment_review_threshold_cents: int = constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
-    log_retention_days: int = constants.LOG_RETENTION_DAYS
-    archive_retention_days: int = constants.DEFAULT_ARCHIVE_RETENTION_DAYS
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    archive_retention_days: int = DEFAULT_ARCHIVE_RETENTION_DAYS
     allowed_accounts: list[str] = field(default_factory=list)
-    notification_sender: str = constants.DEFAULT_NOTIFICATION_SENDER
+    notification_sender: str = DEFAULT_NOTIFICATION_SENDER
     on_call_email: str | None = None
 
     def __post_init__(self) -> None:

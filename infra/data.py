@@ -14,7 +14,8 @@ from constructs import Construct
 from lambdas.shared import constants
 
 
-def _table(scope: Construct, construct_id: str, partition_key: str, sort_key: str | None) -> dynamodb.Table:
+def table(scope: Construct, construct_id: str, partition_key: str, sort_key: str | None) -> dynamodb.Table:
+    """A table as every table of this project is: on demand, recoverable, encrypted, retained."""
     return dynamodb.Table(
         scope,
         construct_id,
@@ -30,6 +31,17 @@ def _table(scope: Construct, construct_id: str, partition_key: str, sort_key: st
     )
 
 
+def marker_table(scope: Construct, construct_id: str) -> dynamodb.Table:
+    """A (pk, sk) table whose items may carry an expiry (idempotency markers, repair records): TTL on
+    `expiresAt`, so DynamoDB deletes them once no redelivery can come."""
+    new = table(scope, construct_id, *constants.SUBSCRIBER_TABLE_KEYS)
+    cfn_table: dynamodb.CfnTable = new.node.default_child  # type: ignore[assignment]
+    cfn_table.time_to_live_specification = dynamodb.CfnTable.TimeToLiveSpecificationProperty(
+        attribute_name=constants.MARKER_TTL_ATTRIBUTE, enabled=True
+    )
+    return new
+
+
 # What a payment function does with the gateway's ledger (lambdas/shared/adapters/payments.py,
 # GatewayLedger): read a record, put one if absent, and put one only if another is absent
 # (TransactWriteItems with a ConditionCheck). Audits read it with the operator's own credentials.
@@ -42,14 +54,14 @@ class OrderTables(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         # pk/sk items: PRODUCT#<sku>/CATALOG, PRODUCT#<sku>/STOCK#<warehouse>, ORDER#<id>/HOLD#<sku>
-        self.inventory = _table(self, "Inventory", *constants.INVENTORY_TABLE_KEYS)
+        self.inventory = table(self, "Inventory", *constants.INVENTORY_TABLE_KEYS)
         # one item per order: the charge, its status and (while in review) the task token
-        self.payments = _table(self, "Payments", *constants.PAYMENTS_TABLE_KEYS)
+        self.payments = table(self, "Payments", *constants.PAYMENTS_TABLE_KEYS)
         # ORDER#<id>/TXN#... double-entry transactions, written once per order
-        self.ledger = _table(self, "Ledger", *constants.LEDGER_TABLE_KEYS)
+        self.ledger = table(self, "Ledger", *constants.LEDGER_TABLE_KEYS)
         # (idempotencyKey, operation: CHARGE | REFUND | VOID): what the simulated payment provider did,
         # written only by the gateway (lambdas/shared/payment_gateway.py), never by our own bookkeeping
-        self.gateway_ledger = _table(self, "GatewayLedger", *constants.GATEWAY_LEDGER_TABLE_KEYS)
+        self.gateway_ledger = table(self, "GatewayLedger", *constants.GATEWAY_LEDGER_TABLE_KEYS)
 
     def use_gateway_ledger(self, function: lambda_.Function) -> None:
         """Let a payment function's gateway keep its records: the table's name and least privilege."""

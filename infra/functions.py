@@ -20,7 +20,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import nag
-from infra.config import StackConfig
+from infra.config import LAMBDA_TIMEOUT_SECONDS, POWERTOOLS_LAYER_ACCOUNT, StackConfig
+from infra.names import ENV_POWERTOOLS_NAMESPACE, ENV_POWERTOOLS_SERVICE
 from lambdas.shared import constants
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ ASSET_EXCLUDE = ["*", ".*", "!lambdas", "!lambdas/**", "**/__pycache__", "**/*.p
 def powertools_layer_arn(version: int) -> str:
     """The AWS-published Powertools layer for python3.13/arm64 in the stack's region."""
     return (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{constants.POWERTOOLS_LAYER_ACCOUNT}:"
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:"
         f"layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
     )
 
@@ -63,7 +64,7 @@ class FunctionFactory:
         handler: str,
         description: str,
         environment: dict[str, str] | None = None,
-        timeout_seconds: int = constants.LAMBDA_TIMEOUT_SECONDS,
+        timeout_seconds: int = LAMBDA_TIMEOUT_SECONDS,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             scope,
@@ -73,8 +74,8 @@ class FunctionFactory:
             encryption_key=self.log_key(),
         )
         env = {
-            constants.ENV_POWERTOOLS_SERVICE: constants.SERVICE_NAME,
-            constants.ENV_POWERTOOLS_NAMESPACE: constants.METRICS_NAMESPACE,
+            ENV_POWERTOOLS_SERVICE: constants.SERVICE_NAME,
+            ENV_POWERTOOLS_NAMESPACE: constants.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             **(environment or {}),
         }

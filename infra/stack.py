@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra import names
 from infra.bus import OrderEventBus
 from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
@@ -17,18 +18,6 @@ from infra.sweeper import Sweeper
 from infra.warehouses import WarehouseQueues
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
-
-# Stack output names: orderctl, the sandbox and the README find resources through these
-# (defined in lambdas/shared/constants.py so that readers need not import aws-cdk-lib).
-OUTPUT_STATE_MACHINE_ARN = constants.OUTPUT_STATE_MACHINE_ARN
-OUTPUT_EVENT_BUS_NAME = constants.OUTPUT_EVENT_BUS_NAME
-OUTPUT_EVENT_BUS_ARN = constants.OUTPUT_EVENT_BUS_ARN
-OUTPUT_INVENTORY_TABLE = constants.OUTPUT_INVENTORY_TABLE
-OUTPUT_PAYMENTS_TABLE = constants.OUTPUT_PAYMENTS_TABLE
-OUTPUT_LEDGER_TABLE = constants.OUTPUT_LEDGER_TABLE
-OUTPUT_REVIEW_FUNCTION = constants.OUTPUT_REVIEW_FUNCTION
-OUTPUT_EVENT_ARCHIVE_ARN = constants.OUTPUT_EVENT_ARCHIVE_ARN
-OUTPUT_SCHEMA_REGISTRY = constants.OUTPUT_SCHEMA_REGISTRY
 
 
 class OrderProcessingStack(Stack):
@@ -61,18 +50,20 @@ class OrderProcessingStack(Stack):
         )
 
         outputs = {
-            OUTPUT_STATE_MACHINE_ARN: self.workflow.state_machine.state_machine_arn,
-            OUTPUT_EVENT_BUS_NAME: self.event_bus.bus.event_bus_name,
-            OUTPUT_EVENT_BUS_ARN: self.event_bus.bus.event_bus_arn,
-            OUTPUT_INVENTORY_TABLE: self.tables.inventory.table_name,
-            OUTPUT_PAYMENTS_TABLE: self.tables.payments.table_name,
-            OUTPUT_LEDGER_TABLE: self.tables.ledger.table_name,
+            # What orderctl and the sandbox look up (names in the kernel: they need no aws-cdk-lib).
+            constants.OUTPUT_STATE_MACHINE_ARN: self.workflow.state_machine.state_machine_arn,
+            constants.OUTPUT_EVENT_BUS_NAME: self.event_bus.bus.event_bus_name,
+            constants.OUTPUT_EVENT_BUS_ARN: self.event_bus.bus.event_bus_arn,
+            constants.OUTPUT_INVENTORY_TABLE: self.tables.inventory.table_name,
+            constants.OUTPUT_PAYMENTS_TABLE: self.tables.payments.table_name,
+            constants.OUTPUT_LEDGER_TABLE: self.tables.ledger.table_name,
             constants.OUTPUT_GATEWAY_LEDGER_TABLE: self.tables.gateway_ledger.table_name,
-            OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
-            OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
-            OUTPUT_SCHEMA_REGISTRY: self.event_bus.registry_name,
-            constants.OUTPUT_DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
-            constants.OUTPUT_ALARM_TOPIC_ARN: self.observability.topic.topic_arn,
+            constants.OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
+            constants.OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
+            # For people (the console, the README).
+            names.OUTPUT_SCHEMA_REGISTRY: self.event_bus.registry_name,
+            names.OUTPUT_DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
+            names.OUTPUT_ALARM_TOPIC_ARN: self.observability.alarms.topic.topic_arn,
         }
         # orderctl redrive / replay reach a subscriber's function and rule through these.
         for name, sub in self.subscribers.subscribers.items():

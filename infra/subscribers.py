@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -29,15 +29,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag
-from infra.config import StackConfig
-from infra.data import OrderTables
-from infra.data import _table as new_table
+from infra.config import DEAD_LETTER_RETENTION_DAYS, LAMBDA_TIMEOUT_SECONDS, MARKER_TTL_MARGIN_DAYS, StackConfig
+from infra.data import OrderTables, marker_table
 from infra.functions import FunctionFactory
+from infra.grants import TABLE_ENV, TableAccess, grant_table
+from infra.names import OUR_EVENT_SOURCES
 from lambdas.shared import constants
-
-# "read_update": read and UpdateItem only (no PutItem overwrite, no delete);
-# "append_only": read, put and update but never delete (the audit trail).
-TableAccess = Literal["read", "read_update", "read_write", "append_only"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ class SubscriberSpec:
     grant: Callable[[lambda_.IFunction, Context], None] | None = None
     retry_attempts: int = constants.SUBSCRIBER_RETRY_ATTEMPTS
     max_event_age_seconds: int = constants.SUBSCRIBER_MAX_EVENT_AGE_SECONDS
-    timeout_seconds: int = constants.LAMBDA_TIMEOUT_SECONDS
+    timeout_seconds: int = LAMBDA_TIMEOUT_SECONDS
 
 
 def order_events(*detail_types: str) -> dict[str, Any]:
@@ -120,7 +117,7 @@ REGISTRY: list[SubscriberSpec] = [
     SubscriberSpec(
         name="audit",
         handler="lambdas.subscribers.audit.handler.handler",
-        event_pattern={"source": list(constants.OUR_EVENT_SOURCES)},
+        event_pattern={"source": list(OUR_EVENT_SOURCES)},
         description="Audit: every event from our sources, append-only, hash-chained",
         own_table="append_only",
     ),
@@ -142,17 +139,6 @@ REGISTRY: list[SubscriberSpec] = [
     ),
 ]
 
-_TABLE_ENV = {
-    "inventory": constants.ENV_INVENTORY_TABLE,
-    "payments": constants.ENV_PAYMENTS_TABLE,
-    "ledger": constants.ENV_LEDGER_TABLE,
-}
-_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
-_ACTIONS: dict[str, tuple[str, ...]] = {
-    "read_update": (*_READ_ACTIONS, "dynamodb:UpdateItem"),
-    "append_only": (*_READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem"),
-}
-
 
 def construct_id(name: str) -> str:
     """snake_case name -> CamelCase construct id ("order_alerts" -> "OrderAlerts")."""
@@ -164,15 +150,6 @@ def cdk_event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
     return events.EventPattern(**{key.replace("-", "_"): value for key, value in pattern.items()})
 
 
-def _grant_table(table: dynamodb.ITable, function: lambda_.IFunction, access: TableAccess) -> None:
-    if access == "read":
-        table.grant_read_data(function)
-    elif access == "read_write":
-        table.grant_read_write_data(function)
-    else:
-        table.grant(function, *_ACTIONS[access])
-
-
 class Subscriber(Construct):
     """One registry entry: function, dead-letter queue, rule with retry policy, optional table."""
 
@@ -181,20 +158,17 @@ class Subscriber(Construct):
         self.spec = spec
         env: dict[str, str] = {
             # Markers outlive every redelivery: archive replays and a dead-letter redrive.
-            constants.ENV_MARKER_TTL_DAYS: str(ctx.config.archive_retention_days + constants.MARKER_TTL_MARGIN_DAYS),
+            constants.ENV_MARKER_TTL_DAYS: str(ctx.config.archive_retention_days + MARKER_TTL_MARGIN_DAYS),
         }
         self.table: dynamodb.Table | None = None
         if spec.own_table:
-            self.table = new_table(self, "Table", *constants.SUBSCRIBER_TABLE_KEYS)
-            cfn_table: dynamodb.CfnTable = self.table.node.default_child  # type: ignore[assignment]
-            cfn_table.time_to_live_specification = dynamodb.CfnTable.TimeToLiveSpecificationProperty(
-                attribute_name=constants.MARKER_TTL_ATTRIBUTE, enabled=True
-            )
+            self.table = marker_table(self, "Table")
             if spec.own_table == "append_only":
+                cfn_table: dynamodb.CfnTable = self.table.node.default_child  # type: ignore[assignment]
                 cfn_table.deletion_protection_enabled = True
             env[constants.ENV_SUBSCRIBER_TABLE] = self.table.table_name
         for table_name in spec.tables:
-            env[_TABLE_ENV[table_name]] = getattr(ctx.tables, table_name).table_name
+            env[TABLE_ENV[table_name]] = getattr(ctx.tables, table_name).table_name
         if spec.publishes:
             env[constants.ENV_EVENT_BUS] = ctx.bus.event_bus_name
         if spec.environment:
@@ -204,9 +178,9 @@ class Subscriber(Construct):
             self, "Function", spec.handler, spec.description, environment=env, timeout_seconds=spec.timeout_seconds
         )
         if self.table and spec.own_table:
-            _grant_table(self.table, self.function, spec.own_table)
+            grant_table(self.table, self.function, spec.own_table)
         for table_name, access in spec.tables.items():
-            _grant_table(getattr(ctx.tables, table_name), self.function, access)
+            grant_table(getattr(ctx.tables, table_name), self.function, access)
         if spec.publishes:
             ctx.bus.grant_put_events_to(self.function)
         if spec.grant:
@@ -217,7 +191,7 @@ class Subscriber(Construct):
             "DeadLetters",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=Duration.days(constants.DEAD_LETTER_RETENTION_DAYS),
+            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
         )
         nag.acknowledge_dead_letter_queue(self.dead_letter_queue)
         max_age = Duration.seconds(spec.max_event_age_seconds)
@@ -262,10 +236,12 @@ class Subscribers(Construct):
         validate(specs)
         self.subscribers = {spec.name: Subscriber(self, spec, ctx, functions) for spec in specs}
         for name, sub in self.subscribers.items():
-            prefix = construct_id(name) + "Subscriber"
-            CfnOutput(scope, prefix + "DeadLetterQueueUrl", value=sub.dead_letter_queue.queue_url)
+            prefix = construct_id(name) + constants.OUTPUT_SUBSCRIBER_INFIX
+            CfnOutput(
+                scope, prefix + constants.OUTPUT_SUBSCRIBER_DEAD_LETTER_QUEUE, value=sub.dead_letter_queue.queue_url
+            )
             if sub.table:
-                CfnOutput(scope, prefix + "TableName", value=sub.table.table_name)
+                CfnOutput(scope, prefix + constants.OUTPUT_SUBSCRIBER_TABLE, value=sub.table.table_name)
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -281,5 +257,5 @@ def validate(specs: list[SubscriberSpec]) -> None:
             raise ValueError(f"subscriber name {spec.name!r}: use snake_case (it names a folder and constructs)")
         if not spec.event_pattern:
             raise ValueError(f"subscriber {spec.name!r}: an empty pattern would match every event")
-        if unknown := set(spec.tables) - set(_TABLE_ENV):
+        if unknown := set(spec.tables) - set(TABLE_ENV):
             raise ValueError(f"subscriber {spec.name!r}: unknown tables {sorted(unknown)}")

@@ -16,23 +16,22 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra import nag
-from infra.data import OrderTables
-from infra.data import _table as new_table
+from infra.alarms import Alarms, business_metric
+from infra.dashboard import ROW, OperationsDashboard
+from infra.data import OrderTables, marker_table
 from infra.functions import FunctionFactory
-from infra.observability import ROW, Observability
+from infra.observability import Observability
 from infra.subscribers import Subscribers
+from infra.tasks import REFUND_PAYMENT, RELEASE_STOCK
 from infra.warehouses import WarehouseQueues
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
@@ -89,14 +88,9 @@ class Sweeper(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self._prefix = stack.stack_name
-        self.repairs = new_table(self, "Repairs", *constants.SUBSCRIBER_TABLE_KEYS)
-        cfn_table: dynamodb.CfnTable = self.repairs.node.default_child  # type: ignore[assignment]
-        cfn_table.time_to_live_specification = dynamodb.CfnTable.TimeToLiveSpecificationProperty(
-            attribute_name=constants.MARKER_TTL_ATTRIBUTE, enabled=True
-        )
-        refund = workflow.task_functions["RefundPaymentFunctionArn"]
-        release = workflow.task_functions["ReleaseStockFunctionArn"]
+        self.repairs = marker_table(self, "Repairs")
+        refund = workflow.function_of(REFUND_PAYMENT)
+        release = workflow.function_of(RELEASE_STOCK)
         notifications = subscribers.subscribers["notifications"].table
         assert notifications is not None, "the notifications subscriber keeps its send claims in its own table"
         state_machine = workflow.state_machine
@@ -127,7 +121,7 @@ class Sweeper(Construct):
             targets=[targets.LambdaFunction(self.function, retry_attempts=0)],  # the next run comes soon anyway
         )
         CfnOutput(stack, logic.OUTPUT_REPAIRS_TABLE, value=self.repairs.table_name)
-        self.alarms = self._alarms(observability.topic)
+        self.alarms = self._alarms(observability.alarms)
         self._dashboard(observability.dashboard)
 
     def _grant(
@@ -146,27 +140,9 @@ class Sweeper(Construct):
         tables.ledger.grant(function, "dynamodb:GetItem")
         notifications.grant(function, "dynamodb:Scan")
         self.repairs.grant(function, *_REPAIRS)
-        state_machine = workflow.state_machine
-        function.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:ListExecutions"], resources=[state_machine.state_machine_arn])
-        )
-        executions = (
-            f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{state_machine.state_machine_name}:*"
-        )
-        function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions]
-            )
-        )
+        workflow.grant_list_executions(function)
+        workflow.grant_read_executions(function)
         stack = Stack.of(self)
-        machine_id = stack.get_logical_id(state_machine.node.default_child)  # type: ignore[arg-type]
-        _ack(
-            function,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-            f"<{machine_id}.Name>:*]",
-            "Reading executions of this workflow only: an execution ARN is the state machine's name plus the "
-            "execution (order) name, unknown in advance.",
-        )
         for compensation in (refund, release):
             compensation.grant_invoke(function)
             logical_id = stack.get_logical_id(compensation.node.default_child)  # type: ignore[arg-type]
@@ -181,59 +157,33 @@ class Sweeper(Construct):
         bus.grant_put_events_to(function)  # OrderFailed, when the workflow could not publish it
 
     def _metric(self, name: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=constants.METRICS_NAMESPACE,
-            metric_name=name,
-            dimensions_map={"service": constants.SERVICE_NAME},
-            statistic="Maximum",
-            period=INTERVAL,
-        )
+        return business_metric(name, "Maximum", period=INTERVAL)
 
-    def _alarms(self, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
-        alarms = [
-            self._alarm("Stuck" + logic.METRICS[kind].removeprefix("Stuck"), self._metric(logic.METRICS[kind]), text)
+    def _alarms(self, alarms: Alarms) -> list[cloudwatch.Alarm]:
+        stuck = [
+            alarms.add(
+                "Stuck" + logic.METRICS[kind].removeprefix("Stuck"),
+                self._metric(logic.METRICS[kind]),
+                threshold=1,
+                description=text,
+                scope=self,
+            )
             for kind, text in PLAYBOOK.items()
         ]
-        alarms.append(
-            self._alarm(
-                "SweeperFailing",
-                self.function.metric_errors(period=INTERVAL, statistic="Sum"),
-                "The sweeper failed in two runs in a row: stuck orders are neither reported nor repaired. Read its "
-                "log group; meanwhile `python -m orderctl sweep` lists them.",
-                evaluation_periods=2,
-            )
-        )
-        for alarm in alarms:
-            alarm.add_alarm_action(actions.SnsAction(topic))
-            alarm.add_ok_action(actions.SnsAction(topic))
-        return alarms
-
-    def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, description: str, evaluation_periods: int = 1
-    ) -> cloudwatch.Alarm:
-        return cloudwatch.Alarm(
-            self,
-            construct_id,
-            alarm_name=f"{self._prefix}-{construct_id}",
-            alarm_description=description,
-            metric=metric,
+        failing = alarms.add(
+            "SweeperFailing",
+            self.function.metric_errors(period=INTERVAL, statistic="Sum"),
             threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description="The sweeper failed in two runs in a row: stuck orders are neither reported nor repaired. "
+            "Read its log group; meanwhile `python -m orderctl sweep` lists them.",
+            evaluation_periods=2,
+            scope=self,
         )
+        return [*stuck, failing]
 
-    def _dashboard(self, dashboard: cloudwatch.Dashboard) -> None:
+    def _dashboard(self, dashboard: OperationsDashboard) -> None:
         half = ROW // 2
-        by_arn = [
-            cloudwatch.Alarm.from_alarm_arn(
-                self,
-                f"{alarm.node.id}Ref",
-                f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{self._prefix}-{alarm.node.id}",
-            )
-            for alarm in self.alarms
-        ]
-        dashboard.add_widgets(
+        dashboard.add_row(
             cloudwatch.GraphWidget(
                 title="Stuck orders left after each sweep (by kind)",
                 left=[self._metric(name).with_(label=str(kind)) for kind, name in logic.METRICS.items()],
@@ -242,5 +192,5 @@ class Sweeper(Construct):
                 ],
                 width=half,
             ),
-            cloudwatch.AlarmStatusWidget(title="Sweeper alarms", alarms=by_arn, width=half),
+            dashboard.alarm_status(self, "Sweeper alarms", self.alarms, half),
         )

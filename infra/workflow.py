@@ -12,32 +12,20 @@ from pathlib import Path
 from aws_cdk import Acknowledgment, Aws, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import nag
+from infra import nag, tasks
 from infra.config import StackConfig
 from infra.data import OrderTables
-from infra.functions import REPO_ROOT, FunctionFactory, log_retention
+from infra.functions import REPO_ROOT, FunctionFactory, log_group_key, log_retention
+from infra.grants import grant_table
 from infra.warehouses import WarehouseQueues
 from lambdas.shared import constants
 
 ASL_PATH = REPO_ROOT / constants.ASL_FILE
-
-# What each task function is, for the Lambda console.
-_DESCRIPTIONS = {
-    "ValidateOrderFunctionArn": "ValidateOrder: schema and catalog checks, returns the normalised order",
-    "ReserveStockFunctionArn": "ReserveStock: picks the warehouse for the address and holds the stock",
-    "PriceOrderFunctionArn": "PriceOrder: prices, tax, shipping; compares with displayedTotal",
-    "CollectPaymentFunctionArn": "CollectPayment: charges once per order through the payment gateway",
-    "WaitForPaymentReviewFunctionArn": "WaitForPaymentReview: stores the task token, announces the review",
-    "RecordAccountingFunctionArn": "RecordAccounting: double-entry ledger transaction, once per order",
-    "RefundPaymentFunctionArn": "RefundPayment (compensation): refunds or voids the order's charge",
-    "ReleaseStockFunctionArn": "ReleaseStock (compensation): returns held stock",
-}
 
 
 def load_definition() -> str:
@@ -67,33 +55,38 @@ class OrderWorkflow(Construct):
             constants.ENV_PAYMENT_REVIEW_THRESHOLD: str(config.payment_review_threshold_cents),
             constants.ENV_REVIEW_TIMEOUT_SECONDS: str(config.review_timeout_seconds),
         }
+        definition = load_definition()
+        tasks.validate(tasks.TASKS, definition)
+        # Every task function, keyed by its ASL substitution; grants from its registry entry.
+        self.tasks = tasks.TASKS
         self.task_functions: dict[str, lambda_.Function] = {}
-        for substitution, handler in constants.TASK_FUNCTIONS.items():
-            construct_name = substitution.removesuffix("Arn")
-            self.task_functions[substitution] = functions.create(
-                self, construct_name, handler, _DESCRIPTIONS[substitution], environment=env
+        for spec in self.tasks:
+            function = functions.create(
+                self,
+                spec.construct_id,
+                spec.handler,
+                spec.description,
+                environment=env,
+                timeout_seconds=spec.timeout_seconds,
             )
+            for table_name, access in spec.tables.items():
+                grant_table(getattr(tables, table_name), function, access)
+            if spec.publishes:
+                bus.grant_put_events_to(function)
+            if spec.gateway_ledger:
+                tables.use_gateway_ledger(function)
+            self.task_functions[spec.substitution] = function
         fn = self.task_functions
-        # Least privilege: each function gets only the tables it touches.
-        tables.inventory.grant_read_data(fn["ValidateOrderFunctionArn"])
-        tables.inventory.grant_read_write_data(fn["ReserveStockFunctionArn"])
-        tables.inventory.grant_read_data(fn["PriceOrderFunctionArn"])
-        tables.payments.grant_read_write_data(fn["CollectPaymentFunctionArn"])
-        tables.payments.grant_read_write_data(fn["WaitForPaymentReviewFunctionArn"])
-        bus.grant_put_events_to(fn["WaitForPaymentReviewFunctionArn"])
-        tables.ledger.grant_read_write_data(fn["RecordAccountingFunctionArn"])
-        tables.payments.grant_read_write_data(fn["RefundPaymentFunctionArn"])
-        tables.ledger.grant_read_write_data(fn["RefundPaymentFunctionArn"])
-        tables.inventory.grant_read_write_data(fn["ReleaseStockFunctionArn"])
-        tables.use_gateway_ledger(fn["CollectPaymentFunctionArn"])
-        tables.use_gateway_ledger(fn["RefundPaymentFunctionArn"])
 
-        log_group = logs.LogGroup(
+        # The execution log holds whole orders (execution data: names, addresses, e-mail): its own key.
+        self.execution_log = logs.LogGroup(
             self,
             "ExecutionLogs",
             retention=log_retention(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
-            encryption_key=self._execution_log_key(),
+            encryption_key=log_group_key(
+                self, "ExecutionLogKey", "Encrypts the order workflow's execution log (it holds order data)"
+            ),
         )
         substitutions = {key: f.function_arn for key, f in fn.items()}
         substitutions.update(
@@ -110,10 +103,10 @@ class OrderWorkflow(Construct):
             self,
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(load_definition()),
+            definition_body=sfn.DefinitionBody.from_string(definition),
             definition_substitutions=substitutions,
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(destination=self.execution_log, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
         for f in fn.values():
             f.grant_invoke(self.state_machine)
@@ -137,9 +130,20 @@ class OrderWorkflow(Construct):
         # SendTaskSuccess/Failure/Heartbeat on this state machine only.
         self.state_machine.grant_task_response(self.review_decision_function)
         # What became of an order's review task when its token is refused: this workflow's executions only.
-        self._read_executions(self.review_decision_function)
+        self.grant_read_executions(self.review_decision_function)
 
-    def _read_executions(self, function: lambda_.Function) -> None:
+    def function_of(self, task: tasks.TaskSpec) -> lambda_.Function:
+        """The deployed function of a registry entry (e.g. the sweeper's RefundPayment)."""
+        return self.task_functions[task.substitution]
+
+    def grant_list_executions(self, function: lambda_.Function) -> None:
+        """states:ListExecutions on this workflow's state machine only."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:ListExecutions"], resources=[self.state_machine.state_machine_arn])
+        )
+
+    def grant_read_executions(self, function: lambda_.Function) -> None:
+        """DescribeExecution and GetExecutionHistory on this workflow's executions, nothing else."""
         machine = self.state_machine
         executions = (
             f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{machine.state_machine_name}:*"
@@ -158,30 +162,3 @@ class OrderWorkflow(Construct):
                 "plus the execution (order) name, unknown in advance.",
             )
         )
-
-    def _execution_log_key(self) -> kms.Key:
-        """The execution log holds whole orders (execution data: names, addresses, e-mail): it is
-        encrypted with its own key, which CloudWatch Logs may use for this account's log groups only."""
-        key = kms.Key(
-            self,
-            "ExecutionLogKey",
-            description="Encrypts the order workflow's execution log (it holds order data)",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        stack = Stack.of(self)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
-        return key

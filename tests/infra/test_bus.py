@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra import config, names
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants, schemas
 from tests.infra.bus_support import (
@@ -43,8 +44,8 @@ def test_the_archive_keeps_our_sources_for_the_configured_days(
 ) -> None:
     archive = synthesized.one("AWS::Events::Archive")["Properties"]
     assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id(synthesized), "Arn"]}
-    assert archive["EventPattern"] == {"source": list(constants.OUR_EVENT_SOURCES)}
-    assert archive["RetentionDays"] == constants.DEFAULT_ARCHIVE_RETENTION_DAYS
+    assert archive["EventPattern"] == {"source": list(names.OUR_EVENT_SOURCES)}
+    assert archive["RetentionDays"] == config.DEFAULT_ARCHIVE_RETENTION_DAYS
     assert configured.one("AWS::Events::Archive")["Properties"]["RetentionDays"] == 30
 
 
@@ -68,7 +69,7 @@ def test_configured_accounts_may_publish_but_never_under_our_sources(configured:
     assert len(_principals(allow)) == 2 and any(OTHER_ACCOUNT in p for p in _principals(allow))
     (denied,) = _principals(deny)
     assert OTHER_ACCOUNT in denied
-    assert deny["Condition"] == {"StringEquals": {"events:source": list(constants.OUR_EVENT_SOURCES)}}
+    assert deny["Condition"] == {"StringEquals": {"events:source": list(names.OUR_EVENT_SOURCES)}}
 
 
 def test_other_stacks_find_the_bus_through_outputs_and_ssm(synthesized: Synthesized) -> None:
@@ -76,10 +77,10 @@ def test_other_stacks_find_the_bus_through_outputs_and_ssm(synthesized: Synthesi
     (archive,) = synthesized.resources("AWS::Events::Archive")
     (registry,) = synthesized.resources("AWS::EventSchemas::Registry")
     expected = {
-        constants.SSM_EVENT_BUS_NAME: {"Ref": bus},
-        constants.SSM_EVENT_BUS_ARN: {"Fn::GetAtt": [bus, "Arn"]},
-        constants.SSM_EVENT_ARCHIVE_ARN: {"Fn::GetAtt": [archive, "Arn"]},
-        constants.SSM_SCHEMA_REGISTRY_NAME: {"Fn::GetAtt": [registry, "RegistryName"]},
+        names.SSM_EVENT_BUS_NAME: {"Ref": bus},
+        names.SSM_EVENT_BUS_ARN: {"Fn::GetAtt": [bus, "Arn"]},
+        names.SSM_EVENT_ARCHIVE_ARN: {"Fn::GetAtt": [archive, "Arn"]},
+        names.SSM_SCHEMA_REGISTRY_NAME: {"Fn::GetAtt": [registry, "RegistryName"]},
     }
     ssm = synthesized.resources("AWS::SSM::Parameter").values()
     parameters = {p["Properties"]["Name"]: p["Properties"]["Value"] for p in ssm}
@@ -120,7 +121,7 @@ def test_each_subscriber_has_its_rule_with_retry_policy_and_dead_letter_queue(
     queue = synthesized.template["Resources"][dlq]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    assert queue["Properties"]["MessageRetentionPeriod"] == constants.DEAD_LETTER_RETENTION_DAYS * 86_400
+    assert queue["Properties"]["MessageRetentionPeriod"] == config.DEAD_LETTER_RETENTION_DAYS * 86_400
 
     # A run that raises is retried by Lambda and then lands in the same queue.
     function_id, _ = function_of(synthesized, spec)
@@ -191,4 +192,4 @@ def test_marker_ttl_outlives_the_replay_window(configured: Synthesized) -> None:
     for spec in REGISTRY:
         _, function = function_of(configured, spec)
         ttl = int(function["Properties"]["Environment"]["Variables"][constants.ENV_MARKER_TTL_DAYS])
-        assert ttl == 30 + constants.MARKER_TTL_MARGIN_DAYS
+        assert ttl == 30 + config.MARKER_TTL_MARGIN_DAYS

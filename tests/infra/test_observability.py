@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra import config, names
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants
 from tests.synth import Synthesized, synthesize
@@ -149,34 +150,34 @@ def test_failed_orders_are_counted_by_reason_from_the_execution_log(synthesized:
     assert logged_to["Fn::GetAtt"][0] == log_group["Ref"]
     assert machine["LoggingConfiguration"]["Level"] == "ALL"
 
-    by_reason = filters[constants.METRIC_ORDERS_FAILED]
+    by_reason = filters[names.METRIC_ORDERS_FAILED]
     assert by_reason["LogGroupName"] == log_group
     (transform,) = by_reason["MetricTransformations"]
-    assert transform["Dimensions"] == [{"Key": constants.METRIC_ERROR_DIMENSION, "Value": "$.details.error"}]
+    assert transform["Dimensions"] == [{"Key": names.METRIC_ERROR_DIMENSION, "Value": "$.details.error"}]
     assert (transform["MetricNamespace"], transform["MetricValue"]) == (constants.METRICS_NAMESPACE, "1")
     declined = execution_log_event("ExecutionFailed", error=constants.ERROR_PAYMENT_DECLINED, cause="declined")
     assert matches(by_reason["FilterPattern"], declined)
     assert not matches(by_reason["FilterPattern"], execution_log_event("ExecutionSucceeded", output="{}"))
     assert not matches(by_reason["FilterPattern"], execution_log_event("TaskFailed", error="Lambda.Unknown"))
 
-    unexpected = filters[constants.METRIC_ORDERS_FAILED_UNEXPECTEDLY]["FilterPattern"]
+    unexpected = filters[names.METRIC_ORDERS_FAILED_UNEXPECTEDLY]["FilterPattern"]
     for business in constants.BUSINESS_ERRORS:
         assert not matches(unexpected, execution_log_event("ExecutionFailed", error=business, cause="x"))
     for fault in (constants.ERROR_COMPENSATION_FAILED, "States.Runtime", "States.Timeout"):
         assert matches(unexpected, execution_log_event("ExecutionFailed", error=fault, cause="x"))
     props = alarm(synthesized, f"{constants.STACK_NAME}-OrdersFailedUnexpectedly")
-    assert (props["MetricName"], props["Threshold"]) == (constants.METRIC_ORDERS_FAILED_UNEXPECTEDLY, 1)
+    assert (props["MetricName"], props["Threshold"]) == (names.METRIC_ORDERS_FAILED_UNEXPECTEDLY, 1)
 
 
 def test_the_failure_rate_alarm_waits_for_enough_orders(synthesized: Synthesized) -> None:
     props = alarm(synthesized, f"{constants.STACK_NAME}-OrderFailureRateHigh")
     metrics = {m["Id"]: m for m in props["Metrics"]}
     assert metrics["expr_1"]["Expression"] == (
-        f"IF(started >= {constants.FAILURE_RATE_ALARM_MIN_ORDERS}, 100 * failed / started, 0)"
+        f"IF(started >= {config.FAILURE_RATE_ALARM_MIN_ORDERS}, 100 * failed / started, 0)"
     )
     assert metrics["started"]["MetricStat"]["Metric"]["MetricName"] == "ExecutionsStarted"
     assert metrics["failed"]["MetricStat"]["Metric"]["MetricName"] == "ExecutionsFailed"
-    assert props["Threshold"] == constants.FAILURE_RATE_ALARM_PERCENT
+    assert props["Threshold"] == config.FAILURE_RATE_ALARM_PERCENT
 
 
 def test_a_review_waiting_half_its_timeout_alarms_and_so_does_a_silent_monitor(synthesized: Synthesized) -> None:
@@ -189,7 +190,7 @@ def test_a_review_waiting_half_its_timeout_alarms_and_so_does_a_silent_monitor(s
         "Namespace": constants.METRICS_NAMESPACE,
     }
     assert stat["Stat"] == "Maximum"
-    assert props["Threshold"] == constants.DEFAULT_REVIEW_TIMEOUT_SECONDS * constants.REVIEW_WAIT_ALARM_FRACTION
+    assert props["Threshold"] == constants.DEFAULT_REVIEW_TIMEOUT_SECONDS * config.REVIEW_WAIT_ALARM_FRACTION
     assert props["TreatMissingData"] == "breaching"
 
 
@@ -208,7 +209,7 @@ def test_the_review_monitor_runs_on_a_schedule_with_least_privilege(synthesized:
         if "ScheduleExpression" in r["Properties"]
         and r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [monitor_id, "Arn"]}
     ]
-    assert schedule["ScheduleExpression"] == f"rate({constants.REVIEW_MONITOR_INTERVAL_MINUTES} minutes)"
+    assert schedule["ScheduleExpression"] == f"rate({config.REVIEW_MONITOR_INTERVAL_MINUTES} minutes)"
 
     role = functions[monitor_id]["Properties"]["Role"]["Fn::GetAtt"][0]
     (policy,) = [
@@ -247,7 +248,7 @@ def test_the_dashboard_shows_orders_reviews_subscribers_queues_and_durations(syn
         assert f'"title":"{title}"' in body
     for metric in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed"):
         assert metric in body
-    assert f"SEARCH('{{{constants.METRICS_NAMESPACE},{constants.METRIC_ERROR_DIMENSION}}} " in body
+    assert f"SEARCH('{{{constants.METRICS_NAMESPACE},{names.METRIC_ERROR_DIMENSION}}} " in body
     for name in (constants.METRIC_REVIEWS_WAITING, constants.METRIC_OLDEST_REVIEW_WAIT,
                  constants.METRIC_ORDERS_COMPLETED, constants.METRIC_REVENUE_CENTS):  # fmt: skip
         assert f'"{name}"' in body
@@ -259,10 +260,10 @@ def test_the_dashboard_shows_orders_reviews_subscribers_queues_and_durations(syn
 
 def test_outputs_lead_orderctl_to_every_subscriber(synthesized: Synthesized) -> None:
     outputs = synthesized.template["Outputs"]
-    assert outputs[constants.OUTPUT_DASHBOARD_NAME]["Value"] == {
+    assert outputs[names.OUTPUT_DASHBOARD_NAME]["Value"] == {
         "Ref": one_id(synthesized, "AWS::CloudWatch::Dashboard", "Observability")
     }
-    assert outputs[constants.OUTPUT_ALARM_TOPIC_ARN]["Value"] == {
+    assert outputs[names.OUTPUT_ALARM_TOPIC_ARN]["Value"] == {
         "Ref": one_id(synthesized, "AWS::SNS::Topic", "Observability")
     }
     for spec in REGISTRY:
