@@ -600,6 +600,6 @@ def leftovers(world: World, runs: Iterable[OrderRun]) -> dict[str, dict[str, Any
         found[run.name] = {
             "heldUnits": sum(h["quantity"] for h in state.holds.get(run.name, []) if h["status"] == "HELD"),
             "payment": payment["status"] if payment else None,
-            "brokenStep": run.result.states[-2] if len(run.result.states) > 1 else None,
+            "brokenSteps": sorted(model.STEPS[step].state for step in left_undone(run) if step in model.STEPS),
         }
     return found

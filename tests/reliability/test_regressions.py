@@ -36,16 +36,14 @@ def test_a_step_that_keeps_timing_out_ends_in_a_named_error_after_compensation(w
     run = run_one(world, [Fault(model.PRICE, Kind.TASK_TIMEOUT)])
     assert run.result is not None
     assert (run.result.status, run.result.error) == ("FAILED", constants.ERROR_STEP_TIMED_OUT)
-    assert run.result.states[-4:] == ["StepTimedOutHoldingStock", "ReleaseStock", "PublishOrderFailed", "FailOrder"]
+    assert {"ReleaseStock", "PublishOrderFailed"} <= set(run.result.states)  # compensated, OrderFailed published
 
 
 def test_a_validation_that_keeps_timing_out_is_rejected_by_name(world: World) -> None:
     run = run_one(world, [Fault(model.VALIDATE, Kind.TASK_TIMEOUT)])
     assert run.result is not None
-    assert (run.result.error, run.result.states[-2:]) == (
-        constants.ERROR_STEP_TIMED_OUT,
-        ["ValidationTimedOut", "RejectOrder"],
-    )
+    assert run.result.error == constants.ERROR_STEP_TIMED_OUT
+    assert run.result.states[-1] == "RejectOrder" and "ReserveStock" not in run.result.states
 
 
 def test_a_lost_reply_after_the_charge_charges_once(world: World) -> None:
@@ -58,7 +56,7 @@ def test_a_broken_compensation_is_named_and_its_leftovers_are_reported(world: Wo
     run = run_one(world, [Fault(model.RELEASE, Kind.CRASH)], path=scenarios.DECLINED, token="tok_decline_regression")
     assert run.result is not None and run.result.error == constants.ERROR_COMPENSATION_FAILED
     left = invariants.leftovers(world, [run])[run.name]
-    assert left == {"heldUnits": 2, "payment": "DECLINED", "brokenStep": "ReleaseStock"}
+    assert left == {"heldUnits": 2, "payment": "DECLINED", "brokenSteps": ["ReleaseStock"]}
     assert constants.ERROR_COMPENSATION_FAILED not in constants.BUSINESS_ERRORS  # so it alarms at once
 
 
