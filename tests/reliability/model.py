@@ -159,7 +159,7 @@ def expect(path: str, faults: Mapping[str, Fault], budgets: Mapping[str, Budget]
 
 def _may_have_put(fault: Fault | None) -> bool:
     """A fault that lets the call happen before failing (a lost reply) may have put the event."""
-    return fault is not None and fault.kind in (Kind.LOST_REPLY, Kind.CRASH_AFTER, Kind.FUNCTION_TIMEOUT)
+    return fault is not None and fault.committed
 
 
 def functions_on(path: str) -> tuple[str, ...]:
