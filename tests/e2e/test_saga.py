@@ -137,14 +137,21 @@ def test_a_redrive_finishes_a_stopped_order_exactly_once(
 # ---------------------------------------------------------------------------
 # 2. Compensation goes on past a step that fails for good
 # ---------------------------------------------------------------------------
+def declined_with_a_broken_compensation(
+    sandbox: Sandbox, shop: scenarios.Storefront, injector: FaultInjector, fault: Fault
+) -> tuple[dict[str, Any], Any]:
+    """A declined order whose compensation step `fault.function` fails for good; it must end CompensationFailed."""
+    order = new_order(shop, token="tok_decline_saga")
+    injector.add(order["orderId"], fault)
+    result = run(sandbox, order)
+    assert (result.status, result.error) == ("FAILED", constants.ERROR_COMPENSATION_FAILED)
+    return order, result
+
+
 def test_a_refund_that_fails_for_good_still_releases_the_stock_and_tells_the_customer(
     sandbox: Sandbox, shop: scenarios.Storefront, injector: FaultInjector
 ) -> None:
-    order = new_order(shop, token="tok_decline_saga")
-    injector.add(order["orderId"], Fault("refund_payment", Kind.CRASH))
-    result = run(sandbox, order)
-
-    assert (result.status, result.error) == ("FAILED", constants.ERROR_COMPENSATION_FAILED)
+    order, result = declined_with_a_broken_compensation(sandbox, shop, injector, Fault("refund_payment", Kind.CRASH))
     assert result.states[-7:] == [
         "RefundPayment",
         "ReleaseStock",
@@ -167,11 +174,8 @@ def test_a_refund_that_fails_for_good_still_releases_the_stock_and_tells_the_cus
 def test_a_release_that_fails_for_good_is_named_and_the_order_still_published(
     sandbox: Sandbox, shop: scenarios.Storefront, injector: FaultInjector
 ) -> None:
-    order = new_order(shop, token="tok_decline_saga")
-    injector.add(order["orderId"], Fault("release_stock", Kind.SERVICE_ERROR))
-    result = run(sandbox, order)
-
-    assert (result.status, result.error) == ("FAILED", constants.ERROR_COMPENSATION_FAILED)
+    fault = Fault("release_stock", Kind.SERVICE_ERROR)
+    order, _ = declined_with_a_broken_compensation(sandbox, shop, injector, fault)
     assert observe.payment(sandbox, order["orderId"])["status"] == "DECLINED"
     [failed] = bus_events(sandbox, order["orderId"])
     assert failed["detail"]["data"]["compensation"]["releaseStock"]["Error"] == "Lambda.ServiceException"
