@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aws_cdk import App, Environment
 
+from infra.deploy_access import DeployAccessStack
 from infra.nag import enable_nag
 from infra.stack import OrderProcessingStack
 from lambdas.shared import constants
@@ -20,6 +21,9 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
     app = App(context={**base, **(context or {})}, outdir=outdir)
     env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
     stack = OrderProcessingStack(app, constants.STACK_NAME, env=env)
+    # GitHub Actions' deploy access (docs: .github/workflows): only when a repository is named, once per account.
+    if repository := app.node.try_get_context("githubRepository"):
+        DeployAccessStack(app, "OrderProcessingDeployAccess", repository=repository, env=env)
     enable_nag(app)
     return app, stack
 

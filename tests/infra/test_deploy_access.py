@@ -170,3 +170,13 @@ def test_a_repository_that_is_not_one_exact_name_is_refused(repository: str) -> 
 def test_environments_must_be_plain_names(environments: list[str]) -> None:
     with pytest.raises(ValueError, match="environment names"):
         DeployAccessStack(App(), STACK, repository=REPOSITORY, environments=environments)
+
+
+def test_the_app_adds_the_deploy_access_stack_only_when_a_repository_is_named(tmp_path: Path) -> None:
+    from app import build_app
+
+    without, _ = build_app(outdir=str(tmp_path / "plain"))
+    assert [s.stack_name for s in without.node.children if hasattr(s, "stack_name")] == ["OrderProcessing"]
+    named, _ = build_app({"githubRepository": "octo-org/orders"}, outdir=str(tmp_path / "named"))
+    stacks = {s.stack_name for s in named.node.children if hasattr(s, "stack_name")}
+    assert stacks == {"OrderProcessing", "OrderProcessingDeployAccess"}
