@@ -1,4 +1,4 @@
 """orderctl: the operator's command line for a deployed order stack or the offline sandbox.
 
-``python -m orderctl --help``; every command also takes ``--json`` for scripts.
+``orderctl --help`` (or ``python -m orderctl --help``); every command also takes ``--json`` for scripts.
 """

@@ -1,13 +1,17 @@
-"""python -m orderctl: start, follow, decide and repair orders; replay and redrive events; check audit and sales.
+"""orderctl: start, follow, decide and repair orders; replay and redrive events; check audit and sales.
 
 Works against the deployed stack (found through its CloudFormation outputs, with your AWS profile
-and region) or the offline sandbox (``--endpoint-url http://127.0.0.1:5000``).
+and region) or the offline sandbox (``--endpoint-url http://127.0.0.1:5000``). Every command it
+prints carries the same --endpoint-url/--region/--profile/--stack, so a copied command runs there too.
+Exit status: 0 done, 1 refused or failed, 2 a usage or value mistake.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -25,11 +29,13 @@ from botocore.exceptions import (
 
 from lambdas.shared import constants
 from orderctl import events, orders, repair, reports, reviews
-from orderctl.errors import OrderctlError
+from orderctl.errors import OrderctlError, UsageError
 from orderctl.render import Output
-from orderctl.stack import SANDBOX_HINT, DeployedStack
+from orderctl.stack import SANDBOX_HINT, DeployedStack, Target
 
+PROG = "orderctl"
 DEFAULT_WAIT_SECONDS = 60.0
+SALES_MAX_DAYS = 366
 _ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
 Handler = Callable[[DeployedStack, argparse.Namespace], Output]
 
@@ -65,10 +71,11 @@ def _wait_option(parser: argparse.ArgumentParser, until: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m orderctl",
+        prog=PROG,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `python -m orderctl <command> --help` for a command's options and examples.",
+        epilog="Run `orderctl <command> --help` for a command's options and examples "
+        "(`python -m orderctl` works the same).",
     )
     _global_options(parser, inherited=False)
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
@@ -88,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     start = command(
         "start",
         "start an order (execution name = order id: starting the same order twice runs it once)",
-        "  python -m orderctl start --example review\n"
-        "  python -m orderctl start --file my-order.json --wait\n"
-        "  python -m orderctl start --order-id ord-2001 --item MUG-BLUE=3 --displayed-total 41.66",
+        "  orderctl start --example review\n"
+        "  orderctl start --file my-order.json --wait\n"
+        "  orderctl start --order-id ord-2001 --item MUG-BLUE=3 --displayed-total 41.66",
         _start,
     )
     source = start.add_mutually_exclusive_group()
@@ -108,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = command(
         "status",
         "where an order is: status, states visited, error and cause, payment",
-        "  python -m orderctl status ord-1002\n  python -m orderctl status ord-1002 --json",
+        "  orderctl status ord-1002\n  orderctl status ord-1002 --json",
         lambda stack, a: orders.status(stack, a.order_id),
     )
     status.add_argument("order_id", metavar="ORDER_ID")
@@ -116,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "reviews",
         "orders waiting for a payment review, oldest first, with how long they have waited",
-        "  python -m orderctl reviews\n  python -m orderctl reviews --json",
+        "  orderctl reviews\n  orderctl reviews --json",
         lambda stack, a: reviews.reviews(stack),
     )
     decisions = {
@@ -127,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         decide = command(
             verb,
             summary,
-            f"  python -m orderctl {verb} ord-1002\n"
-            f'  python -m orderctl {verb} ord-1002 --reviewer alice --note "customer confirmed by phone" --wait',
+            f"  orderctl {verb} ord-1002\n"
+            f'  orderctl {verb} ord-1002 --reviewer alice --note "customer confirmed by phone" --wait',
             _decide,
         )
         decide.add_argument("order_id", metavar="ORDER_ID")
@@ -140,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "repair",
         "finish an order left mid-way: redrive it after its commit point, finish the compensation it left "
         "undone, release / void what it still holds (a second repair does nothing)",
-        "  python -m orderctl repair ord-1002 --dry-run\n  python -m orderctl repair ord-1002",
+        "  orderctl repair ord-1002 --dry-run\n  orderctl repair ord-1002",
         lambda stack, a: repair.repair(stack, a.order_id, a.dry_run),
     )
     repair_order.add_argument("order_id", metavar="ORDER_ID", type=_order_id)
@@ -149,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = command(
         "sweep",
         "list every order left mid-way (what the scheduled sweeper reports), and repair them with --repair",
-        "  python -m orderctl sweep\n  python -m orderctl sweep --repair --json",
+        "  orderctl sweep\n  orderctl sweep --repair --json",
         lambda stack, a: repair.sweep(stack, a.repair),
     )
     sweep.add_argument("--repair", action="store_true", help="repair each one as `repair ORDER_ID` would")
@@ -157,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay = command(
         "replay",
         "send archived events of a time window again, to one rule only (e.g. a new subscriber)",
-        "  python -m orderctl replay analytics --from 2026-11-01 --to 2026-11-20\n"
-        "  python -m orderctl replay my-team-rule --from 6h --wait",
+        "  orderctl replay analytics --from 2026-11-01 --to 2026-11-20\n"
+        "  orderctl replay my-team-rule --from 6h --wait",
         _replay,
     )
     replay.add_argument("rule", metavar="RULE", help="a subscriber name, a rule name on the order bus, or a rule ARN")
@@ -169,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = command(
         "redrive",
         "hand a subscriber the events in its dead-letter queue again (after fixing what failed)",
-        "  python -m orderctl redrive analytics --dry-run\n  python -m orderctl redrive analytics",
+        "  orderctl redrive analytics --dry-run\n  orderctl redrive analytics",
         lambda stack, a: events.redrive(stack, a.subscriber, a.max, a.dry_run),
     )
     redrive.add_argument("subscriber", metavar="SUBSCRIBER", help="e.g. analytics, audit, inventory, notifications")
@@ -179,15 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "audit-verify",
         "check the audit trail's hash chain (exit 1 and the first broken record when tampered with)",
-        "  python -m orderctl audit-verify",
+        "  orderctl audit-verify",
         lambda stack, a: reports.audit_verify(stack),
     )
 
     sales = command(
         "sales",
         "orders, units and revenue by site variant, with the lift against the baseline",
-        "  python -m orderctl sales\n"
-        "  python -m orderctl sales --from 2026-11-01 --to 2026-11-21 --split control=0.5,checkout-v2=0.5",
+        "  orderctl sales\n  orderctl sales --from 2026-11-01 --to 2026-11-21 --split control=0.5,checkout-v2=0.5",
         _sales,
     )
     sales.add_argument("--from", dest="first", type=_day, help="first UTC day (default: --days before --to)")
@@ -195,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     sales.add_argument("--days", type=int, default=1, help="days up to --to when --from is not given (default: 1)")
     sales.add_argument("--sku", help="one product only")
     sales.add_argument("--baseline", default="control", help="variant to compare with (default: %(default)s)")
-    sales.add_argument("--split", help="traffic share per variant when unequal: control=0.9,checkout-v2=0.1")
+    sales.add_argument(
+        "--split", type=_split, help="traffic share per variant when unequal, summing to 1: control=0.9,checkout-v2=0.1"
+    )
     return parser
 
 
@@ -203,6 +211,22 @@ def _order_id(text: str) -> str:
     if not _ORDER_ID.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an order id (1 to 64 letters, digits, '-' or '_')")
     return text
+
+
+def _split(text: str) -> dict[str, float]:
+    """--split control=0.9,checkout-v2=0.1: shares of the traffic, each in (0, 1], together 1."""
+    try:
+        split = reports.parse_split(text) or {}
+    except OrderctlError as error:
+        raise argparse.ArgumentTypeError(error.message.removeprefix(f"--split {text!r}: ")) from None
+    problems = [f"{variant or '(no name)'}={share:g} is not in (0, 1]" for variant, share in split.items()
+                if not variant or not 0 < share <= 1]  # fmt: skip
+    total = sum(split.values())
+    if not problems and not math.isclose(total, 1.0, abs_tol=1e-6):
+        problems.append(f"the shares add up to {total:g}, not 1")
+    if problems:
+        raise argparse.ArgumentTypeError(f"{text!r}: {'; '.join(problems)} (e.g. control=0.9,checkout-v2=0.1)")
+    return split
 
 
 def _day(text: str) -> date:
@@ -237,38 +261,44 @@ def _replay(stack: DeployedStack, args: argparse.Namespace) -> Output:
 
 
 def _sales(stack: DeployedStack, args: argparse.Namespace) -> Output:
-    last = args.last or datetime.now(UTC).date()
+    last = args.last or datetime.now(UTC).date()  # days of the events (their occurredAt: the wall clock)
     first = args.first or last - timedelta(days=max(1, args.days) - 1)
-    return reports.sales(stack, first, last, args.sku, args.baseline, reports.parse_split(args.split))
+    if first > last:
+        raise UsageError(f"--from {first} is after --to {last}")
+    if (last - first).days >= SALES_MAX_DAYS:
+        raise UsageError(f"at most {SALES_MAX_DAYS} days at a time (one query per day)")
+    return reports.sales(stack, first, last, args.sku, args.baseline, args.split)
 
 
 # -- entry point ----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
+    target = Target(args.stack, args.region, args.profile, args.endpoint_url)
+
+    def fail(message: str, hint: str | None = None, code: int = 1) -> int:
+        print(f"{PROG}: error: {target.qualify(message)}", file=err)
+        if hint:
+            print(f"  {target.qualify(hint)}", file=err)
+        return code
+
     try:
         stack = DeployedStack.find(args.stack, args.region, args.profile, args.endpoint_url)
-        return args.handler(stack, args).emit(out, args.json)
+        output = args.handler(stack, args)
+        return dataclasses.replace(output, text=target.qualify(output.text)).emit(out, args.json)
     except OrderctlError as error:
-        return _fail(err, error.message, error.hint)
+        return fail(error.message, error.hint, error.exit_code)
     except EndpointConnectionError as error:
-        return _fail(err, f"cannot reach {error.kwargs.get('endpoint_url', 'AWS')}", SANDBOX_HINT)
+        return fail(f"cannot reach {error.kwargs.get('endpoint_url', 'AWS')}", SANDBOX_HINT)
     except NoCredentialsError:
-        return _fail(err, "no AWS credentials", "set AWS_PROFILE or pass --profile; " + SANDBOX_HINT)
+        return fail("no AWS credentials", "set AWS_PROFILE or pass --profile; " + SANDBOX_HINT)
     except NoRegionError:
-        return _fail(err, "no AWS region", "pass --region or set AWS_REGION")
+        return fail("no AWS region", "pass --region or set AWS_REGION")
     except ProfileNotFound as error:
-        return _fail(err, str(error), "list your profiles: aws configure list-profiles")
+        return fail(str(error), "list your profiles: aws configure list-profiles")
     except ClientError as error:
         details = error.response.get("Error", {})
-        return _fail(err, f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}")
-
-
-def _fail(stream: TextIO, message: str, hint: str | None = None) -> int:
-    print(f"orderctl: error: {message}", file=stream)
-    if hint:
-        print(f"  {hint}", file=stream)
-    return 1
+        return fail(f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}")
 
 
 if __name__ == "__main__":

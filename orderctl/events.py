@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
 from orderctl import render
-from orderctl.errors import OrderctlError
+from orderctl.errors import UsageError
 from orderctl.stack import DeployedStack
 
 _RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d)$")
@@ -37,7 +37,7 @@ def parse_moment(text: str, now: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise OrderctlError(
+        raise UsageError(
             f"{text!r} is not a time", "write 2026-11-20, 2026-11-20T14:30 (UTC), or an age: 30m, 6h, 2d"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -56,7 +56,7 @@ def resolve_rule(stack: DeployedStack, rule: str) -> tuple[str, str]:
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise OrderctlError(
+            raise UsageError(
                 f"no rule {rule!r} on the order bus",
                 f"name a subscriber ({', '.join(stack.subscribers())}), a rule on the bus, or a rule ARN",
             ) from None
@@ -75,7 +75,7 @@ def replay(
     now = now or datetime.now(UTC)
     end = min(end, now)
     if start >= end:
-        raise OrderctlError(f"the window is empty: {render.iso(start)} is not before {render.iso(end)}")
+        raise UsageError(f"the window is empty: {render.iso(start)} is not before {render.iso(end)}")
     label, rule_arn = resolve_rule(stack, rule)
     # Replay names: letters, digits, . - _ and at most 64 characters.
     name = re.sub(r"[^.\-_A-Za-z0-9]", "-", f"orderctl-{label}")[:48] + f"-{now:%Y%m%dT%H%M%S}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,11 +16,13 @@ from lambdas.review_monitor.logic import waiting_review
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable
 from orderctl import render
-from orderctl.errors import OrderctlError
+from orderctl.errors import OrderctlError, UsageError
 from orderctl.stack import DeployedStack, check_order_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "orders"
 POLL_SECONDS = 0.25
+# ReviewTimedOut's cause (statemachines/order_workflow.asl.json) counts seconds: ASL cannot divide.
+_WITHIN_SECONDS = re.compile(r"\bwithin (\d+) seconds\b")
 
 
 # -- building the order --------------------------------------------------------------------------
@@ -33,22 +36,22 @@ def load_order(path: Path | None, example: str | None) -> dict[str, Any]:
         name = example or "happy"
         path = EXAMPLES / f"{name}.json"
         if not path.exists():
-            raise OrderctlError(f"no example named {name!r}", f"examples: {', '.join(example_names())}")
+            raise UsageError(f"no example named {name!r}", f"examples: {', '.join(example_names())}")
     try:
         order = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise OrderctlError(f"{path}: no such file") from None
+        raise UsageError(f"{path}: no such file") from None
     except json.JSONDecodeError as error:
-        raise OrderctlError(f"{path} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        raise UsageError(f"{path} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
     if not isinstance(order, dict):
-        raise OrderctlError(f"{path} must hold one order (a JSON object)", "see docs/CONTRACTS.md, 'Order'")
+        raise UsageError(f"{path} must hold one order (a JSON object)", "see docs/CONTRACTS.md, 'Order'")
     return order
 
 
 def parse_item(text: str) -> dict[str, Any]:
     sku, _, quantity = text.partition("=")
     if not sku or not quantity.isdigit() or int(quantity) < 1:
-        raise OrderctlError(f"--item {text!r}: write SKU=QUANTITY, e.g. --item MUG-BLUE=2")
+        raise UsageError(f"--item {text!r}: write SKU=QUANTITY, e.g. --item MUG-BLUE=2")
     return {"sku": sku.strip(), "quantity": int(quantity)}
 
 
@@ -71,7 +74,7 @@ def build_order(base: dict[str, Any], changes: Overrides) -> dict[str, Any]:
         order["orderId"] = changes.order_id
     if changes.items:
         if changes.displayed_total is None:
-            raise OrderctlError(
+            raise UsageError(
                 "--item changes what the order costs",
                 "add --displayed-total with the total the customer was shown (the workflow checks it)",
             )
@@ -88,7 +91,7 @@ def build_order(base: dict[str, Any], changes: Overrides) -> dict[str, Any]:
         order["customer"] = customer
     order_id = order.get("orderId")
     if not isinstance(order_id, str):
-        raise OrderctlError("the order has no orderId", "add one with --order-id (it names the execution)")
+        raise UsageError("the order has no orderId", "add one with --order-id (it names the execution)")
     check_order_id(order_id)
     return order
 
@@ -124,14 +127,16 @@ class OrderState:
 
 
 def readable_cause(cause: str | None) -> str | None:
-    """A Lambda task's cause is its JSON error payload: keep the message a person reads."""
+    """A Lambda task's cause is its JSON error payload: keep the message a person reads; a length of
+    time the workflow counted in seconds reads as it was configured (``within 72 h``)."""
     if not cause:
         return cause
     try:
         payload = json.loads(cause)
     except ValueError:
-        return cause
-    return str(payload.get("errorMessage", cause)) if isinstance(payload, dict) else cause
+        payload = None
+    text = str(payload.get("errorMessage", cause)) if isinstance(payload, dict) else cause
+    return _WITHIN_SECONDS.sub(lambda match: f"within {render.span(int(match[1]))}", text)
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -172,7 +177,7 @@ def read_order(stack: DeployedStack, order_id: str) -> OrderState:
         if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
             raise OrderctlError(
                 f"no order {order_id!r}: the workflow has no execution of that name",
-                "order ids are case-sensitive; start one with `python -m orderctl start`",
+                "order ids are case-sensitive; start one with `orderctl start`",
             ) from None
         raise
     history = _history(sfn, arn)
@@ -206,7 +211,7 @@ def wait_until_settled(stack: DeployedStack, order_id: str, timeout: float) -> O
         if time.monotonic() > deadline:
             raise OrderctlError(
                 f"order {order_id} is still {state.status} in {state.current_state} after {timeout:g} s",
-                f"follow it with `python -m orderctl status {order_id}`",
+                f"follow it with `orderctl status {order_id}`",
             )
         time.sleep(POLL_SECONDS)
 
@@ -233,20 +238,20 @@ def start(stack: DeployedStack, order: dict[str, Any], wait: float | None = None
         if json.loads(existing.get("input") or "null") != order:
             raise OrderctlError(
                 f"order {order_id} was already started with a different order",
-                f"an order id names one order: see it with `python -m orderctl status {order_id}`, "
+                f"an order id names one order: see it with `orderctl status {order_id}`, "
                 "or start this one under another --order-id",
             )
         arn = existing["executionArn"]
     headline = f"Started order {order_id}." if started else f"Order {order_id} was already started: not started again."
     if wait is not None:
         state = wait_until_settled(stack, order_id, wait)
-        result = status_output(state)
+        result = status_output(state, stack.now())
         data = {"started": started, **result.data}
         return render.Output(data, headline + "\n" + result.text, result.ok)
     text = "\n".join(
         [
             headline,
-            render.fields([("execution", arn), ("follow", f"python -m orderctl status {order_id}")]),
+            render.fields([("execution", arn), ("follow", f"orderctl status {order_id}")]),
         ]
     )
     return render.Output({"started": started, "orderId": order_id, "executionArn": arn}, text)
@@ -262,7 +267,7 @@ def _existing_execution(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
 
 
 def status(stack: DeployedStack, order_id: str) -> render.Output:
-    return status_output(read_order(stack, order_id))
+    return status_output(read_order(stack, order_id), stack.now())
 
 
 def _summary(state: OrderState) -> str:
@@ -276,6 +281,7 @@ def _summary(state: OrderState) -> str:
 
 
 def status_output(state: OrderState, now: datetime | None = None) -> render.Output:
+    """``now``: the account's time (``DeployedStack.now``: the sandbox has a clock of its own)."""
     now = now or datetime.now(UTC)
     pairs: list[tuple[str, str]] = [("started", render.when(state.started, now))]
     if state.stopped:
@@ -299,8 +305,7 @@ def status_output(state: OrderState, now: datetime | None = None) -> render.Outp
         pairs.append(
             (
                 "decide",
-                f"python -m orderctl approve {state.order_id}  |  "
-                f'python -m orderctl reject {state.order_id} --note "why"',
+                f'orderctl approve {state.order_id}  |  orderctl reject {state.order_id} --note "why"',
             )
         )
     pairs.append(("execution", state.execution_arn))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +19,28 @@ class Output:
     ok: bool = True
 
     def emit(self, stream: TextIO, as_json: bool) -> int:
-        print(json.dumps(self.data, indent=2, default=str) if as_json else self.text, file=stream)
+        print(json.dumps(camel_keys(self.data), indent=2, default=str) if as_json else self.text, file=stream)
         return 0 if self.ok else 1
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+
+
+def camel_keys(data: Any) -> Any:
+    """Every snake_case key camelCase, as in the events and the tables (``revenue_cents`` -> ``revenueCents``):
+    --json output has one spelling whichever module (or dataclass) produced it."""
+    if isinstance(data, dict):
+        return {_camel(k) if isinstance(k, str) else k: camel_keys(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [camel_keys(v) for v in data]
+    return data
+
+
+def _camel(key: str) -> str:
+    if not _SNAKE.match(key):
+        return key
+    first, *rest = key.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -47,6 +68,12 @@ def duration(seconds: float) -> str:
         if len(parts) == 2:
             break
     return " ".join(parts)
+
+
+def span(seconds: float) -> str:
+    """A configured length of time as people set it: ``72 h`` (whole hours), else ``duration``."""
+    whole = int(seconds)
+    return f"{whole // 3600} h" if whole >= 3600 and whole % 3600 == 0 else duration(seconds)
 
 
 def when(moment: datetime | None, now: datetime | None = None) -> str:

@@ -123,7 +123,7 @@ def sweep(stack: DeployedStack, repair_them: bool = False, now: datetime | None 
     if hints:
         lines += ["", "What to do:", *(f"  {hint}" for hint in sorted(hints))]
     if not repair_them and any(o.finding.action for o in outcomes):
-        lines += ["", "Repair them: python -m orderctl sweep --repair (or one: python -m orderctl repair <orderId>)"]
+        lines += ["", "Repair them: orderctl sweep --repair (or one: orderctl repair <orderId>)"]
     return render.Output(data, "\n".join(lines), ok=not left)
 
 

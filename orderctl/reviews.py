@@ -7,7 +7,7 @@ the Lambda console, so the same validation applies and its refusals read the sam
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,9 +22,7 @@ from orderctl.errors import OrderctlError
 from orderctl.orders import status_output, wait_until_settled
 from orderctl.stack import DeployedStack, check_order_id
 
-_DECIDE_HINT = (
-    'decide with `python -m orderctl approve <orderId>` or `python -m orderctl reject <orderId> --note "why"`'
-)
+_DECIDE_HINT = 'decide with `orderctl approve <orderId>` or `orderctl reject <orderId> --note "why"`'
 
 
 def find_waiting(stack: DeployedStack) -> list[WaitingReview]:
@@ -34,7 +32,8 @@ def find_waiting(stack: DeployedStack) -> list[WaitingReview]:
 
 
 def reviews(stack: DeployedStack, now: datetime | None = None) -> render.Output:
-    now = now or datetime.now(UTC)
+    """``now``: the account's time by default (the sandbox's clock in the sandbox)."""
+    now = now or stack.now()
     waiting = find_waiting(stack)
     data = [
         {
@@ -100,10 +99,10 @@ def decide(
     verb = "Approved" if body["decision"] == "APPROVED" else "Rejected"
     headline = f"{verb} the payment of order {order_id} (reviewer {body['reviewer']})."
     if wait is not None:
-        result = status_output(wait_until_settled(stack, order_id, wait))
+        result = status_output(wait_until_settled(stack, order_id, wait), stack.now())
         return render.Output({"decision": body, **result.data}, headline + "\n" + result.text, result.ok)
     # The decision function's own account (an approval continues the order, a rejection fails it).
-    follow = f"{body['message']} See: python -m orderctl status {order_id}"
+    follow = f"{body['message']} See: orderctl status {order_id}"
     return render.Output({"decision": body}, f"{headline}\n{follow}")
 
 

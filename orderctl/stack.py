@@ -6,9 +6,13 @@ The same code talks to AWS (your profile and region) and to the offline sandbox 
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,19 +21,51 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from orderctl.errors import OrderctlError
+from orderctl.errors import OrderctlError, UsageError
 
 # Fail fast on a wrong endpoint: an operator waits for every retry of every call.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=60)
 # The sandbox's region when none is configured (sandbox/account.py DEFAULT_REGION; a test checks).
 SANDBOX_DEFAULT_REGION = "eu-west-1"
-SANDBOX_HINT = "for the offline sandbox: `python -m sandbox serve`, then --endpoint-url http://127.0.0.1:5000"
+SANDBOX_HINT = "for the offline sandbox: `make serve`, then orderctl --endpoint-url http://127.0.0.1:5000 ..."
 _ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
+# A command a message tells the person to run: `orderctl status ord-1` (or `python -m orderctl ...`),
+# `aws events describe-replay ...`. Not "orderctl: error" nor "orderctl:alice" (no space, or no command).
+_ORDERCTL_COMMAND = re.compile(r"(?:python -m )?\borderctl(?= [a-z<])")
+_AWS_COMMAND = re.compile(r"\baws(?= [a-z0-9-]+ [a-z])")
+# The sandbox server's own route (sandbox/server.py): its clock offset among other things.
+SANDBOX_STATUS_PATH = "/_sandbox/status"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where orderctl points: its global options. Every command it prints repeats them, so that a
+    command copied from its output runs against the same stack (the sandbox stays the sandbox)."""
+
+    stack: str = constants.STACK_NAME
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+    def _options(self, with_stack: bool) -> list[str]:
+        pairs = [
+            ("--endpoint-url", self.endpoint_url),
+            ("--region", self.region),
+            ("--profile", self.profile),
+            ("--stack", self.stack if with_stack and self.stack != constants.STACK_NAME else None),
+        ]
+        return [part for option, value in pairs if value for part in (option, shlex.quote(value))]
+
+    def qualify(self, text: str) -> str:
+        """``text`` with every orderctl and aws command it shows completed with these options."""
+        orderctl = " ".join(["orderctl", *self._options(with_stack=True)])
+        aws = " ".join(["aws", *self._options(with_stack=False)])
+        return _AWS_COMMAND.sub(lambda _: aws, _ORDERCTL_COMMAND.sub(lambda _: orderctl, text))
 
 
 def check_order_id(order_id: str) -> str:
     if not _ORDER_ID.match(order_id):
-        raise OrderctlError(
+        raise UsageError(
             f"{order_id!r} is not an order id",
             "order ids are 1 to 64 letters, digits, '-' or '_' (the execution name of the order), e.g. ord-1001",
         )
@@ -63,6 +99,7 @@ class DeployedStack:
     session: boto3.Session
     endpoint_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _clock_offset: timedelta | None = field(default=None, repr=False)
 
     @classmethod
     def find(
@@ -100,6 +137,22 @@ class DeployedStack:
         """A DynamoDB Table resource (plain Python values in and out)."""
         return self.session.resource("dynamodb", endpoint_url=self.endpoint_url, config=_CONFIG).Table(name)
 
+    def now(self) -> datetime:
+        """The account's time: AWS's is the wall clock; the sandbox's is its own clock, which
+        ``POST /_sandbox/clock/advance`` moves (read once from ``GET /_sandbox/status``)."""
+        if self._clock_offset is None:
+            self._clock_offset = timedelta(seconds=self._sandbox_clock_offset())
+        return datetime.now(UTC) + self._clock_offset
+
+    def _sandbox_clock_offset(self) -> float:
+        if not self.endpoint_url or not is_local(self.endpoint_url):
+            return 0.0
+        try:
+            with urllib.request.urlopen(self.endpoint_url.rstrip("/") + SANDBOX_STATUS_PATH, timeout=5) as response:
+                return float(json.load(response).get("clockOffsetSeconds", 0))
+        except (OSError, ValueError, AttributeError):
+            return 0.0  # another local endpoint (not the sandbox): the wall clock
+
     # -- outputs ---------------------------------------------------------------------------------
     def output(self, key: str) -> str:
         try:
@@ -119,7 +172,7 @@ class DeployedStack:
     def subscriber_output(self, subscriber: str, suffix: str) -> str:
         known = self.subscribers()
         if subscriber not in known:
-            raise OrderctlError(
+            raise UsageError(
                 f"no subscriber named {subscriber!r} in stack {self.name!r}",
                 f"subscribers: {', '.join(known) or 'none'}",
             )

@@ -1,12 +1,13 @@
 """The synthesized stack served by the sandbox on a free port, and orderctl run against it.
 
-orderctl runs in this process (its main(), the same code path as ``python -m orderctl``) with
+orderctl runs in this process (its main(), the same code path as the ``orderctl`` command) with
 ``--endpoint-url`` pointing at the server: every call it makes goes over HTTP to the sandbox,
 exactly as from another process; the handlers behind the server run here too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -52,7 +53,11 @@ class Orderctl:
 
     def __call__(self, *argv: str) -> Run:
         out, err = io.StringIO(), io.StringIO()
-        code = main([*argv, "--endpoint-url", self.endpoint_url], stdout=out, stderr=err)
+        with contextlib.redirect_stderr(err):  # argparse's usage errors go to sys.stderr
+            try:
+                code = main([*argv, "--endpoint-url", self.endpoint_url], stdout=out, stderr=err)
+            except SystemExit as exited:  # argparse: --help (0) or a usage mistake (2)
+                code = int(exited.code or 0)
         return Run(code, out.getvalue(), err.getvalue())
 
     def ok(self, *argv: str) -> Run:

@@ -31,8 +31,8 @@ def test_every_command_has_help_with_examples(command: str, capsys: pytest.Captu
         main([command, "--help"])
     assert exited.value.code == 0
     shown = capsys.readouterr().out
-    assert f"usage: python -m orderctl {command}" in shown
-    assert f"examples:\n  python -m orderctl {command}" in shown
+    assert f"usage: orderctl {command}" in shown
+    assert f"examples:\n  orderctl {command}" in shown
 
 
 def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:

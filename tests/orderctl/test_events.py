@@ -101,7 +101,7 @@ def test_redrive_takes_eventbridge_dead_letters_and_leaves_what_still_fails(
 
 def test_redrive_names_the_subscribers_it_knows(orderctl: Orderctl) -> None:
     unknown = orderctl("redrive", "billing")
-    assert unknown.code == 1
+    assert unknown.code == 2
     assert "no subscriber named 'billing'" in unknown.err
     assert "analytics, audit" in unknown.err
 
@@ -133,13 +133,13 @@ def test_replay_to_a_rule_named_on_the_bus_and_its_errors(orderctl: Orderctl, se
     assert by_name["replayName"].startswith(f"orderctl-{rule_name}"[:48])
 
     unknown = orderctl("replay", "no-such-rule", "--from", "1h")
-    assert unknown.code == 1
+    assert unknown.code == 2
     assert "no rule 'no-such-rule' on the order bus" in unknown.err
 
     empty = orderctl("replay", "analytics", "--from", "1h", "--to", "2h")
-    assert empty.code == 1
+    assert empty.code == 2
     assert "the window is empty" in empty.err
 
     not_a_time = orderctl("replay", "analytics", "--from", "yesterday")
-    assert not_a_time.code == 1
+    assert not_a_time.code == 2
     assert "'yesterday' is not a time" in not_a_time.err

@@ -43,7 +43,7 @@ def test_starting_the_same_order_twice_runs_it_once(orderctl: Orderctl, server: 
 def test_start_from_arguments_checks_the_total_the_customer_saw(orderctl: Orderctl, new_id: OrderIds) -> None:
     order_id = new_id("args")
     missing_total = orderctl("start", "--order-id", order_id, "--item", "MUG-BLUE=3")
-    assert missing_total.code == 1
+    assert missing_total.code == 2
     assert "--item changes what the order costs" in missing_total.err
     assert "--displayed-total" in missing_total.err
 
@@ -64,7 +64,7 @@ def test_start_from_arguments_checks_the_total_the_customer_saw(orderctl: Orderc
     assert (failed["status"], failed["error"], failed["failedAt"]) == ("FAILED", "Order.PriceMismatch", "PriceOrder")
 
     bad_item = orderctl("start", "--order-id", new_id("args"), "--item", "MUG-BLUE", "--displayed-total", "1")
-    assert bad_item.code == 1
+    assert bad_item.code == 2
     assert "write SKU=QUANTITY" in bad_item.err
 
 
@@ -78,18 +78,18 @@ def test_start_from_a_file(orderctl: Orderctl, new_id: OrderIds, tmp_path: Path)
 
     path.write_text('{"orderId": "x",\n  "items": [}')
     broken = orderctl("start", "--file", str(path))
-    assert broken.code == 1
+    assert broken.code == 2
     assert f"{path} is not JSON" in broken.err and "line 2" in broken.err
 
     missing = orderctl("start", "--file", str(tmp_path / "nope.json"))
-    assert missing.code == 1 and "no such file" in missing.err
+    assert missing.code == 2 and "no such file" in missing.err
 
     path.write_text(json.dumps({**order, "orderId": "has spaces"}))
     bad_id = orderctl("start", "--file", str(path))
-    assert bad_id.code == 1 and "'has spaces' is not an order id" in bad_id.err
+    assert bad_id.code == 2 and "'has spaces' is not an order id" in bad_id.err
 
     unknown = orderctl("start", "--example", "nope")
-    assert unknown.code == 1
+    assert unknown.code == 2
     assert "no example named 'nope'" in unknown.err and "happy" in unknown.err
 
 
@@ -120,7 +120,7 @@ def test_status_of_unknown_or_malformed_ids(orderctl: Orderctl) -> None:
     assert "orderctl: error: no order 'ord-does-not-exist'" in unknown.err
 
     malformed = orderctl("status", "ord/1")
-    assert malformed.code == 1
+    assert malformed.code == 2
     assert "'ord/1' is not an order id" in malformed.err
 
 
@@ -128,7 +128,7 @@ def test_a_stack_that_is_not_there(orderctl: Orderctl) -> None:
     missing = orderctl("--stack", "NoSuchStack", "status", "ord-1")
     assert missing.code == 1
     assert "stack 'NoSuchStack' not found at http://127.0.0.1:" in missing.err
-    assert "python -m sandbox serve" in missing.err
+    assert "make serve" in missing.err
 
 
 def test_an_endpoint_that_does_not_answer() -> None:
@@ -136,4 +136,4 @@ def test_an_endpoint_that_does_not_answer() -> None:
     nobody = Orderctl(url)("status", "ord-1")
     assert nobody.code == 1
     assert f"orderctl: error: cannot reach {url}" in nobody.err
-    assert "python -m sandbox serve" in nobody.err
+    assert "make serve" in nobody.err

@@ -32,7 +32,7 @@ def test_audit_verify_passes_an_intact_trail_and_names_an_edited_record(
         assert broken.code == 1
         assert "Audit trail BROKEN at record 2: record content does not match its hash (edited)." in broken.out
         assert "1 records before it check out" in broken.out
-        assert orderctl("audit-verify", "--json").json["first_broken_seq"] == 2
+        assert orderctl("audit-verify", "--json").json["firstBrokenSeq"] == 2
     finally:
         table.put_item(Item=original)
     assert orderctl("audit-verify").code == 0
@@ -46,8 +46,8 @@ def test_sales_compares_variants_against_the_baseline(orderctl: Orderctl, server
     variants = {v["variant"]: v for v in report["variants"]}
     assert report["variants"][0]["variant"] == "sales-a"  # the baseline first
     assert (variants["sales-a"]["orders"], variants["sales-a"]["units"]) == (1, 2)
-    assert variants["sales-a"]["revenue_cents"] == 2004  # merchandise only: 2 mugs at 10.02
-    assert (variants["sales-b"]["orders"], variants["sales-b"]["orders_lift_pct"]) == (2, 100.0)
+    assert variants["sales-a"]["revenueCents"] == 2004  # merchandise only: 2 mugs at 10.02
+    assert (variants["sales-b"]["orders"], variants["sales-b"]["ordersLiftPct"]) == (2, 100.0)
     assert report["currency"] == "EUR"
 
     text = orderctl.ok("sales", "--baseline", "sales-a", "--sku", "MUG-BLUE").out
@@ -56,7 +56,7 @@ def test_sales_compares_variants_against_the_baseline(orderctl: Orderctl, server
     assert "+100.0%" in text
 
     weighted = orderctl.data("sales", "--baseline", "sales-a", "--split", "sales-a=0.25,sales-b=0.75")
-    lifts = {v["variant"]: v["orders_lift_pct"] for v in weighted["variants"]}
+    lifts = {v["variant"]: v["ordersLiftPct"] for v in weighted["variants"]}
     assert lifts["sales-b"] == pytest.approx(-33.33, abs=0.01)  # twice the orders on three times the traffic
 
 
@@ -66,11 +66,19 @@ def test_sales_of_days_without_orders_and_bad_arguments(orderctl: Orderctl) -> N
     assert orderctl.data("sales", "--to", "2020-01-05", "--days", "3")["from"] == "2020-01-03"
 
     backwards = orderctl("sales", "--from", "2026-02-01", "--to", "2026-01-01")
-    assert backwards.code == 1 and "--from 2026-02-01 is after --to 2026-01-01" in backwards.err
+    assert backwards.code == 2 and "--from 2026-02-01 is after --to 2026-01-01" in backwards.err
 
     bad_split = orderctl("sales", "--split", "half")
-    assert bad_split.code == 1 and "write variant=share" in bad_split.err
+    assert bad_split.code == 2 and "write variant=share" in bad_split.err
 
-    with pytest.raises(SystemExit) as usage:
-        orderctl("sales", "--from", "last week")
-    assert usage.value.code == 2
+    assert orderctl("sales", "--from", "last week").code == 2
+
+
+def test_a_split_whose_shares_do_not_add_up_to_one_is_refused(orderctl: Orderctl) -> None:
+    """Issue 12: `--split a=0.7,b=0.7` was accepted and normalised lifts by 140 % of the traffic."""
+    over = orderctl("sales", "--split", "a=0.7,b=0.7")
+    assert over.code == 2 and over.out == ""
+    assert "argument --split: 'a=0.7,b=0.7': the shares add up to 1.4, not 1" in over.err
+    zero = orderctl("sales", "--split", "a=0,b=1")
+    assert zero.code == 2 and "a=0 is not in (0, 1]" in zero.err
+    assert orderctl("sales", "--split", "a=0.3,b=0.7").code == 0

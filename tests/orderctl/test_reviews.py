@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 from lambdas.shared import constants
 from sandbox.account import Sandbox
 from tests.orderctl.conftest import Orderctl, OrderIds
@@ -93,8 +96,23 @@ def test_deciding_an_order_that_does_not_wait_is_refused(orderctl: Orderctl, new
     assert f"Order {happy} is not waiting for a payment review: its payment is APPROVED." in not_waiting.err
 
     invalid = orderctl("approve", "not an id")
-    assert invalid.code == 1
+    assert invalid.code == 2
     assert "'not an id' is not an order id" in invalid.err
+
+
+def test_reviews_and_status_read_the_sandbox_clock(orderctl: Orderctl, server: Sandbox, new_id: OrderIds) -> None:
+    order_id = new_id("clock")
+    start_review(orderctl, order_id)
+    # A day passes in the sandbox (the review timeout is 72 h). The handlers stamp requestedAt with the wall
+    # clock, so a review requested after an advance looks older by the advance: tests after this one allow it.
+    server.clock.advance(24 * 3600)
+    (review,) = [r for r in orderctl.data("reviews") if r["orderId"] == order_id]
+    assert 24 * 3600 <= review["waitedSeconds"] < 24 * 3600 + 120
+    assert 48 * 3600 - 120 < review["secondsLeft"] <= 48 * 3600
+    listing = orderctl.ok("reviews").out
+    assert re.search(rf"{order_id}\s+1 d\s", listing), listing
+    assert "(in 1 d 23 h)" in orderctl.ok("status", order_id).out
+    orderctl.ok("reject", order_id, "--reviewer", "bob")
 
 
 def test_a_review_nobody_decides_times_out_and_can_no_longer_be_approved(
@@ -105,6 +123,7 @@ def test_a_review_nobody_decides_times_out_and_can_no_longer_be_approved(
     server.clock.advance(72 * 3600 + 60)  # the review timeout passes (other waiting reviews time out too)
     final = settle(orderctl, order_id)
     assert final["error"] == "Order.ReviewTimedOut"
+    assert final["cause"] == "No payment review decision within 72 h."  # not "within 259200 seconds"
     assert order_id not in waiting_ids(orderctl)
     late = orderctl("approve", order_id, "--reviewer", "alice")
     assert late.code == 1
@@ -122,5 +141,6 @@ def test_the_deployed_review_monitor_counts_what_reviews_lists(
     assert error is None, report
     assert report[constants.METRIC_REVIEWS_WAITING] == len(listed) >= 1
     assert report["oldestOrderId"] == listed[0]["orderId"]
-    assert report[constants.METRIC_OLDEST_REVIEW_WAIT] >= listed[0]["waitedSeconds"] - 1
+    advanced = server.clock.now() - time.time()  # orderctl reads the sandbox's clock, the function the wall clock
+    assert report[constants.METRIC_OLDEST_REVIEW_WAIT] >= listed[0]["waitedSeconds"] - advanced - 1
     orderctl.ok("reject", order_id, "--reviewer", "bob")
