@@ -9,24 +9,35 @@ CHECKOV_VENV := .venv-checkov
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export AWS_DEFAULT_REGION ?= eu-west-1
+# No region is exported: `make deploy`, `diff`, `watch`, `destroy` use your AWS profile's (or AWS_REGION);
+# the sandbox picks its own (eu-west-1) when none is set.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth deploy diff test lint demo serve seed bench reliability clean
+.PHONY: help setup synth deploy diff watch destroy test lint demo serve seed bench reliability clean
 
+# `make help` prints these lines: one per target, what it really does (tests/docs/test_make.py checks).
 help:
-	@echo "make demo         set up, synthesize, deploy into the offline sandbox and run every order path"
-	@echo "make test         set up and run every test (unit, infra, end-to-end, property)"
-	@echo "make synth        cdk synth (cdk-nag AwsSolutions on) into cdk.out/"
-	@echo "make deploy       cdk deploy into your AWS account (see README: bootstrap first)"
-	@echo "make seed         load the example catalog and stock into the deployed stack"
-	@echo "make lint         ruff + cfn-lint"
-	@echo "make bench        benchmarks and cost model -> bench/results/latest.json"
-	@echo "make reliability  randomized fault/bad-input/load suites at full size"
+	@echo "Offline (no AWS account):"
+	@echo "  make demo         set up, synthesize, deploy into the offline sandbox and run every order path"
+	@echo "  make test         set up and run every test (unit, infra incl. cfn-lint and checkov, e2e, property, docs)"
+	@echo "  make serve        the sandbox as a local AWS endpoint on http://127.0.0.1:5000 (Ctrl-C ends it)"
+	@echo "  make setup        .venv (pinned Python packages, orderctl command), .venv-checkov, node_modules"
+	@echo "  make synth        cdk synth (cdk-nag AwsSolutions on) into cdk.out/"
+	@echo "  make lint         ruff check + ruff format --check (cfn-lint and checkov run in make test)"
+	@echo "  make bench        benchmarks and cost model -> bench/results/latest.json"
+	@echo "  make reliability  randomized fault/bad-input/load suites at full size"
+	@echo "  make clean        remove cdk.out and tool caches (keeps the venvs and node_modules)"
+	@echo "Your AWS account (your profile and region; bootstrap first, see README):"
+	@echo "  make deploy       cdk deploy the stack OrderProcessing"
+	@echo "  make diff         cdk diff: what a deploy would change"
+	@echo "  make watch        cdk watch: redeploy on every save (development accounts only)"
+	@echo "  make seed         load the example catalog and stock into the deployed stack"
+	@echo "  make destroy      cdk destroy; RETAIN tables stay (README: Teardown)"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
@@ -48,6 +59,12 @@ deploy: setup
 
 diff: setup
 	npx cdk diff
+
+watch: setup
+	npx cdk watch
+
+destroy: setup
+	npx cdk destroy
 
 seed: setup
 	$(PY) -m examples.seed
