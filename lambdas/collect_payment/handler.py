@@ -3,18 +3,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from lambdas.collect_payment import logic
+from lambdas.shared import constants
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.payments import PaymentsTable
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.payment_gateway import default_gateway
-from lambdas.shared.payment_inputs import review_timeout_seconds, utc_now
+from lambdas.shared.payment_inputs import utc_now
+from lambdas.shared.settings import positive_int, text
+
+
+@dataclass(frozen=True)
+class Settings:
+    payments_table: str
+    gateway_ledger_table: str
+    review_threshold_cents: int
+    review_timeout_seconds: int
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(
+        text(constants.ENV_PAYMENTS_TABLE),
+        text(constants.ENV_GATEWAY_LEDGER_TABLE),
+        positive_int(constants.ENV_PAYMENT_REVIEW_THRESHOLD),
+        positive_int(constants.ENV_REVIEW_TIMEOUT_SECONDS),
+    )
 
 
 @lambda_handler(correlation_id_path="orderId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    s = settings()
     request = logic.parse(event)
-    result = logic.collect(request, PaymentsTable.from_env(), default_gateway(), review_timeout_seconds(), utc_now())
+    payments = PaymentsTable(table(s.payments_table))
+    gateway = default_gateway(s.gateway_ledger_table, s.review_threshold_cents)
+    result = logic.collect(request, payments, gateway, s.review_timeout_seconds, utc_now())
     logger.info("payment collected", extra={"paymentStatus": result["status"], "amountCents": request.amount_cents})
     return result

@@ -3,17 +3,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from lambdas.decide_payment_review import logic
+from lambdas.shared import constants
+from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.payment_inputs import utc_now
+from lambdas.shared.settings import text
+
+
+@dataclass(frozen=True)
+class Settings:
+    payments_table: str
+    state_machine_arn: str
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
 
 
 @lambda_handler(correlation_id_path="orderId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    s = settings()
     decision = logic.parse(event)
-    result = logic.decide(decision, PaymentsTable.from_env(), ReviewCallbacks.from_env(), utc_now())
+    callbacks = ReviewCallbacks(client("stepfunctions"), s.state_machine_arn)
+    result = logic.decide(decision, PaymentsTable(table(s.payments_table)), callbacks, utc_now())
     logger.info("payment review decided", extra={"decision": result["decision"], "reviewer": result["reviewer"]})
     return result

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.record_accounting import logic
 from lambdas.shared import constants
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.ledger import LedgerTable
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.payment_inputs import utc_now
+from lambdas.shared.settings import text
+
+
+@dataclass(frozen=True)
+class Settings:
+    ledger_table: str
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(text(constants.ENV_LEDGER_TABLE))
 
 
 @lambda_handler(correlation_id_path="orderId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = logic.parse(event)
-    result = logic.record_sale(request, LedgerTable.from_env(), utc_now())
+    result = logic.record_sale(request, LedgerTable(table(settings().ledger_table)), utc_now())
     logger.info("sale booked", extra={"transactionId": result["transactionId"], "amountCents": request.total_cents})
     # Business metrics, added only once the sale is booked: Step Functions retries this task only
     # when an attempt failed, so an order counts once (a timed-out attempt is killed unflushed).

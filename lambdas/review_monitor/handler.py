@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.review_monitor import logic
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import client, env
+from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.executions import running_order_ids
 from lambdas.shared.adapters.payments import PaymentsTable
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.payment_inputs import utc_now
+from lambdas.shared.settings import text
 
 _UNITS = {constants.METRIC_REVIEWS_WAITING: MetricUnit.Count, constants.METRIC_OLDEST_REVIEW_WAIT: MetricUnit.Seconds}
 
 
+@dataclass(frozen=True)
+class Settings:
+    payments_table: str
+    state_machine_arn: str
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
+
+
 @lambda_handler(correlation_id_path=None)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    running = running_order_ids(client("stepfunctions"), env(constants.ENV_STATE_MACHINE_ARN))
-    reviews = logic.waiting_reviews(running, PaymentsTable.from_env().get_many)
+    s = settings()
+    running = running_order_ids(client("stepfunctions"), s.state_machine_arn)
+    reviews = logic.waiting_reviews(running, PaymentsTable(table(s.payments_table)).get_many)
     values = logic.review_metrics(reviews, utc_now())
     for name, value in values.items():
         metrics.add_metric(name=name, unit=_UNITS[name], value=value)

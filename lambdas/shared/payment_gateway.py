@@ -14,9 +14,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
-from lambdas.shared import constants
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.payments import GatewayLedger, OperationConflict
-from lambdas.shared.payment_inputs import format_amount, iso, positive_int_setting, utc_now
+from lambdas.shared.payment_inputs import format_amount, iso, utc_now
 
 ChargeStatus = Literal["APPROVED", "REVIEW", "DECLINED"]
 APPROVED: Final = "APPROVED"
@@ -65,13 +65,6 @@ def refund_id_for(order_id: str) -> str:
 
 def _digest(order_id: str) -> str:
     return hashlib.sha256(order_id.encode()).hexdigest()[:24]
-
-
-def review_threshold_cents() -> int:
-    """PAYMENT_REVIEW_THRESHOLD_CENTS, read at call time, or the default in constants."""
-    return positive_int_setting(
-        constants.ENV_PAYMENT_REVIEW_THRESHOLD, constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
-    )
 
 
 class GatewayRefusal(Exception):
@@ -127,8 +120,8 @@ class SimulatedPaymentGateway:
 
     1. a payment token starting with ``tok_decline`` -> DECLINED
     2. a payment token starting with ``tok_review``  -> REVIEW (fraud screening wants a person)
-    3. ``amount_cents >= review_threshold_cents``    -> REVIEW (default: env
-       PAYMENT_REVIEW_THRESHOLD_CENTS, else constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
+    3. ``amount_cents >= review_threshold_cents``    -> REVIEW (the functions: env
+       PAYMENT_REVIEW_THRESHOLD_CENTS, which the stack sets from cdk.json)
     4. otherwise                                      -> APPROVED
 
     The charge id is derived from the idempotency key (``ch_`` + 24 hex digits of its SHA-256), the
@@ -144,8 +137,8 @@ class SimulatedPaymentGateway:
     compensation of a payment whose charge never reached the gateway leaves that trace.
     """
 
-    records: GatewayRecords = field(default_factory=InMemoryGatewayRecords)
-    review_threshold_cents: int = field(default_factory=review_threshold_cents)
+    records: GatewayRecords
+    review_threshold_cents: int
 
     def charge(self, idempotency_key: str, amount_cents: int, currency: str, token: str) -> ChargeResult:
         stored = self.records.get(idempotency_key, CHARGE)
@@ -234,23 +227,18 @@ class OrderGatewayRecords:
         return cls(order_id, by_operation.get(CHARGE), by_operation.get(REFUND), by_operation.get(VOID))
 
 
-def gateway_records(
-    order_ids: list[str] | None = None, ledger: GatewayLedger | None = None
-) -> dict[str, OrderGatewayRecords]:
+def gateway_records(order_ids: list[str] | None, ledger: GatewayLedger) -> dict[str, OrderGatewayRecords]:
     """The gateway's own records by order id: of these orders, or (None) of every order it saw.
 
-    ``ledger`` defaults to the table named by GATEWAY_LEDGER_TABLE_NAME; pass
-    ``GatewayLedger(dynamodb.Table(outputs[constants.OUTPUT_GATEWAY_LEDGER_TABLE]))`` from outside a function.
+    ``ledger``: e.g. ``GatewayLedger(dynamodb.Table(outputs[constants.OUTPUT_GATEWAY_LEDGER_TABLE]))``.
     Each record (by construction of the conditional puts) exists at most once per order and operation:
     the audit "captured at most once, every capture of a failed order refunded or voided once" reads
     ``captured`` and ``given_back``."""
-    ledger = ledger or GatewayLedger.from_env()
     if order_ids is None:
         return {key: OrderGatewayRecords.of(key, items) for key, items in ledger.all_records().items()}
     return {order_id: OrderGatewayRecords.of(order_id, ledger.records(order_id)) for order_id in order_ids}
 
 
-def default_gateway() -> PaymentGateway:
+def default_gateway(ledger_table: str, review_threshold_cents: int) -> PaymentGateway:
     """The gateway handlers use, keeping its records in the gateway ledger table; tests replace it."""
-    threshold = review_threshold_cents()  # a bad setting is named before anything else
-    return SimulatedPaymentGateway(GatewayLedger.from_env(), threshold)
+    return SimulatedPaymentGateway(GatewayLedger(table(ledger_table)), review_threshold_cents)

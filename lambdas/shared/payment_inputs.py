@@ -1,4 +1,4 @@
-"""Reading what the payment functions are given: event fields, settings and the clock.
+"""Reading what the payment functions are given: event fields and the clock.
 
 Each check fails with the caller's error class and a message that names the field, because
 that message is what a person reads as the cause in the Step Functions or Lambda console.
@@ -6,7 +6,6 @@ that message is what a person reads as the cause in the Step Functions or Lambda
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -72,20 +71,6 @@ class Fields:
 
     def currency(self) -> str:
         return self.text("currency", CURRENCY_PATTERN)
-
-
-def positive_int_setting(name: str, default: int) -> int:
-    """An optional integer environment variable, read at call time (the sandbox overlays env)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise RuntimeError(f"environment variable {name} must be a positive integer, not {raw!r}")
-    return int(raw)
-
-
-def review_timeout_seconds() -> int:
-    return positive_int_setting(constants.ENV_REVIEW_TIMEOUT_SECONDS, constants.DEFAULT_REVIEW_TIMEOUT_SECONDS)
 
 
 def utc_now() -> datetime:

@@ -13,14 +13,11 @@ Rules (one rounding per order, so a total never drifts by summing rounded lines)
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from lambdas.shared import constants
+from lambdas.shared import constants, settings
 from lambdas.shared.errors import PriceMismatch, Undeliverable
 from lambdas.shared.order import CatalogItem, check_catalog
 
@@ -44,18 +41,11 @@ class Pricing:
         )
 
 
-@lru_cache(maxsize=8)
-def _parse(text: str) -> Pricing:
-    return Pricing.from_config(json.loads(text))
-
-
 def pricing_from_env() -> Pricing:
-    """The stack's pricing (PRICING_JSON), read at call time; the default when it is not set.
+    """The stack's pricing (PRICING_JSON); the default when it is not set (a shop without overrides).
 
-    Optional, unlike the variables ``aws_clients.env`` reads: a shop without overrides runs on defaults.
-    """
-    text = os.environ.get(constants.ENV_PRICING)
-    return _parse(text) if text else Pricing.from_config(constants.DEFAULT_PRICING)
+    Handlers read it once, into their settings."""
+    return Pricing.from_config(settings.json_value(constants.ENV_PRICING, constants.DEFAULT_PRICING))
 
 
 def tax_cents(amount_cents: int, rate_basis_points: int) -> int:

@@ -15,6 +15,7 @@ verdict is kept in the repairs table, so later sweeps skip it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,11 +26,12 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import client, env, table
+from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
 from lambdas.shared.order import HELD
 from lambdas.shared.payment_status import CHARGING, REVIEW_PENDING
+from lambdas.shared.settings import text
 from lambdas.subscribers.notifications.store import expired_claims
 from lambdas.sweeper import logic
 
@@ -60,6 +62,35 @@ def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+@dataclass(frozen=True)
+class SweeperSettings:
+    """The scheduled sweeper's environment (infra/sweeper.py sets it), read once per container."""
+
+    payments_table: str
+    inventory_table: str
+    ledger_table: str
+    repairs_table: str
+    notifications_table: str
+    state_machine_arn: str
+    refund_function: str
+    release_function: str
+    auto_repair: bool
+
+    @classmethod
+    def from_env(cls) -> SweeperSettings:
+        return cls(
+            payments_table=text(constants.ENV_PAYMENTS_TABLE),
+            inventory_table=text(constants.ENV_INVENTORY_TABLE),
+            ledger_table=text(constants.ENV_LEDGER_TABLE),
+            repairs_table=text(logic.ENV_REPAIRS_TABLE),
+            notifications_table=text(logic.ENV_NOTIFICATIONS_TABLE),
+            state_machine_arn=text(constants.ENV_STATE_MACHINE_ARN),
+            refund_function=text(logic.ENV_REFUND_FUNCTION),
+            release_function=text(logic.ENV_RELEASE_FUNCTION),
+            auto_repair=os.environ.get(logic.ENV_AUTO_REPAIR, "true").lower() != "false",
+        )
+
+
 @dataclass
 class SweeperAws:
     """Every AWS call of the sweeper; built from the Lambda's environment or from orderctl's stack."""
@@ -77,22 +108,19 @@ class SweeperAws:
     functions: dict[str, str]  # state name (RefundPayment, ReleaseStock) -> function name or ARN
 
     @classmethod
-    def from_env(cls) -> SweeperAws:
+    def from_settings(cls, settings: SweeperSettings) -> SweeperAws:
         return cls(
             stepfunctions=client("stepfunctions"),
             lambda_client=client("lambda"),
             sqs=client("sqs"),
             events=client("events"),
-            payments=table(env(constants.ENV_PAYMENTS_TABLE)),
-            inventory=table(env(constants.ENV_INVENTORY_TABLE)),
-            ledger=table(env(constants.ENV_LEDGER_TABLE)),
-            repairs=table(env(logic.ENV_REPAIRS_TABLE)),
-            notifications=table(env(logic.ENV_NOTIFICATIONS_TABLE)),
-            state_machine_arn=env(constants.ENV_STATE_MACHINE_ARN),
-            functions={
-                logic.REFUND_STATE: env(logic.ENV_REFUND_FUNCTION),
-                logic.RELEASE_STATE: env(logic.ENV_RELEASE_FUNCTION),
-            },
+            payments=table(settings.payments_table),
+            inventory=table(settings.inventory_table),
+            ledger=table(settings.ledger_table),
+            repairs=table(settings.repairs_table),
+            notifications=table(settings.notifications_table),
+            state_machine_arn=settings.state_machine_arn,
+            functions={logic.REFUND_STATE: settings.refund_function, logic.RELEASE_STATE: settings.release_function},
         )
 
     # -- items in an intermediate state ----------------------------------------------------------

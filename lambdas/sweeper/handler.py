@@ -3,21 +3,27 @@ safe kinds (logic.AUTO_REPAIR; AUTO_REPAIR=false: report only), reports one metr
 
 from __future__ import annotations
 
-import os
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.sweeper import logic, service
-from lambdas.sweeper.adapters import SweeperAws, utc_now
+from lambdas.sweeper.adapters import SweeperAws, SweeperSettings, utc_now
+
+
+@cache
+def settings() -> SweeperSettings:
+    """Read once per container, at its first invocation."""
+    return SweeperSettings.from_env()
 
 
 @lambda_handler(correlation_id_path=None)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    auto = os.environ.get(logic.ENV_AUTO_REPAIR, "true").lower() != "false"
-    actions = logic.AUTO_REPAIR if auto else frozenset()
-    outcomes = service.sweep(SweeperAws.from_env(), utc_now(), actions, by="sweeper")
+    s = settings()
+    actions = logic.AUTO_REPAIR if s.auto_repair else frozenset()
+    outcomes = service.sweep(SweeperAws.from_settings(s), utc_now(), actions, by="sweeper")
     for outcome in outcomes:
         logger.warning("stuck order", extra=outcome.as_dict())
     values = logic.metric_values(outcomes)

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.pricing import pricing_from_env
+from lambdas.shared.settings import text
 from lambdas.validate_order import logic
+
+
+@dataclass(frozen=True)
+class Settings:
+    inventory_table: str
+    currency: str  # the shop's (PRICING_JSON)
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(text(constants.ENV_INVENTORY_TABLE), pricing_from_env().currency)
 
 
 @lambda_handler(correlation_id_path="order.orderId")
 def handler(event: Any, context: Any) -> dict[str, Any]:
+    s = settings()
     try:
-        order = logic.validate_task(event, pricing_from_env().currency, inventory.get_catalog)
+        order = logic.validate_task(event, s.currency, partial(inventory.get_catalog, table_name=s.inventory_table))
     except InvalidOrder as error:
         # Rejections are a business outcome worth a graph, not an operational error.
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)

@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lambdas.wait_for_payment_review import logic as review
 from lambdas.shared import constants, schemas
+from lambdas.wait_for_payment_review import logic as review
 from tests.contract import samples
 
 FORMATS = jsonschema.Draft4Validator.FORMAT_CHECKER

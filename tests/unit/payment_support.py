@@ -42,7 +42,7 @@ class CountingGateway(SimulatedPaymentGateway):
     @property
     def ledger(self) -> dict[str, OrderGatewayRecords]:
         assert isinstance(self.records, GatewayLedger)
-        return gateway_records(ledger=self.records)
+        return gateway_records(None, self.records)
 
     @property
     def charges(self) -> list[tuple[str, ChargeResult]]:
@@ -74,10 +74,13 @@ class CountingGateway(SimulatedPaymentGateway):
 
 
 def install_gateway(monkeypatch: pytest.MonkeyPatch, *handler_modules: Any) -> CountingGateway:
-    """Make the given handler modules use one CountingGateway (as if it were the real gateway)."""
+    """Make the given handler modules use one CountingGateway (as if it were the real gateway), with the
+    stack's payment settings in the environment."""
+    monkeypatch.setenv(constants.ENV_PAYMENT_REVIEW_THRESHOLD, str(constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS))
+    monkeypatch.setenv(constants.ENV_REVIEW_TIMEOUT_SECONDS, str(constants.DEFAULT_REVIEW_TIMEOUT_SECONDS))
     gateway = CountingGateway(gateway_ledger(monkeypatch), constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
     for module in handler_modules:
-        monkeypatch.setattr(module, "default_gateway", lambda: gateway)
+        monkeypatch.setattr(module, "default_gateway", lambda *_: gateway)
     return gateway
 
 

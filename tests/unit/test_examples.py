@@ -11,7 +11,7 @@ import pytest
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder, PriceMismatch
 from lambdas.shared.order import CatalogItem, parse_order, to_cents
-from lambdas.shared.payment_gateway import APPROVED, DECLINED, REVIEW, SimulatedPaymentGateway
+from lambdas.shared.payment_gateway import APPROVED, DECLINED, REVIEW, InMemoryGatewayRecords, SimulatedPaymentGateway
 from lambdas.shared.pricing import Pricing, quote, verify_displayed_total
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -42,7 +42,7 @@ def test_priced_examples_show_the_right_total_and_meet_their_gateway_rule(name: 
     quoted = priced(order)
     verify_displayed_total(quoted, to_cents(order["displayedTotal"]))  # raises on a stale example
     if outcome is not None:
-        gateway = SimulatedPaymentGateway()
+        gateway = SimulatedPaymentGateway(InMemoryGatewayRecords(), constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
         charge = gateway.charge(order["orderId"], quoted["totalCents"], quoted["currency"], order["payment"]["token"])
         assert charge.status == outcome
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from lambdas.collect_payment import handler as collect_handler
+from lambdas.refund_payment import handler as refund_handler
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import GatewayLedger
 from lambdas.shared.payment_gateway import (
@@ -15,12 +17,14 @@ from lambdas.shared.payment_gateway import (
     REVIEW,
     AlreadyCaptured,
     GatewayRefusal,
+    InMemoryGatewayRecords,
     SimulatedPaymentGateway,
     charge_id_for,
     default_gateway,
     gateway_records,
     refund_id_for,
 )
+from lambdas.shared.settings import SettingError
 from tests.unit.payment_support import gateway_ledger
 
 THRESHOLD = 100_000
@@ -50,34 +54,41 @@ def container(ledger: GatewayLedger) -> SimulatedPaymentGateway:
     ],
 )
 def test_charge_rules(token: str, amount: int, expected: str) -> None:
-    result = SimulatedPaymentGateway(review_threshold_cents=THRESHOLD).charge("ord-1", amount, "EUR", token)
+    result = SimulatedPaymentGateway(InMemoryGatewayRecords(), THRESHOLD).charge("ord-1", amount, "EUR", token)
     assert result.status == expected
     assert result.charge_id == charge_id_for("ord-1")
     assert bool(result.reason) == (expected != APPROVED)
 
 
-def test_threshold_comes_from_the_environment_at_call_time(
+def test_the_functions_threshold_comes_from_their_settings(
     ledger: GatewayLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(constants.ENV_PAYMENT_REVIEW_THRESHOLD, raising=False)
-    assert SimulatedPaymentGateway().review_threshold_cents == constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
+    monkeypatch.setenv(constants.ENV_PAYMENTS_TABLE, "payments")
+    monkeypatch.setenv(constants.ENV_REVIEW_TIMEOUT_SECONDS, "60")
     monkeypatch.setenv(constants.ENV_PAYMENT_REVIEW_THRESHOLD, "5000")
-    gateway = default_gateway()
+    settings = collect_handler.settings()
+    gateway = default_gateway(settings.gateway_ledger_table, settings.review_threshold_cents)
     assert gateway.charge("ord-1", 5000, "EUR", "tok_visa").status == REVIEW
-    assert default_gateway().charge("ord-2", 4999, "EUR", "tok_visa").status == APPROVED
+    assert gateway.charge("ord-2", 4999, "EUR", "tok_visa").status == APPROVED
 
 
-@pytest.mark.parametrize("raw", ["0", "-5", "ten", "1.5"])
-def test_a_bad_threshold_setting_is_named(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+@pytest.mark.parametrize("raw", ["", "0", "-5", "ten", "1.5"])
+def test_a_missing_or_bad_threshold_setting_is_named(
+    ledger: GatewayLedger, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv(constants.ENV_PAYMENTS_TABLE, "payments")
+    monkeypatch.setenv(constants.ENV_REVIEW_TIMEOUT_SECONDS, "60")
     monkeypatch.setenv(constants.ENV_PAYMENT_REVIEW_THRESHOLD, raw)
-    with pytest.raises(RuntimeError, match=constants.ENV_PAYMENT_REVIEW_THRESHOLD):
-        default_gateway()
+    with pytest.raises(SettingError, match=constants.ENV_PAYMENT_REVIEW_THRESHOLD):
+        collect_handler.settings()
 
 
 def test_the_functions_gateway_needs_its_ledger_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(constants.ENV_PAYMENTS_TABLE, "payments")
+    monkeypatch.setenv(constants.ENV_LEDGER_TABLE, "ledger")
     monkeypatch.delenv(constants.ENV_GATEWAY_LEDGER_TABLE, raising=False)
-    with pytest.raises(RuntimeError, match=constants.ENV_GATEWAY_LEDGER_TABLE):
-        default_gateway()
+    with pytest.raises(SettingError, match=constants.ENV_GATEWAY_LEDGER_TABLE):
+        refund_handler.settings()
 
 
 def test_ids_are_deterministic_per_order() -> None:
@@ -96,7 +107,7 @@ def test_the_idempotency_key_holds_across_containers(ledger: GatewayLedger) -> N
     container(ledger).void("ord-2", None)
     container(ledger).void("ord-2", charge_id_for("ord-2"))
 
-    records = gateway_records(ledger=ledger)
+    records = gateway_records(None, ledger)
     assert sorted(records) == ["ord-1", "ord-2"]
     assert [len(ledger.records(key)) for key in ("ord-1", "ord-2")] == [2, 2]
     one, two = records["ord-1"], records["ord-2"]
@@ -104,8 +115,8 @@ def test_the_idempotency_key_holds_across_containers(ledger: GatewayLedger) -> N
     assert one.captured and one.given_back and one.void is None
     assert (two.charge["status"], two.void["released"], two.void["chargeId"]) == (REVIEW, True, charge_id_for("ord-2"))
     assert two.captured and two.given_back and two.refund is None
-    # The public reader by order id, from the environment's table (what the invariants call).
-    assert gateway_records(["ord-1"]) == {"ord-1": one}
+    # The public reader by order id (what the invariants call).
+    assert gateway_records(["ord-1"], ledger) == {"ord-1": one}
 
 
 def test_a_refund_without_a_charge_that_took_money_is_refused(ledger: GatewayLedger) -> None:
@@ -140,7 +151,7 @@ def test_a_refund_and_a_void_exclude_each_other(ledger: GatewayLedger) -> None:
     container(ledger).refund("ord-2", other.charge_id, 100, "EUR")
     with pytest.raises(GatewayRefusal, match="the charge was refunded"):
         container(ledger).void("ord-2", other.charge_id)
-    assert {k: (r.refund is not None, r.void is not None) for k, r in gateway_records(ledger=ledger).items()} == {
+    assert {k: (r.refund is not None, r.void is not None) for k, r in gateway_records(None, ledger).items()} == {
         "ord-1": (False, True),
         "ord-2": (True, False),
     }

@@ -43,6 +43,14 @@ def aws() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def state_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack sets STATE_MACHINE_ARN on the decision function; `workflow` names a running one."""
+    monkeypatch.setenv(
+        constants.ENV_STATE_MACHINE_ARN, "arn:aws:states:eu-west-1:123456789012:stateMachine:no-such-workflow"
+    )
+
+
 @pytest.fixture
 def bus(tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
     return capture_bus(monkeypatch)

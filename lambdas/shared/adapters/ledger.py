@@ -7,7 +7,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.ledger import Entry
 
 _PK, _SK = constants.LEDGER_TABLE_KEYS
@@ -20,10 +19,6 @@ def transaction_key(order_id: str, kind: str) -> dict[str, str]:
 class LedgerTable:
     def __init__(self, dynamo_table: Any) -> None:
         self._table = dynamo_table
-
-    @classmethod
-    def from_env(cls) -> LedgerTable:
-        return cls(table(env(constants.ENV_LEDGER_TABLE)))
 
     def get(self, order_id: str, kind: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=transaction_key(order_id, kind), ConsistentRead=True).get("Item")

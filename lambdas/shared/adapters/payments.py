@@ -12,7 +12,6 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import client, env, table
 from lambdas.shared.payment_status import (
     TASK_FAILED,
     TASK_NONE,
@@ -46,10 +45,6 @@ def _condition_failed(error: ClientError) -> bool:
 class PaymentsTable:
     def __init__(self, dynamo_table: Any) -> None:
         self._table = dynamo_table
-
-    @classmethod
-    def from_env(cls) -> PaymentsTable:
-        return cls(table(env(constants.ENV_PAYMENTS_TABLE)))
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         # Strongly consistent: decisions are taken on what this read returns.
@@ -153,10 +148,6 @@ class GatewayLedger:
     def __init__(self, dynamo_table: Any) -> None:
         self._table = dynamo_table
 
-    @classmethod
-    def from_env(cls) -> GatewayLedger:
-        return cls(table(env(constants.ENV_GATEWAY_LEDGER_TABLE)))
-
     def get(self, key: str, operation: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={_GATEWAY_KEY: key, _GATEWAY_OPERATION: operation}, ConsistentRead=True)
         return _plain(item["Item"]) if "Item" in item else None
@@ -244,15 +235,11 @@ class ReviewCallbacks:
     """Resumes the execution waiting on a payment review's task token, and reads what became of it.
 
     The order's execution is named after the order (ValidateOrder refuses any other name), so its
-    ARN follows from the state machine's (env STATE_MACHINE_ARN, read when first needed)."""
+    ARN follows from the state machine's."""
 
-    def __init__(self, stepfunctions_client: Any, state_machine_arn: str | None = None) -> None:
+    def __init__(self, stepfunctions_client: Any, state_machine_arn: str) -> None:
         self._client = stepfunctions_client
         self._state_machine_arn = state_machine_arn
-
-    @classmethod
-    def from_env(cls) -> ReviewCallbacks:
-        return cls(client("stepfunctions"))
 
     def succeed(self, task_token: str, output: str) -> None:
         self._send(self._client.send_task_success, taskToken=task_token, output=output)
@@ -272,7 +259,7 @@ class ReviewCallbacks:
 
     def review_task(self, order_id: str) -> ReviewTask | None:
         """What the order's execution last recorded about its review task; None without an execution."""
-        machine = self._state_machine_arn or env(constants.ENV_STATE_MACHINE_ARN)
+        machine = self._state_machine_arn
         arn = machine.replace(":stateMachine:", ":execution:", 1) + ":" + order_id
         try:
             status = self._client.describe_execution(executionArn=arn)["status"]

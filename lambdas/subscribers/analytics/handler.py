@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import env, table
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.settings import SubscriberSettings
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.analytics import store
 from lambdas.subscribers.analytics.logic import order_counters
 
 
+@cache
+def settings() -> SubscriberSettings:
+    """Read once per container, at its first invocation."""
+    return SubscriberSettings.from_env()
+
+
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    s = settings()
     detail = event["detail"]
     data = detail["data"]
     counted = store.record_order(
-        table(env(constants.ENV_SUBSCRIBER_TABLE)),
+        table(s.table_name),
         data["orderId"],
         order_counters(data, occurred_on(detail)),
         data["currency"],
-        marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS))),
+        marker_expiry(detail, s.marker_ttl_days),
     )
     count_delivery("analytics", counted)
     logger.info("sales counted" if counted else "already counted (redelivery)", extra={"counted": counted})

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import env, table
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.settings import SubscriberSettings
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.audit.logic import append_event
 from lambdas.subscribers.audit.store import AuditTable
 
 
+@cache
+def settings() -> SubscriberSettings:
+    """Read once per container, at its first invocation."""
+    return SubscriberSettings.from_env()
+
+
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    record = append_event(AuditTable(table(env(constants.ENV_SUBSCRIBER_TABLE))), event, now)
+    record = append_event(AuditTable(table(settings().table_name)), event, now)
     count_delivery("audit", record is not None)
     if record is None:
         logger.info("already in the audit trail (redelivery or replay)")

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import env, table
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.dynamo import Increment, add_once
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.settings import SubscriberSettings
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.failure_stats.logic import failure_counter
 
 
+@cache
+def settings() -> SubscriberSettings:
+    """Read once per container, at its first invocation."""
+    return SubscriberSettings.from_env()
+
+
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    s = settings()
     detail = event["detail"]
     data = detail["data"]
     pk, sk = failure_counter(data, occurred_on(detail))
     marker = {
         "pk": f"ORDER#{data['orderId']}",
         "sk": "FAILED",
-        "expiresAt": marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS))),
+        "expiresAt": marker_expiry(detail, s.marker_ttl_days),
     }
-    applied = add_once(
-        table(env(constants.ENV_SUBSCRIBER_TABLE)), marker, [Increment({"pk": pk, "sk": sk}, {"orders": 1})]
-    )
+    applied = add_once(table(s.table_name), marker, [Increment({"pk": pk, "sk": sk}, {"orders": 1})])
     count_delivery("failure_stats", applied)
     logger.info("failure counted" if applied else "already counted", extra={"error": sk})
     return {"orderId": data["orderId"], "counted": applied}

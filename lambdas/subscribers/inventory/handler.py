@@ -10,18 +10,34 @@ nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache, partial
 from typing import Any
 
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
-from lambdas.shared.adapters.aws_clients import env, table
-from lambdas.shared.adapters.event_bus import publish
+from lambdas.shared.adapters.aws_clients import table
+from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.settings import SubscriberSettings, text
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.inventory import logic
 from lambdas.subscribers.inventory import store as forecast
+
+
+@dataclass(frozen=True)
+class Settings:
+    subscriber: SubscriberSettings
+    inventory_table: str  # the shop's stock (shared with the workflow)
+    event_bus: str  # where ReorderSuggested goes
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(SubscriberSettings.from_env(), text(constants.ENV_INVENTORY_TABLE), text(constants.ENV_EVENT_BUS))
 
 
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
@@ -29,11 +45,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event["detail"]
     data = detail["data"]
     order_id, warehouse_id = data["orderId"], data["warehouseId"]
-    table_name = table(env(constants.ENV_SUBSCRIBER_TABLE))
+    s = settings()
+    table_name = table(s.subscriber.table_name)
     day = occurred_on(detail)
-    expires_at = marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS)))
+    expires_at = marker_expiry(detail, s.subscriber.marker_ttl_days)
+    stock = partial(inventory.stock_levels, table_name=s.inventory_table)
 
-    sold = inventory.sell_held_stock(order_id)
+    sold = inventory.sell_held_stock(order_id, table_name=s.inventory_table)
     units = logic.units_by_sku(data["lines"])
     counted = forecast.record_sales(table_name, order_id, warehouse_id, units, day, expires_at)
     done_before = not counted and forecast.is_done(table_name, order_id)
@@ -42,13 +60,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("already processed (redelivery or replay)")
         return {"orderId": order_id, "sold": sold, "suggestions": []}
 
-    catalog = inventory.get_catalog(units)
+    catalog = inventory.get_catalog(units, table_name=s.inventory_table)
     suggestions = []
     for sku in sorted(units):
         per_day = forecast.daily_units(
             table_name, sku, warehouse_id, logic.window_start(day, constants.SALES_VELOCITY_WINDOW_DAYS), day
         )
-        level = inventory.stock_levels(sku).get(warehouse_id, {})
+        level = stock(sku).get(warehouse_id, {})
         item = catalog.get(sku)
         suggestion = logic.reorder_suggestion(
             sku,
@@ -60,7 +78,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             target_cover_days=constants.REORDER_TARGET_COVER_DAYS,
         )
         if suggestion and forecast.claim_suggestion(table_name, sku, warehouse_id, day, order_id, expires_at):
-            publish(constants.EVENT_REORDER_SUGGESTED, suggestion, order_id, constants.INVENTORY_PRODUCER)
+            EventBus(s.event_bus).publish(
+                constants.EVENT_REORDER_SUGGESTED, suggestion, order_id, constants.INVENTORY_PRODUCER
+            )
             forecast.mark_suggestion_published(table_name, sku, warehouse_id, day, _now())
             suggestions.append(suggestion["suggestionId"])
     forecast.mark_done(table_name, order_id)

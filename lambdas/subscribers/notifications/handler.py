@@ -9,12 +9,15 @@ and raises either way. Lambda's retries, then the on-failure destination, do the
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.aws_clients import env, table
+from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.events import marker_expiry
 from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.settings import SubscriberSettings, text
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import (
@@ -30,14 +33,27 @@ HOLDER_POLL_SECONDS = 0.2
 _TIME_LEFT_MARGIN_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class Settings:
+    subscriber: SubscriberSettings
+    sender: str  # the verified SES identity confirmations come from
+
+
+@cache
+def settings() -> Settings:
+    """Read once per container, at its first invocation."""
+    return Settings(SubscriberSettings.from_env(), text(constants.ENV_NOTIFICATION_SENDER))
+
+
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event.get("detail")
     request = parse_order_completed(detail)  # InvalidEvent names the field; nothing is claimed
     order_id, email = request.order_id, request.email
-    sender = env(constants.ENV_NOTIFICATION_SENDER)
-    table_name = table(env(constants.ENV_SUBSCRIBER_TABLE))
-    expires_at = marker_expiry(detail, int(env(constants.ENV_MARKER_TTL_DAYS)))
+    s = settings()
+    sender = s.sender
+    table_name = table(s.subscriber.table_name)
+    expires_at = marker_expiry(detail, s.subscriber.marker_ttl_days)
     owner = str(context.aws_request_id)
 
     def try_claim() -> notifications.Claim:

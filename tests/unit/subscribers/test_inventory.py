@@ -10,6 +10,7 @@ import pytest
 
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
+from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.subscribers.inventory import handler as inventory_handler
 from lambdas.subscribers.inventory import store as forecast
 from lambdas.subscribers.inventory.logic import daily_velocity, reorder_suggestion, window_start
@@ -107,14 +108,14 @@ def test_a_delivery_that_failed_to_publish_is_finished_by_its_retry(
     published: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = complete("o-1", "LAMP-ARC", 4)
-    real_publish, outage = inventory_handler.publish, [True]
+    real_publish, outage = EventBus.publish, [True]
 
-    def flaky(*args: Any) -> None:
+    def flaky(bus: EventBus, *args: Any) -> None:
         if outage.pop():
             raise ConnectionError("EventBridge unavailable")
-        real_publish(*args)
+        real_publish(bus, *args)
 
-    monkeypatch.setattr(inventory_handler, "publish", flaky)
+    monkeypatch.setattr(EventBus, "publish", flaky)
     with pytest.raises(ConnectionError):
         deliver(inventory_handler.handler, event)
 

@@ -18,6 +18,7 @@ from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import confirmation
 from tests.conftest import lambda_context
 from tests.contract.samples import line, order_completed
+from tests.unit.conftest import forget_settings
 from tests.unit.subscribers.conftest import AsyncOutcome, all_items, deliver, deliver_async
 
 SENDER = "orders@shop.example"
@@ -101,7 +102,8 @@ def test_a_failed_send_is_retried_and_then_sends_once(
         deliver(notifications_handler.handler, event)
     assert ses == []
 
-    monkeypatch.setenv(constants.ENV_NOTIFICATION_SENDER, SENDER)  # EventBridge/Lambda retry later
+    monkeypatch.setenv(constants.ENV_NOTIFICATION_SENDER, SENDER)  # fixed and redeployed: new containers
+    forget_settings()  # EventBridge/Lambda retry later
     assert deliver(notifications_handler.handler, event)["sent"] is True
     assert deliver(notifications_handler.handler, event)["sent"] is False
     assert len(ses) == 1
@@ -164,6 +166,7 @@ def test_a_refused_send_releases_the_claim_and_a_redrive_sends_once(
     assert ses == [] and not is_live(claim_item(subscriber_table, "o-1"), clock)
 
     monkeypatch.setenv(constants.ENV_NOTIFICATION_SENDER, SENDER)  # fixed; the DLQ is redriven
+    forget_settings()  # the fix is a redeploy: new containers read it
     assert async_delivery(event, clock, "redrive-1").result["sent"] is True
     assert deliver(notifications_handler.handler, event)["sent"] is False
     assert len(ses) == 1

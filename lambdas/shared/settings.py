@@ -1,0 +1,61 @@
+"""Typed settings: what a function reads from its environment, once per container (its cold start).
+
+Each handler module declares a frozen dataclass (or uses one below) and reads it through a cached
+``settings()`` function: the first invocation parses the environment the stack set, later ones reuse
+the object. (Cached on first use, not at import: the sandbox imports handlers before it overlays a
+function's environment, and forgets these caches when it starts cold.) A missing or invalid variable is
+a ``SettingError`` that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.shared import constants
+
+
+class SettingError(RuntimeError):
+    """An environment variable the stack sets is missing or invalid (the message names it)."""
+
+
+def text(name: str) -> str:
+    """A required, non-empty environment variable."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise SettingError(f"environment variable {name} is not set (the stack sets it)")
+    return value
+
+
+def positive_int(name: str) -> int:
+    raw = text(name)
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingError(f"environment variable {name} must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
+def json_value(name: str, default: Any = None) -> Any:
+    """A JSON environment variable; ``default`` when it is unset (None: required)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise SettingError(f"environment variable {name} is not set (the stack sets it)")
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise SettingError(f"environment variable {name} is not valid JSON: {error}") from None
+
+
+@dataclass(frozen=True)
+class SubscriberSettings:
+    """What every subscriber of the order bus reads: its own table and how long its markers live."""
+
+    table_name: str
+    marker_ttl_days: int
+
+    @classmethod
+    def from_env(cls) -> SubscriberSettings:
+        return cls(text(constants.ENV_SUBSCRIBER_TABLE), positive_int(constants.ENV_MARKER_TTL_DAYS))
