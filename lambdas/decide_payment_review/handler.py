@@ -3,29 +3,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from lambdas.decide_payment_review import logic
-from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.payment_inputs import utc_now
-from lambdas.shared.settings import text
+from lambdas.shared.settings import ReviewSettings, cold_start
 
-
-@dataclass(frozen=True)
-class Settings:
-    payments_table: str
-    state_machine_arn: str
-
-
-@cache
-def settings() -> Settings:
-    """Read once per container, at its first invocation."""
-    return Settings(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
+settings = cold_start(ReviewSettings.from_env, __name__)
 
 
 @lambda_handler(correlation_id_path="orderId")

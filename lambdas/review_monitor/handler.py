@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,21 +13,12 @@ from lambdas.shared.adapters.executions import running_order_ids
 from lambdas.shared.adapters.payments import PaymentsTable
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.payment_inputs import utc_now
-from lambdas.shared.settings import text
+from lambdas.shared.settings import ReviewSettings, cold_start
 
 _UNITS = {constants.METRIC_REVIEWS_WAITING: MetricUnit.Count, constants.METRIC_OLDEST_REVIEW_WAIT: MetricUnit.Seconds}
 
 
-@dataclass(frozen=True)
-class Settings:
-    payments_table: str
-    state_machine_arn: str
-
-
-@cache
-def settings() -> Settings:
-    """Read once per container, at its first invocation."""
-    return Settings(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
+settings = cold_start(ReviewSettings.from_env, __name__)
 
 
 @lambda_handler(correlation_id_path=None)

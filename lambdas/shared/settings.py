@@ -11,10 +11,25 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from lambdas.shared import constants
+
+T = TypeVar("T")
+
+
+def cold_start(read: Callable[[], T], module: str) -> Callable[[], T]:
+    """``read`` once per container, at its first call: ``settings = cold_start(X.from_env, __name__)``.
+
+    The cache belongs to the handler module ``module`` (each function its own, though the sandbox runs them
+    in one process), and is forgotten with that module's other caches when the sandbox starts cold.
+    """
+    cached = cache(read)
+    cached.__module__ = module
+    return cached
 
 
 class SettingError(RuntimeError):
@@ -59,3 +74,15 @@ class SubscriberSettings:
     @classmethod
     def from_env(cls) -> SubscriberSettings:
         return cls(text(constants.ENV_SUBSCRIBER_TABLE), positive_int(constants.ENV_MARKER_TTL_DAYS))
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """What the functions that look at waiting reviews read: the payments table and the workflow."""
+
+    payments_table: str
+    state_machine_arn: str
+
+    @classmethod
+    def from_env(cls) -> ReviewSettings:
+        return cls(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))

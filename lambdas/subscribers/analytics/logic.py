@@ -8,7 +8,7 @@ One shop currency is assumed (pricing.currency); each item records it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -117,19 +117,6 @@ class SalesReport:
     variants: list[VariantStats]
 
 
-# counter_rows(day pks) -> the counter items of those days (lambdas.subscribers.analytics.store).
-CounterRows = Callable[[Iterable[str]], list[dict[str, Any]]]
-
-
-def sales_by_variant(
-    counter_rows: CounterRows,
-    first: date,
-    last: date,
-    sku: str | None = None,
-    baseline: str = "control",
-    traffic_split: dict[str, float] | None = None,
-) -> SalesReport:
-    """The one way to read sales by variant: the counters of the days ``first``..``last``, compared."""
-    rows = counter_rows([day_pk(d) for d in days(first, last)])
-    currency = next((str(r["currency"]) for r in rows if r.get("currency")), "")
-    return SalesReport(currency, compare_variants(rows, baseline=baseline, sku=sku, traffic_split=traffic_split))
+def currency_of(rows: Iterable[dict[str, Any]]) -> str:
+    """The shop's currency as the counters recorded it ("" without any)."""
+    return next((str(r["currency"]) for r in rows if r.get("currency")), "")

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.dynamo import Increment, add_once
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import lambda_handler, logger
-from lambdas.shared.settings import SubscriberSettings
+from lambdas.shared.settings import SubscriberSettings, cold_start
 from lambdas.subscribers import count_delivery
 from lambdas.subscribers.failure_stats.logic import failure_counter
 
-
-@cache
-def settings() -> SubscriberSettings:
-    """Read once per container, at its first invocation."""
-    return SubscriberSettings.from_env()
+settings = cold_start(SubscriberSettings.from_env, __name__)
 
 
 @lambda_handler(correlation_id_path="detail.metadata.correlationId")
