@@ -1,0 +1,34 @@
+"""What the back-office API function reads from its environment (names shared with infra/backoffice.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from lambdas.shared import constants
+from lambdas.shared.settings import text
+
+# The failure_stats subscriber's table (failed orders per day x named error), read for "failures by reason".
+ENV_FAILURE_STATS_TABLE: Final = "FAILURE_STATS_TABLE_NAME"
+# The page's origin (https://<distribution>): the only origin the API answers cross-origin requests from.
+ENV_ALLOWED_ORIGIN: Final = "BACKOFFICE_ALLOWED_ORIGIN"
+# The user pool groups (created by infra/backoffice.py, read from the token's cognito:groups claim).
+REVIEWERS_GROUP: Final = "reviewers"
+OPERATORS_GROUP: Final = "operators"
+
+
+@dataclass(frozen=True)
+class BackOfficeSettings:
+    payments_table: str
+    state_machine_arn: str
+    failure_stats_table: str
+    allowed_origin: str
+
+    @classmethod
+    def from_env(cls) -> BackOfficeSettings:
+        return cls(
+            payments_table=text(constants.ENV_PAYMENTS_TABLE),
+            state_machine_arn=text(constants.ENV_STATE_MACHINE_ARN),
+            failure_stats_table=text(ENV_FAILURE_STATS_TABLE),
+            allowed_origin=text(ENV_ALLOWED_ORIGIN),
+        )
