@@ -9,8 +9,9 @@ CHECKOV_VENV := .venv-checkov
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# No region is exported: `make deploy`, `diff`, `watch`, `destroy` use your AWS profile's (or AWS_REGION);
-# the sandbox picks its own (eu-west-1) when none is set.
+# No region is exported for your account: `make deploy`, `diff`, `watch`, `destroy`, `seed` use your AWS
+# profile's (or AWS_REGION). Only the offline targets get a default (the sandbox's account lives in it).
+demo serve test bench reliability: export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup synth deploy diff watch destroy test lint demo serve seed bench reliability clean
