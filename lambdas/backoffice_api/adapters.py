@@ -8,9 +8,10 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from lambdas.backoffice_api.logic import order_summary
+from lambdas.order_api.logic import order_view
+from lambdas.order_api.store import Executions, timeline_items
 from lambdas.shared.adapters.payments import PaymentsTable
 
 _PAGE: Final = 50
@@ -26,11 +27,6 @@ PAYMENT_FIELDS: Final = (
     "decidedAt",
     "reviewNote",
 )
-
-
-def execution_arn(state_machine_arn: str, order_id: str) -> str:
-    """The execution of an order (its name is the order id)."""
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + order_id
 
 
 def orders_by_status(sfn: Any, state_machine_arn: str, status: str, next_token: str | None) -> dict[str, Any]:
@@ -61,55 +57,21 @@ def failure_counters(table: Any, today: date, days: int) -> Iterator[dict[str, A
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
-        events.extend(page["events"])
-    return events
-
-
-def order_detail(sfn: Any, state_machine_arn: str, payments: PaymentsTable, order_id: str) -> dict[str, Any] | None:
-    """An order as the back-office shows it: status, input, the states it passed (with times and
-    outcome), its named error and cause, and its payment's review fields. None: no such order."""
-    arn = execution_arn(state_machine_arn, order_id)
-    try:
-        execution = sfn.describe_execution(executionArn=arn)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
-            return None
-        raise
-    order = json.loads(execution.get("input") or "{}")
-    states: list[dict[str, Any]] = []
-    entered: dict[str, dict[str, Any]] = {}
-    for event in _history(sfn, arn):
-        kind = event["type"]
-        when = event["timestamp"].isoformat()
-        if kind.endswith("StateEntered"):
-            name = event["stateEnteredEventDetails"]["name"]
-            entered[name] = {"state": name, "enteredAt": when, "exitedAt": None, "outcome": "running"}
-            states.append(entered[name])
-        elif kind.endswith("StateExited"):
-            name = event["stateExitedEventDetails"]["name"]
-            if name in entered:
-                entered[name].update(
-                    exitedAt=when,
-                    outcome="succeeded" if entered[name]["outcome"] == "running" else entered[name]["outcome"],
-                )
-        elif kind in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunctionTimedOut") and states:
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            states[-1]["outcome"] = "failed"
-            states[-1]["error"] = details.get("error")
+def order_detail(
+    executions: Executions, payments: PaymentsTable, timeline_table: Any, order_id: str
+) -> dict[str, Any] | None:
+    """An order as the back-office shows it: the order API's view (status, states passed, named error and
+    cause, the timeline), the customer and items, and its payment's review fields. None: no such order."""
+    described = executions.describe(order_id)
+    if described is None:
+        return None
+    view = order_view(order_id, described, executions.history(order_id), timeline_items(timeline_table, order_id))
+    order = json.loads(described.get("input") or "{}")
     payment = payments.get(order_id) or {}
     return {
-        "orderId": order_id,
-        "status": execution["status"],
-        "startedAt": execution["startDate"].isoformat(),
-        "stoppedAt": execution["stopDate"].isoformat() if execution.get("stopDate") else None,
-        "error": execution.get("error"),
-        "cause": execution.get("cause"),
+        **view,
         "customerId": (order.get("customer") or {}).get("id"),
         "currency": order.get("currency"),
         "items": order.get("items", []),
         "payment": {k: payment[k] for k in PAYMENT_FIELDS if k in payment},
-        "states": states,
     }

@@ -21,6 +21,7 @@ from lambdas.backoffice_api import adapters, logic
 from lambdas.backoffice_api.logic import BadRequest, Forbidden, Permission, Unauthenticated
 from lambdas.backoffice_api.settings import BackOfficeSettings
 from lambdas.decide_payment_review.logic import decide
+from lambdas.order_api.store import Executions
 from lambdas.review_monitor.logic import waiting_reviews
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.executions import running_order_ids
@@ -111,9 +112,9 @@ def resolver(allowed_origin: str) -> APIGatewayRestResolver:
         me(Permission.READ_ORDERS)
         logic.order_id(order_id)
         s = settings()
-        detail = adapters.order_detail(
-            client("stepfunctions"), s.state_machine_arn, PaymentsTable(table(s.payments_table)), order_id
-        )
+        executions = Executions(client("stepfunctions"), s.state_machine_arn)
+        payments = PaymentsTable(table(s.payments_table))
+        detail = adapters.order_detail(executions, payments, table(s.timeline_table), order_id)
         if detail is None:
             raise NotFoundError(f"No order {order_id!r}.")
         return detail

@@ -7,6 +7,7 @@ from typing import Final
 
 from lambdas.shared import constants
 from lambdas.shared.settings import text
+from lambdas.timeline.store import ENV_TIMELINE_TABLE
 
 # The failure_stats subscriber's table (failed orders per day x named error), read for "failures by reason".
 ENV_FAILURE_STATS_TABLE: Final = "FAILURE_STATS_TABLE_NAME"
@@ -23,6 +24,7 @@ class BackOfficeSettings:
     state_machine_arn: str
     failure_stats_table: str
     allowed_origin: str
+    timeline_table: str
 
     @classmethod
     def from_env(cls) -> BackOfficeSettings:
@@ -31,4 +33,5 @@ class BackOfficeSettings:
             state_machine_arn=text(constants.ENV_STATE_MACHINE_ARN),
             failure_stats_table=text(ENV_FAILURE_STATS_TABLE),
             allowed_origin=text(ENV_ALLOWED_ORIGIN),
+            timeline_table=text(ENV_TIMELINE_TABLE),
         )

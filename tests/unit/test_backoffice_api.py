@@ -20,6 +20,7 @@ from lambdas.backoffice_api import handler as backoffice
 from lambdas.backoffice_api import logic
 from lambdas.backoffice_api.settings import ENV_ALLOWED_ORIGIN, ENV_FAILURE_STATS_TABLE
 from lambdas.shared import constants
+from lambdas.timeline.store import ENV_TIMELINE_TABLE
 from tests.conftest import create_table, lambda_context
 
 ORIGIN = "https://d111111abcdef8.cloudfront.net"
@@ -40,6 +41,8 @@ def env(tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, An
     stats = create_table("test-failure-stats", constants.SUBSCRIBER_TABLE_KEYS)
     monkeypatch.setenv(ENV_FAILURE_STATS_TABLE, "test-failure-stats")
     monkeypatch.setenv(ENV_ALLOWED_ORIGIN, ORIGIN)
+    create_table("test-timeline", constants.SUBSCRIBER_TABLE_KEYS)
+    monkeypatch.setenv(ENV_TIMELINE_TABLE, "test-timeline")
     sfn = boto3.client("stepfunctions")
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(QueueName="review-tokens")["QueueUrl"]
@@ -205,7 +208,10 @@ def test_order_detail_for_reviewers_and_operators(env: dict[str, Any]) -> None:
         assert status == 200
         assert body["status"] == "RUNNING" and body["customerId"] == "c-1"
         assert body["payment"]["status"] == "REVIEW_PENDING" and "taskToken" not in body["payment"]
-        assert [s["state"] for s in body["states"]] == ["WaitForPaymentReview"]
+        assert body["states"] == ["WaitForPaymentReview"]
+        assert [(e["source"], e.get("state"), e["outcome"]) for e in body["timeline"]] == [
+            ("workflow", "WaitForPaymentReview", "entered")
+        ]
     assert call("GET", "/backoffice/orders/nope", REVIEWER)[0] == 404
     assert call("GET", "/backoffice/orders/ord-6", NOBODY)[0] == 403
 
