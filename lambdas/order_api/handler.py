@@ -112,7 +112,9 @@ def _json(model: BaseModel) -> dict[str, Any]:
 
 def _problem(status: int, message: str, field: str | None = None) -> Response[dict[str, Any]]:
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=Problem(message=message, field=field)
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=Problem(message=message, field=field).model_dump(exclude_none=True),
     )
 
 
@@ -147,6 +149,8 @@ def _invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
 )
 def place_order(order: ORDER_BODY) -> Response[dict[str, Any]]:
     s = settings()
+    if not isinstance(app.current_event.json_body, dict):  # what was posted, not what validation made of it
+        return _problem(400, "body: must be a JSON object (the order)", "body")
     try:
         valid = logic.check_order(order, s.currency, partial(inventory.get_catalog, table_name=s.inventory_table))
         order_id = valid["orderId"]
@@ -159,7 +163,7 @@ def place_order(order: ORDER_BODY) -> Response[dict[str, Any]]:
         if existing is not None:
             logic.repeated(order_id, existing, order)
             return Response(
-                200, content_types.APPLICATION_JSON, OrderAccepted(**logic.accepted(order_id, existing, False))
+                200, content_types.APPLICATION_JSON, _json(OrderAccepted(**logic.accepted(order_id, existing, False)))
             )
     except logic.Invalid as error:
         logger.info("order refused", extra={"reason": error.message})
@@ -199,7 +203,7 @@ def get_order(orderId: ORDER_ID) -> Response[dict[str, Any]]:
     return Response(200, content_types.APPLICATION_JSON, _json(OrderView(**view)))
 
 
-@lambda_handler(correlation_id_path='pathParameters.orderId || body && "" || ""')
+@lambda_handler(correlation_id_path="pathParameters.orderId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         logic.check_size(event.get("body"))
