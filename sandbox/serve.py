@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sandbox import scenarios
+from sandbox import api_gateway, scenarios
 from sandbox.account import Sandbox
 from sandbox.deploy import DeployError, stack_environment, template_path
 
@@ -35,6 +35,7 @@ def main(cdk_out: Path, port: int, seed: bool = True) -> int:
         except DeployError as error:
             print(error, file=sys.stderr)
             return 2
+        print(f"  the order API: {api_gateway.mount(sandbox).url()}  (sign requests with SigV4)", flush=True)
         url = sandbox.endpoint_url
         outputs = sandbox.outputs
         pinned = ", which cdk.out was synthesized for" if stack_environment(cdk_out).region else ""

@@ -34,6 +34,7 @@ class SandboxServer:
         self._control = control
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self.mounts: dict[str, Callable[..., Iterable[bytes]]] = {}  # path prefix -> WSGI app (the API)
 
     def start(self) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -44,6 +45,9 @@ class SandboxServer:
 
         def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "")
+            mounted = next((app for prefix, app in self.mounts.items() if path.startswith(prefix)), None)
+            if mounted is not None:
+                return mounted(environ, start_response)
             if not path.startswith(CONTROL_PREFIX):
                 return moto_app(environ, start_response)
             try:
