@@ -9,10 +9,11 @@ never stack-wide. A function's role is how the template invokes it:
 - subscriber: event-pattern rules whose targets have a dead-letter queue invoke it, and its own
   retries end in an on-failure destination; nothing else invokes it;
 - scheduled: schedules (EventBridge rules or Scheduler) invoke it, and nothing else does;
-- operator: nothing in the template invokes it (people call it through the Lambda API, under IAM).
+- operator: nothing in the template invokes it (people call it through the Lambda API, under IAM);
+- api: API Gateway invokes it (its only Lambda permission is for apigateway.amazonaws.com), nothing else.
 
-A function that is none of these (an API handler, a queue consumer, a subscriber without a
-dead-letter queue...) gets no skip at all, so checkov fails on it until someone writes its reasons
+A function that is none of these (a queue consumer, a subscriber without a dead-letter queue...) gets
+no skip at all, so checkov fails on it until someone writes its reasons
 here. Queues and tables get a skip only while the fact its reason states holds.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import Aspects, CfnResource, IAspect, Stack
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -44,6 +46,7 @@ class Role(Enum):
     SUBSCRIBER = "subscriber"
     SCHEDULED = "scheduled"
     OPERATOR = "operator"
+    API = "api"
 
 
 # -- the reasons -------------------------------------------------------------------------------------
@@ -78,6 +81,11 @@ NO_RESERVED_CONCURRENCY = {
         "an hour; IAM decides who may call it. A reservation would withhold capacity from the account's "
         "shared pool and bound nothing that happens."
     ),
+    Role.API: (
+        "Invoked only by API Gateway, synchronously, once per request: the stage's throttling (rate and burst, "
+        "infra/api.py) bounds its concurrency where requests enter, with a 429 the caller retries. A reservation "
+        "would carve a slice out of the account's shared pool and turn a burst into 5xx errors instead."
+    ),
 }
 NO_FUNCTION_DLQ = {
     Role.TASK: (
@@ -101,6 +109,11 @@ NO_FUNCTION_DLQ = {
         "Invoked synchronously by people (console, orderctl): the caller sees the error and decides again. "
         "A decision that never arrives leaves the review waiting, which the review monitor reports (count "
         "and oldest wait) and its timeout ends."
+    ),
+    Role.API: (
+        "Invoked synchronously by API Gateway (Lambda proxy integration): an error returns to the caller as "
+        "the HTTP answer, and the caller retries (POST /orders is idempotent on the order id). A Lambda "
+        "dead-letter queue receives only asynchronous invocations, so it would never receive anything."
     ),
 }
 ENVIRONMENT_WITHOUT_SECRETS = (
@@ -126,6 +139,13 @@ FUNCTION_SKIPS: dict[str, dict[Role, str]] = {
     "CKV_AWS_115": NO_RESERVED_CONCURRENCY,  # function-level concurrency limit
     "CKV_AWS_116": NO_FUNCTION_DLQ,  # DeadLetterConfig
 }
+API_GATEWAY = "apigateway.amazonaws.com"
+STAGE_CACHE_CHECK = "CKV_AWS_120"
+STAGE_WITHOUT_CACHE = (
+    "No API Gateway cache: the order API answers what an order is now (a running order moves on within "
+    "seconds, a review may end at any moment), so a cached GET would show a stale status, and POST is never "
+    "cached. A cache cluster is also billed by the hour whether used or not."
+)
 ENVIRONMENT_CHECK = "CKV_AWS_173"  # environment variables under a customer key
 QUEUE_ENCRYPTION_CHECK = "CKV_AWS_27"
 TABLE_CMK_CHECK = "CKV_AWS_119"
@@ -158,6 +178,8 @@ class Invocations:
             return Role.TASK if self.iam_invokers <= state_machine_roles | job_roles else None
         if self.schedule_rules and not self.pattern_rules and not self.sync_tasks and only_events:
             return Role.SCHEDULED if self.iam_invokers <= scheduler_roles else None
+        if self.service_permissions == {API_GATEWAY} and not (rules or self.sync_tasks or self.iam_invokers):
+            return Role.API
         if self.sync_tasks or self.iam_invokers or not only_events:
             return None
         if self.pattern_rules and not self.schedule_rules:
@@ -364,6 +386,12 @@ def table_skips(stack: Stack, table: dynamodb.CfnTable) -> dict[str, str]:
     return {}
 
 
+def stage_skips(stack: Stack, stage: apigw.CfnStage) -> dict[str, str]:
+    if not properties(stack, stage).get("cacheClusterEnabled"):
+        return {STAGE_CACHE_CHECK: STAGE_WITHOUT_CACHE}
+    return {}
+
+
 def _write(resource: CfnResource, skips: dict[str, str]) -> None:
     if skips:
         resource.add_metadata(METADATA_KEY, {"skip": [{"id": k, "comment": v} for k, v in sorted(skips.items())]})
@@ -386,6 +414,8 @@ class CheckovSkips:
                 _write(child, queue_skips(node, child))
             elif isinstance(child, dynamodb.CfnTable):
                 _write(child, table_skips(node, child))
+            elif isinstance(child, apigw.CfnStage):
+                _write(child, stage_skips(node, child))
 
 
 def add_checkov_skips(stack: Stack) -> None:

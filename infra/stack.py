@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra import names
+from infra.api import OrderApi
 from infra.bus import OrderEventBus
 from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
@@ -48,6 +49,7 @@ class OrderProcessingStack(Stack):
             self.event_bus.bus,
             self.observability,
         )
+        self.api = OrderApi(self, "Api", self.config, functions, self.tables, self.workflow, self.subscribers)
 
         outputs = {
             # What orderctl and the sandbox look up (names in the kernel: they need no aws-cdk-lib).
