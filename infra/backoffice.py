@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from infra.api import Timeline
+from infra.api import OrderApi, Timeline
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
+from infra.subscribers import Subscribers
+from infra.web import BackOfficeWeb
 from infra.workflow import OrderWorkflow
 from lambdas.backoffice_api.settings import (
     ENV_ALLOWED_ORIGIN,
@@ -139,6 +141,7 @@ class BackOffice(Construct):
         allowed_origin: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.web: BackOfficeWeb | None = None  # set by add_back_office
         self.users = BackOfficeUsers(self, "Users")
         self.function = functions.create(
             self,
@@ -198,3 +201,24 @@ class BackOffice(Construct):
                 type=response_type,
                 response_headers={"Access-Control-Allow-Origin": f"'{allowed_origin}'"},
             )
+
+
+def add_back_office(stack: Stack, functions: FunctionFactory, api: OrderApi, subscribers: Subscribers) -> BackOffice:
+    """The stack's one line: the page (BackOfficeWeb), the pool and routes (BackOffice), the page's config."""
+    web = BackOfficeWeb(stack, "BackOfficeWeb")
+    back_office = BackOffice(
+        stack,
+        "BackOffice",
+        functions=functions,
+        rest_api=api.rest_api,
+        workflow=stack.workflow,  # type: ignore[attr-defined]
+        tables=stack.tables,  # type: ignore[attr-defined]
+        failure_stats=subscribers.subscribers["failure_stats"].table,  # type: ignore[arg-type]
+        timeline=api.timeline,
+        allowed_origin=web.url,
+    )
+    web.deploy(
+        api_url=api.rest_api.url, region=stack.region, user_pool_client_id=back_office.users.client.user_pool_client_id
+    )
+    back_office.web = web
+    return back_office

@@ -173,7 +173,13 @@ class BackOfficeWeb(Construct):
 
     def deploy(self, *, api_url: str, region: str, user_pool_client_id: str) -> s3deploy.BucketDeployment:
         """Copy web/ and its config.json into the bucket; invalidate the distribution's cache."""
-        config = {"apiUrl": api_url, "region": region, "userPoolClientId": user_pool_client_id}
+        stack = Stack.of(self)
+        config = {
+            "apiUrl": api_url,
+            "region": region,
+            "userPoolClientId": user_pool_client_id,
+            "cognitoUrl": f"https://cognito-idp.{region}.{stack.url_suffix}/",
+        }
         deployment = s3deploy.BucketDeployment(
             self,
             "Page",

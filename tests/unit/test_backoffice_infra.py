@@ -15,39 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
 
-from infra.backoffice import GROUPS, ROUTES, BackOffice
-from infra.web import BackOfficeWeb
+from infra.backoffice import GROUPS, ROUTES, add_back_office
 from tests.synth import Synthesized
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def wire(stack: Any, functions: Any) -> None:
-    """What OrderProcessingStack does (the lead's wiring line)."""
+    """What OrderProcessingStack will do (the lead's wiring line), on the real stack."""
     from infra.api import OrderApi
 
     api = getattr(stack, "api", None) or OrderApi(
         stack, "Api", stack.config, functions, stack.tables, stack.workflow, stack.subscribers
     )
-    web = BackOfficeWeb(stack, "BackOfficeWeb")
-    back_office = BackOffice(
-        stack,
-        "BackOffice",
-        functions=functions,
-        rest_api=api.rest_api,
-        workflow=stack.workflow,
-        tables=stack.tables,
-        failure_stats=stack.subscribers.subscribers["failure_stats"].table,
-        timeline=api.timeline,
-        allowed_origin=web.url,
-    )
-    web.deploy(
-        api_url=api.rest_api.url,
-        region=Stack.of(stack).region,
-        user_pool_client_id=back_office.users.client.user_pool_client_id,
-    )
+    add_back_office(stack, functions, api, stack.subscribers)
 
 
 @pytest.fixture(scope="module")
