@@ -28,10 +28,11 @@ from infra.functions import FunctionFactory, log_retention
 from infra.subscribers import Subscribers
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
-from lambdas.timeline.store import ENV_TIMELINE_TABLE, READ_ACTIONS, WRITE_ACTIONS
+from lambdas.timeline.store import ENV_TIMELINE_TABLE, READ_ACTIONS, TIMELINE_TABLE_OUTPUT, WRITE_ACTIONS
 
 HANDLER: Final = "lambdas.order_api.handler.handler"
 OUTPUT_API_URL: Final = "OrderApiUrl"
+OUTPUT_TIMELINE_TABLE: Final = TIMELINE_TABLE_OUTPUT
 # Steady requests per second and burst the stage lets through (429 above), for every method together.
 THROTTLE_RATE_PER_SECOND: Final = 50
 THROTTLE_BURST: Final = 100
@@ -187,6 +188,7 @@ class OrderApi(Construct):
 
         # The API's address for people and the sandbox (a clean output name, at the stack's level).
         CfnOutput(Stack.of(self), OUTPUT_API_URL, value=self.rest_api.url)
+        CfnOutput(Stack.of(self), OUTPUT_TIMELINE_TABLE, value=self.timeline.table.table_name)
         self.query = logs.CfnQueryDefinition(
             self,
             "OrderLogsQuery",

@@ -14,6 +14,8 @@ from lambdas.timeline import logic
 
 # The stack gives the table's name to every subscriber and to the order API.
 ENV_TIMELINE_TABLE: Final = "TIMELINE_TABLE"
+# The stack output orderctl reads the table's name from.
+TIMELINE_TABLE_OUTPUT: Final = "TimelineTableName"
 # Every function may write; the subscribers' roles are granted these and nothing else on the table.
 WRITE_ACTIONS: Final = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 READ_ACTIONS: Final = ("dynamodb:Query",)
