@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 demo serve test bench reliability: export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth deploy diff watch destroy test lint demo serve seed bench reliability clean
+.PHONY: help setup synth deploy diff watch destroy test lint typecheck demo serve seed bench reliability clean
 
 # `make help` prints these lines: one per target, what it really does (tests/docs/test_make.py checks).
 help:
@@ -25,6 +25,7 @@ help:
 	@echo "  make setup        .venv (pinned Python packages, orderctl command), .venv-checkov, node_modules"
 	@echo "  make synth        cdk synth (cdk-nag AwsSolutions on) into cdk.out/"
 	@echo "  make lint         ruff check + ruff format --check (cfn-lint and checkov run in make test)"
+	@echo "  make typecheck    mypy over lambdas/, infra/, orderctl/, sandbox/ (also part of make test)"
 	@echo "  make bench        benchmarks and cost model -> bench/results/latest.json"
 	@echo "  make reliability  randomized fault/bad-input/load suites at full size"
 	@echo "  make clean        remove cdk.out and tool caches (keeps the venvs and node_modules)"
@@ -74,6 +75,9 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+typecheck: setup
+	$(VENV)/bin/mypy
+
 test: setup
 	$(VENV)/bin/pytest
 
@@ -90,4 +94,4 @@ reliability: setup
 	$(PY) -m tests.reliability.run
 
 clean:
-	rm -rf cdk.out .pytest_cache .ruff_cache .hypothesis
+	rm -rf cdk.out .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -12,6 +12,7 @@ from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
+from infra.marketplaces import MarketplaceConnectors
 from infra.observability import Observability
 from infra.subscribers import Subscribers
 from infra.subscribers import construct_id as camel_name
@@ -34,7 +35,17 @@ class OrderProcessingStack(Stack):
             self, "Workflow", self.config, functions, self.tables, self.warehouses, self.event_bus.bus
         )
         # Choreography: the workflow above does not know these exist.
-        self.subscribers = Subscribers(self, "Subscribers", self.config, functions, self.event_bus.bus, self.tables)
+        self.subscribers = Subscribers(
+            self,
+            "Subscribers",
+            self.config,
+            functions,
+            self.event_bus.bus,
+            self.tables,
+            state_machine=self.workflow.state_machine,
+        )
+        # Marketplaces and stores put their orders on the bus; the intake subscriber above starts them.
+        self.marketplaces = MarketplaceConnectors(self, "Marketplaces", functions, self.event_bus.bus)
         self.observability = Observability(
             self, "Observability", self.config, functions, self.tables, self.workflow, self.subscribers, self.warehouses
         )

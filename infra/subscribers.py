@@ -26,6 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import nag
@@ -44,6 +45,7 @@ class Context:
     config: StackConfig
     bus: events.IEventBus
     tables: OrderTables
+    state_machine: sfn.IStateMachine | None = None  # the order workflow, for a subscriber that starts orders
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,31 @@ def order_events(*detail_types: str) -> dict[str, Any]:
         "detail-type": list(detail_types),
         "detail": {"metadata": {"eventVersion": [constants.EVENT_VERSION]}},
     }
+
+
+def marketplace_events(*detail_types: str) -> dict[str, Any]:
+    """Pattern for events of these types from any marketplace connector (lambdas/marketplaces/), current version."""
+    return {
+        "source": [{"prefix": constants.MARKETPLACE_SOURCE_PREFIX}],
+        "detail-type": list(detail_types),
+        "detail": {"metadata": {"eventVersion": [constants.EVENT_VERSION]}},
+    }
+
+
+def _workflow(ctx: Context) -> sfn.IStateMachine:
+    if ctx.state_machine is None:
+        raise ValueError("this subscriber starts orders: build Subscribers with the workflow's state machine")
+    return ctx.state_machine
+
+
+def _state_machine_arn(ctx: Context) -> dict[str, str]:
+    return {constants.ENV_STATE_MACHINE_ARN: _workflow(ctx).state_machine_arn}
+
+
+def _grant_start_orders(function: lambda_.IFunction, ctx: Context) -> None:
+    """StartExecution on the order workflow, and DescribeExecution of its executions (a redelivery's check)."""
+    _workflow(ctx).grant_start_execution(function)
+    _workflow(ctx).grant_read(function)
 
 
 def _ses_sender(ctx: Context) -> dict[str, str]:
@@ -137,6 +164,14 @@ REGISTRY: list[SubscriberSpec] = [
         description="Failure stats: failed orders per day x named error",
         own_table="read_write",
     ),
+    SubscriberSpec(
+        name="marketplace_intake",
+        handler="lambdas.subscribers.marketplace_intake.handler.handler",
+        event_pattern=marketplace_events(constants.EVENT_MARKETPLACE_ORDER_RECEIVED),
+        description="Marketplace intake: a marketplace's or store's order enters the order workflow, once",
+        environment=_state_machine_arn,
+        grant=_grant_start_orders,
+    ),
 ]
 
 
@@ -147,7 +182,14 @@ def construct_id(name: str) -> str:
 
 def cdk_event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
     """The registry's JSON pattern as CDK's EventPattern (same JSON in the template)."""
-    return events.EventPattern(**{key.replace("-", "_"): value for key, value in pattern.items()})
+    return events.EventPattern(**{key.replace("-", "_"): _typed(value) for key, value in pattern.items()})
+
+
+def _typed(value: Any) -> Any:
+    """A top-level ``[{"prefix": p}]`` (source, detail-type) as CDK types it: ``Match.prefix(p)`` (same JSON)."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and set(value[0]) == {"prefix"}:
+        return events.Match.prefix(value[0]["prefix"])
+    return value
 
 
 class Subscriber(Construct):
@@ -229,9 +271,10 @@ class Subscribers(Construct):
         bus: events.IEventBus,
         tables: OrderTables,
         registry: list[SubscriberSpec] | None = None,
+        state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id_)
-        ctx = Context(config=config, bus=bus, tables=tables)
+        ctx = Context(config=config, bus=bus, tables=tables, state_machine=state_machine)
         specs = REGISTRY if registry is None else registry
         validate(specs)
         self.subscribers = {spec.name: Subscriber(self, spec, ctx, functions) for spec in specs}

@@ -173,8 +173,8 @@ def read_order(stack: DeployedStack, order_id: str) -> OrderState:
     payment = PaymentsTable(stack.table(stack.output(constants.OUTPUT_PAYMENTS_TABLE))).get(order_id)
     try:
         described = sfn.describe_execution(executionArn=arn)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+    except ClientError as refused:
+        if refused.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
             raise OrderctlError(
                 f"no order {order_id!r}: the workflow has no execution of that name",
                 "order ids are case-sensitive; start one with `orderctl start`",

@@ -60,7 +60,7 @@ def duration(seconds: float) -> str:
     """3 d 4 h, 2 h 5 min, 12 min, 40 s: the two largest units a person needs."""
     seconds = int(max(0, seconds))
     units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
-    parts = []
+    parts: list[str] = []
     for name, size in units:
         if seconds >= size or (name == "s" and not parts):
             parts.append(f"{seconds // size} {name}")

@@ -11,10 +11,9 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from lambdas.shared import constants
 from lambdas.shared.pricing import Pricing
@@ -138,7 +137,9 @@ def _money(cents: int, currency: str = "EUR") -> str:
 
 
 def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
-    write: Callable[[str], Any] = lambda line="": out.write(line + "\n")  # noqa: E731
+    def write(line: str = "") -> None:
+        out.write(line + "\n")
+
     write()
     write("Orders (one execution each; states visited from the execution history)")
     for scenario, result in outcome.results:

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
 from moto.events.models import EventTemplateParser, Rule
@@ -102,7 +102,7 @@ class LambdaTargets:
         """Replacement body of Rule.send_to_targets: moto keeps the non-Lambda targets."""
         if rule.state == "DISABLED":  # moto delivers to disabled rules; AWS does not
             return
-        if not rule.event_pattern.matches_event(original_event):
+        if not rule.event_pattern.matches_event(cast(Any, original_event)):  # moto types events as a TypedDict
             return
         lambda_targets = [t for t in rule.targets if parse_arn(t["Arn"]).service == "lambda"]
         if len(lambda_targets) < len(rule.targets):
@@ -277,7 +277,7 @@ def lambda_event(target: dict[str, Any], original_event: dict[str, Any]) -> Any:
         rendered = EventTemplateParser.parse(
             input_template=transformer.get("InputTemplate"),
             input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
+            event=cast(Any, event),
         )
         return rendered
     return event

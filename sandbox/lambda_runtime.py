@@ -119,8 +119,8 @@ def install() -> None:
             return
         _installed = _Installed(type(os.environ), sys.stdout, sys.stderr)
         os.environ.__class__ = EnvironOverlay
-        sys.stdout = _ThreadOutput(_installed.stdout)  # type: ignore[assignment]
-        sys.stderr = _ThreadOutput(_installed.stderr)  # type: ignore[assignment]
+        sys.stdout = _ThreadOutput(_installed.stdout)
+        sys.stderr = _ThreadOutput(_installed.stderr)
         _isolate_powertools_metrics(True)
 
 

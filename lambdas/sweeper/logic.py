@@ -188,14 +188,15 @@ def compensation_left(history: Sequence[Mapping[str, Any]]) -> CompensationLeft:
     compensation: Mapping[str, Any] = {}
     failure: Mapping[str, Any] = {}
     scheduled: dict[str, tuple[str, dict[str, Any]]] = {}
-    state = None
+    state: str | None = None
     for event in history:
         if (entered := _entered(event)) is not None:
             state = str(entered["name"])
             document = _json(entered.get("input"))
             if isinstance(document, Mapping) and isinstance(document.get("compensation"), Mapping):
                 compensation = document["compensation"]
-                failure = document.get("failure") if isinstance(document.get("failure"), Mapping) else {}
+                failed = document.get("failure")
+                failure = failed if isinstance(failed, Mapping) else {}
         elif isinstance(details := event.get("taskScheduledEventDetails"), Mapping) and state is not None:
             parameters = _json(details.get("parameters"))
             resource = f"{details.get('resourceType')}:{details.get('resource')}"
@@ -204,9 +205,16 @@ def compensation_left(history: Sequence[Mapping[str, Any]]) -> CompensationLeft:
     for name, state_name in COMPENSATION_STEPS.items():
         outcome = compensation.get(name)
         if isinstance(outcome, Mapping) and "Error" in outcome:
-            resource, parameters = scheduled.get(state_name, (None, None))
+            resource, parameters = scheduled.get(state_name, ("", {}))
             steps.append(
-                Step(name, state_name, str(outcome["Error"]), str(outcome.get("Cause", "")), resource, parameters)
+                Step(
+                    name,
+                    state_name,
+                    str(outcome["Error"]),
+                    str(outcome.get("Cause", "")),
+                    resource or None,
+                    parameters if resource else None,
+                )
             )
     return CompensationLeft(str(failure["Error"]) if "Error" in failure else None, steps)
 

@@ -39,10 +39,10 @@ def _execution_findings(aws: SweeperAws, now: datetime) -> _Found:
     for listed in failed:
         kind = verdicts.get(listed.order_id)
         if kind is None:  # not examined yet: once per failed execution (and per redrive)
-            execution = aws.execution(listed.order_id) or listed
-            verdict = logic.execution_kind(execution, _tail_if_needed(aws, execution))
+            examined = aws.execution(listed.order_id) or listed
+            verdict = logic.execution_kind(examined, _tail_if_needed(aws, examined))
             kind = str(verdict or "")
-            aws.put_verdict(execution, kind, now)
+            aws.put_verdict(examined, kind, now)
         if not kind:
             continue
         execution = aws.execution(listed.order_id)

@@ -195,7 +195,7 @@ class _EventBusPolicy(_Resource):
         if statement := properties.get("Statement"):
             backend.put_permission(bus, "", "", "", {}, json.dumps({"Statement": [{"Sid": sid, **statement}]}))
         else:
-            action, principal = properties.get("Action"), properties.get("Principal", "")
+            action, principal = str(properties.get("Action", "")), properties.get("Principal", "")
             backend.put_permission(bus, action, principal, sid, properties.get("Condition", {}), "")
         return cls(sid)
 

@@ -3,7 +3,7 @@ rules are skipped, and a replay reaches only the chosen rules with the events of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sandbox.moto_fixes.base import hooks, original, register
 
@@ -52,7 +52,7 @@ def _replay_events(self: Any, archive: Any) -> None:
             continue
         for rule in rules:
             replayed = dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name})
-            rule.send_to_targets(replayed, transform_input=False)
+            rule.send_to_targets(cast(Any, replayed), transform_input=False)  # moto types events as a TypedDict
     self.state = ReplayState.COMPLETED
     self.end_time = unix_time()
 

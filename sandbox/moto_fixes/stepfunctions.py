@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sandbox.moto_fixes.base import FIXES, IntegrationHook, hooks, original, register
 
@@ -400,7 +400,7 @@ def _integration_from_error(service: str, fix_index: int) -> Callable[[Any, Any,
             env=env,
             error_name=CustomErrorName(error_name),
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
+            event_details=EventDetails(  # type: ignore[typeddict-item]  # moto's TypedDict marks every key required
                 taskFailedEventDetails=TaskFailedEventDetails(
                     error=error_name,
                     cause=cause,
@@ -535,8 +535,9 @@ def _redrive_execution(self: Any, execution_arn: str, client_token: str | None =
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=HistoryEventType.ExecutionRedriven,
-        event_details=EventDetails(
-            executionRedrivenEventDetails=ExecutionRedrivenEventDetails(redriveCount=execution.redrive_count)
+        event_details=cast(
+            EventDetails,  # moto's EventDetails lists neither optional keys nor the redrive event's
+            {"executionRedrivenEventDetails": ExecutionRedrivenEventDetails(redriveCount=execution.redrive_count)},
         ),
         update_source_event_id=False,
     )
