@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import CfnOutput, DefaultStackSynthesizer, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -63,7 +64,7 @@ class DeployAccessStack(Stack):
         repository: str,
         environments: Sequence[str] = DEFAULT_DEPLOY_ENVIRONMENTS,
         oidc_provider_arn: str | None = None,
-        **kwargs: object,
+        **kwargs: Any,  # StackProps (env, description, ...)
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         if not REPOSITORY_PATTERN.fullmatch(repository):
