@@ -42,7 +42,7 @@ class OrderProcessingStack(Stack):
             functions,
             self.event_bus.bus,
             self.tables,
-            state_machine=self.workflow.state_machine,
+            workflow=self.workflow,
         )
         # Marketplaces and stores put their orders on the bus; the intake subscriber above starts them.
         self.marketplaces = MarketplaceConnectors(self, "Marketplaces", functions, self.event_bus.bus)

@@ -26,7 +26,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import nag
@@ -35,6 +34,7 @@ from infra.data import OrderTables, marker_table
 from infra.functions import FunctionFactory
 from infra.grants import TABLE_ENV, TableAccess, grant_table
 from infra.names import OUR_EVENT_SOURCES
+from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
 
 
@@ -45,7 +45,7 @@ class Context:
     config: StackConfig
     bus: events.IEventBus
     tables: OrderTables
-    state_machine: sfn.IStateMachine | None = None  # the order workflow, for a subscriber that starts orders
+    workflow: OrderWorkflow | None = None  # for a subscriber that starts orders
 
 
 @dataclass(frozen=True)
@@ -90,20 +90,20 @@ def marketplace_events(*detail_types: str) -> dict[str, Any]:
     }
 
 
-def _workflow(ctx: Context) -> sfn.IStateMachine:
-    if ctx.state_machine is None:
-        raise ValueError("this subscriber starts orders: build Subscribers with the workflow's state machine")
-    return ctx.state_machine
+def _workflow(ctx: Context) -> OrderWorkflow:
+    if ctx.workflow is None:
+        raise ValueError("this subscriber starts orders: build Subscribers with the workflow")
+    return ctx.workflow
 
 
 def _state_machine_arn(ctx: Context) -> dict[str, str]:
-    return {constants.ENV_STATE_MACHINE_ARN: _workflow(ctx).state_machine_arn}
+    return {constants.ENV_STATE_MACHINE_ARN: _workflow(ctx).state_machine.state_machine_arn}
 
 
 def _grant_start_orders(function: lambda_.IFunction, ctx: Context) -> None:
     """StartExecution on the order workflow, and DescribeExecution of its executions (a redelivery's check)."""
-    _workflow(ctx).grant_start_execution(function)
-    _workflow(ctx).grant_read(function)
+    _workflow(ctx).state_machine.grant_start_execution(function)
+    _workflow(ctx).grant_read_executions(function)  # type: ignore[arg-type]
 
 
 def _ses_sender(ctx: Context) -> dict[str, str]:
@@ -271,10 +271,10 @@ class Subscribers(Construct):
         bus: events.IEventBus,
         tables: OrderTables,
         registry: list[SubscriberSpec] | None = None,
-        state_machine: sfn.IStateMachine | None = None,
+        workflow: OrderWorkflow | None = None,
     ) -> None:
         super().__init__(scope, construct_id_)
-        ctx = Context(config=config, bus=bus, tables=tables, state_machine=state_machine)
+        ctx = Context(config=config, bus=bus, tables=tables, workflow=workflow)
         specs = REGISTRY if registry is None else registry
         validate(specs)
         self.subscribers = {spec.name: Subscriber(self, spec, ctx, functions) for spec in specs}

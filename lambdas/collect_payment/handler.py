@@ -1,5 +1,5 @@
 """CollectPayment task: {orderId, customerId, amountCents, currency, payment}
--> {status: APPROVED | REVIEW, chargeId, reviewTimeoutSeconds}; a decline raises Order.PaymentDeclined."""
+-> {status: APPROVED | REVIEW | PREPAID, chargeId, reviewTimeoutSeconds}; a decline raises Order.PaymentDeclined."""
 
 from __future__ import annotations
 

@@ -5,14 +5,19 @@ The payments item is claimed (status CHARGING, written only if the order has no 
 claim. So a retry, a duplicate or a concurrent invocation returns the stored outcome instead
 of charging again; if an attempt died between the claim and the record, the next one calls
 the gateway again with the same idempotency key (the order id), which returns the first charge.
+
+An order from a marketplace or a store was paid there (payment method ``prepaid``, checked by ValidateOrder):
+the payments item records it as PREPAID, with the channel's payment reference, and the gateway is never
+called; RefundPayment leaves a PREPAID payment as it is (we never refund what we did not charge).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from lambdas.shared import constants
 from lambdas.shared import payment_gateway as gw
 from lambdas.shared import payment_status as status
 from lambdas.shared.errors import InvalidOrder, PaymentDeclined
@@ -24,6 +29,10 @@ if TYPE_CHECKING:
 
 _LABEL = "CollectPayment input"
 # What the gateway said -> what the payments item records.
+# The task output of a channel order's payment (PaymentOutcome routes it like APPROVED, or past the warehouse
+# when the goods were handed over), and the charge id it records: the channel's payment reference.
+PREPAID: Final = status.PREPAID
+PREPAID_CHARGE_PREFIX: Final = "prepaid:"
 _RECORDED_STATUS = {gw.APPROVED: status.APPROVED, gw.REVIEW: status.REVIEW_PENDING, gw.DECLINED: status.DECLINED}
 
 
@@ -57,7 +66,9 @@ def collect(
     review_timeout_seconds: int,
     now: datetime,
 ) -> dict[str, Any]:
-    """{status: APPROVED | REVIEW, chargeId, reviewTimeoutSeconds}; raises PaymentDeclined."""
+    """{status: APPROVED | REVIEW | PREPAID, chargeId, reviewTimeoutSeconds}; raises PaymentDeclined."""
+    if request.method == constants.PAYMENT_METHOD_PREPAID:
+        return record_prepaid(request, payments, review_timeout_seconds, now)
     claim = {
         "orderId": request.order_id,
         "status": status.CHARGING,
@@ -83,6 +94,25 @@ def collect(
     return outcome({**claim, **record}, review_timeout_seconds)
 
 
+def record_prepaid(
+    request: ChargeRequest, payments: PaymentsTable, review_timeout_seconds: int, now: datetime
+) -> dict[str, Any]:
+    """Record a payment the marketplace or store collected: once per order, no gateway call."""
+    item = {
+        "orderId": request.order_id,
+        "status": status.PREPAID,
+        "customerId": request.customer_id,
+        "amountCents": request.amount_cents,
+        "currency": request.currency,
+        "paymentMethod": request.method,
+        "chargeId": f"{PREPAID_CHARGE_PREFIX}{request.token}",
+        "createdAt": iso(now),
+    }
+    if payments.create(item):
+        return outcome(item, review_timeout_seconds)
+    return outcome(_stored(payments, request), review_timeout_seconds)
+
+
 def _stored(payments: PaymentsTable, request: ChargeRequest) -> dict[str, Any]:
     stored = payments.get(request.order_id)
     if stored is None:  # pragma: no cover - payment items are never deleted
@@ -102,6 +132,8 @@ def outcome(item: dict[str, Any], review_timeout_seconds: int) -> dict[str, Any]
     state = item["status"]
     if state in (status.APPROVED, status.REVIEW_APPROVED):
         result = gw.APPROVED
+    elif state == status.PREPAID:
+        result = PREPAID
     elif state == status.REVIEW_PENDING:
         result = gw.REVIEW
     else:

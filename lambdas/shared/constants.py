@@ -25,6 +25,10 @@ EVENT_ORDER_COMPLETED: Final = "OrderCompleted"
 EVENT_ORDER_FAILED: Final = "OrderFailed"
 EVENT_PAYMENT_REVIEW_REQUESTED: Final = "PaymentReviewRequested"
 EVENT_REORDER_SUGGESTED: Final = "ReorderSuggested"
+EVENT_SHIPMENT_ASSIGNED: Final = "ShipmentAssigned"
+# Marketplace connectors (lambdas/marketplaces/) publish under their own source: this prefix + their name.
+EVENT_MARKETPLACE_ORDER_RECEIVED: Final = "MarketplaceOrderReceived"
+MARKETPLACE_SOURCE_PREFIX: Final = "com.example.marketplace."
 EVENT_VERSION: Final = "1"
 WORKFLOW_PRODUCER: Final = "order-workflow"
 
@@ -131,6 +135,14 @@ DEFAULT_PRICING: Final[dict[str, object]] = {
 # Choreography: the bus, its contract and the subscribers (infra/bus.py, infra/subscribers.py)
 # ---------------------------------------------------------------------------
 INVENTORY_PRODUCER: Final = "inventory"
+LOGISTICS_PRODUCER: Final = "logistics"
+
+# Channels an order comes through ("web", "marketplace:<name>", "store:<name>"), and how it leaves.
+CHANNEL_WEB: Final = "web"
+FULFILMENT_SHIPPED: Final = "shipped"
+FULFILMENT_HANDED_OVER: Final = "handed-over"  # sold and handed over in a physical store: nothing ships
+# A channel order's payment: collected by the marketplace or the store, never charged by us.
+PAYMENT_METHOD_PREPAID: Final = "prepaid"
 
 # Subscribers: environment variables the registry sets.
 ENV_SUBSCRIBER_TABLE: Final = "SUBSCRIBER_TABLE_NAME"

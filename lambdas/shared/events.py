@@ -28,11 +28,13 @@ def envelope(
     }
 
 
-def put_events_entry(bus_name: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    """One PutEvents entry with our source."""
+def put_events_entry(
+    bus_name: str, detail_type: str, detail: dict[str, Any], source: str = constants.EVENT_SOURCE
+) -> dict[str, Any]:
+    """One PutEvents entry with our source (a marketplace connector: its own)."""
     return {
         "EventBusName": bus_name,
-        "Source": constants.EVENT_SOURCE,
+        "Source": source,
         "DetailType": detail_type,
         "Detail": json.dumps(detail, separators=(",", ":"), default=str),
     }

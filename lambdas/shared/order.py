@@ -29,6 +29,8 @@ _CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 # Patterns in constants are anchored for other readers (JSON schema, docs); fullmatch ignores the anchors.
 _ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
 _SKU = re.compile(constants.SKU_PATTERN)
+_CHANNEL = re.compile(rf"{constants.CHANNEL_WEB}|(marketplace|store):[a-z][a-z0-9_]*")
+_FULFILMENT = re.compile(rf"{constants.FULFILMENT_SHIPPED}|{constants.FULFILMENT_HANDED_OVER}")
 
 Validator = Callable[[Any, str], Any]
 
@@ -228,27 +230,39 @@ _CUSTOMER = obj(
         "email": (string(254, _EMAIL, "an e-mail address", echo=False), True),
     }
 )
-_ORDER = obj(
+_ORDER_FIELDS: dict[str, tuple[Validator, bool]] = {
+    "orderId": (string(64, _ORDER_ID, "letters, digits, '_' or '-'"), True),
+    "customer": (_CUSTOMER, True),
+    "items": (array(_LINE, 1, constants.MAX_ORDER_LINES), True),
+    "shippingAddress": (_ADDRESS, True),
+    "currency": (string(3, _CURRENCY, "a currency code of 3 upper-case letters"), True),
+    "displayedTotal": (money, True),
+    "payment": (obj({"method": (string(32), True), "token": (string(256), True)}), True),
+    "siteVariant": (string(64, _TOKEN, "letters, digits, '_' or '-'"), False),
+}
+_ORDER = obj(_ORDER_FIELDS)
+# What the workflow accepts besides: an order from a marketplace or a store (started by the intake subscriber;
+# the order API refuses these fields). lambdas/marketplaces/registry.py checks the combination.
+_CHANNEL_ORDER = obj(
     {
-        "orderId": (string(64, _ORDER_ID, "letters, digits, '_' or '-'"), True),
-        "customer": (_CUSTOMER, True),
-        "items": (array(_LINE, 1, constants.MAX_ORDER_LINES), True),
-        "shippingAddress": (_ADDRESS, True),
-        "currency": (string(3, _CURRENCY, "a currency code of 3 upper-case letters"), True),
-        "displayedTotal": (money, True),
-        "payment": (obj({"method": (string(32), True), "token": (string(256), True)}), True),
-        "siteVariant": (string(64, _TOKEN, "letters, digits, '_' or '-'"), False),
+        **_ORDER_FIELDS,
+        "channel": (string(64, _CHANNEL, "web, marketplace:<name> or store:<name>"), False),
+        "fulfilment": (
+            string(16, _FULFILMENT, f"{constants.FULFILMENT_SHIPPED} or {constants.FULFILMENT_HANDED_OVER}"),
+            False,
+        ),
     }
 )
 
 
-def parse_order(raw: Any, currency: str) -> dict[str, Any]:
+def parse_order(raw: Any, currency: str, channel_orders: bool = False) -> dict[str, Any]:
     """The normalised order, or ``InvalidOrder`` naming the first offending field.
 
     ``currency`` is the pricing currency: the shop sells in exactly one. The shop sends ``displayedTotal``
     in currency units; from here on it travels as ``displayedTotalCents`` (exact: at most 2 decimals).
+    ``channel_orders``: also accept ``channel`` and ``fulfilment`` (the workflow does; the order API does not).
     """
-    order: dict[str, Any] = _ORDER(raw, "")
+    order: dict[str, Any] = (_CHANNEL_ORDER if channel_orders else _ORDER)(raw, "")
     if order["currency"] != currency:
         raise fail("currency", f"must be {currency} (the shop's currency), got {shown(order['currency'])}")
     first_line: dict[str, int] = {}

@@ -20,6 +20,8 @@ REVIEW_REJECTED: Final = "REVIEW_REJECTED"
 DECLINED: Final = "DECLINED"
 REFUNDED: Final = "REFUNDED"
 VOIDED: Final = "VOIDED"
+# Collected by a marketplace or a store (a channel order): nothing was charged, nothing is ever refunded.
+PREPAID: Final = "PREPAID"
 # On a REVIEW_APPROVED / REVIEW_REJECTED item: False from the moment the decision is recorded until
 # the waiting execution accepted it (then True, and the task token is removed).
 CALLBACK_DELIVERED: Final = "callbackDelivered"

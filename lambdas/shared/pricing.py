@@ -57,10 +57,24 @@ def format_cents(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d} {currency}"
 
 
+def discounted(unit_cents: int, discount_basis_points: int) -> int:
+    """A unit price less a channel's discount, rounded half up to the cent (integer arithmetic: exact)."""
+    return unit_cents - tax_cents(unit_cents, discount_basis_points)
+
+
 def quote(
-    items: Iterable[Mapping[str, Any]], country: str, catalog: Mapping[str, CatalogItem], pricing: Pricing
+    items: Iterable[Mapping[str, Any]],
+    country: str,
+    catalog: Mapping[str, CatalogItem],
+    pricing: Pricing,
+    discount_basis_points: int = 0,
+    shipping_cents: int | None = None,
 ) -> dict[str, Any]:
-    """The priced order (PriceOrder's output in docs/CONTRACTS.md)."""
+    """The priced order (PriceOrder's output in docs/CONTRACTS.md).
+
+    A marketplace or store prices within its own rules (lambdas/marketplaces/registry.py): a discount off
+    each unit price and its own flat shipping (``shipping_cents``; None: ours). Tax is the destination's.
+    """
     items = list(items)
     # A product may have been withdrawn between validation and pricing.
     check_catalog(items, catalog)
@@ -68,7 +82,7 @@ def quote(
         raise Undeliverable(f"shippingAddress.country: no tax rate is configured for {country}")
     lines = []
     for line in items:
-        unit = catalog[line["sku"]].price_cents
+        unit = discounted(catalog[line["sku"]].price_cents, discount_basis_points)
         lines.append(
             {
                 "sku": line["sku"],
@@ -78,7 +92,10 @@ def quote(
             }
         )
     subtotal = sum(line["lineTotalCents"] for line in lines)
-    shipping = 0 if subtotal >= pricing.free_shipping_from_cents else pricing.shipping_cents
+    if shipping_cents is not None:
+        shipping = shipping_cents
+    else:
+        shipping = 0 if subtotal >= pricing.free_shipping_from_cents else pricing.shipping_cents
     tax = tax_cents(subtotal + shipping, pricing.tax_rate_basis_points[country])
     return {
         "lines": lines,

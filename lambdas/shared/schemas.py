@@ -44,6 +44,32 @@ ORDER_ID = _string("The order id; also the workflow execution name", pattern=con
 SKU = _string("Stock keeping unit", pattern=constants.SKU_PATTERN)
 CURRENCY = _string("ISO 4217 currency code", pattern="^[A-Z]{3}$")
 WAREHOUSE_ID = _string("The warehouse that holds and ships the stock")
+CHANNEL = _string(
+    "Where the order came from: web, marketplace:<name> or store:<name> (absent: web, before channels existed)",
+    pattern=r"^(web|(marketplace|store):[a-z][a-z0-9_]*)$",
+)
+FULFILMENT = _string(
+    "shipped, or handed-over (sold in a store: nothing ships); absent: shipped",
+    enum=[constants.FULFILMENT_SHIPPED, constants.FULFILMENT_HANDED_OVER],
+)
+MARKETPLACE_NAME = _string("The connector's name (lambdas/marketplaces/registry.py)", pattern="^[a-z][a-z0-9_]*$")
+CUSTOMER = _object(
+    {
+        "id": _string("Customer id"),
+        "email": _string("Where the order confirmation goes", format="email"),
+    }
+)
+ADDRESS = _object(
+    {
+        "name": _string("Recipient"),
+        "line1": _string("Street and number"),
+        "line2": _string("More of the address"),
+        "city": _string("City"),
+        "postalCode": _string("Postal code"),
+        "country": _string("ISO 3166 alpha-2 country code", pattern="^[A-Z]{2}$"),
+    },
+    required=["name", "line1", "city", "postalCode", "country"],
+)
 
 METADATA = _object(
     {
@@ -62,12 +88,7 @@ _DATA: dict[str, Schema] = {
     constants.EVENT_ORDER_COMPLETED: _object(
         {
             "orderId": ORDER_ID,
-            "customer": _object(
-                {
-                    "id": _string("Customer id"),
-                    "email": _string("Where the order confirmation goes", format="email"),
-                }
-            ),
+            "customer": CUSTOMER,
             "siteVariant": _string("The website variant the order came through (A/B test), 'control' by default"),
             "warehouseId": WAREHOUSE_ID,
             "lines": {
@@ -87,13 +108,32 @@ _DATA: dict[str, Schema] = {
             "shippingCents": _cents("Shipping"),
             "totalCents": _cents("What was charged"),
             "currency": CURRENCY,
+            "channel": CHANNEL,
+            "fulfilment": FULFILMENT,
+            "destinationCountry": _string("Where the order ships to (ISO 3166 alpha-2)", pattern="^[A-Z]{2}$"),
         },
-        description="The order is paid, booked and on its way to the warehouse.",
+        required=[
+            "orderId",
+            "customer",
+            "siteVariant",
+            "warehouseId",
+            "lines",
+            "subtotalCents",
+            "taxCents",
+            "shippingCents",
+            "totalCents",
+            "currency",
+        ],
+        description=(
+            "The order is paid, booked and on its way to the warehouse (fulfilment handed-over: sold and handed "
+            "over in a store, nothing ships)."
+        ),
     ),
     constants.EVENT_ORDER_FAILED: _object(
         {
             "orderId": ORDER_ID,
             "customerId": _string("Customer id"),
+            "channel": CHANNEL,
             "error": _string("The named error, e.g. Order.OutOfStock"),
             "cause": _string("Human-readable cause"),
             "compensation": {
@@ -135,7 +175,46 @@ _DATA: dict[str, Schema] = {
         },
         description="Stock at a warehouse will run out before a new delivery could arrive.",
     ),
+    constants.EVENT_MARKETPLACE_ORDER_RECEIVED: _object(
+        {
+            "marketplace": MARKETPLACE_NAME,
+            "marketplaceOrderId": _string("The marketplace's own order id", pattern="^[A-Za-z0-9_-]{1,40}$"),
+            "customer": CUSTOMER,
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "items": _object({"sku": SKU, "quantity": {"type": "integer", "minimum": 1}}),
+            },
+            "fulfilment": FULFILMENT,
+            "shippingAddress": ADDRESS,
+            "totalCents": _cents("What the buyer paid the marketplace or the store, shipping and tax included"),
+            "currency": CURRENCY,
+            "paymentReference": _string("The marketplace's or the till's payment id (we charge nothing)"),
+        },
+        description=(
+            "A marketplace or a store sold our goods; the shop takes the order (source: "
+            "com.example.marketplace.<name>, published by that connector, possibly from another account)."
+        ),
+    ),
+    constants.EVENT_SHIPMENT_ASSIGNED: _object(
+        {
+            "orderId": ORDER_ID,
+            "customer": CUSTOMER,
+            "channel": CHANNEL,
+            "warehouseId": WAREHOUSE_ID,
+            "destinationCountry": _string("Where the parcel goes (ISO 3166 alpha-2)", pattern="^[A-Z]{2}$"),
+            "carrier": _string("The delivery partner booked"),
+            "bookingReference": _string("Our reference at the carrier (one booking per order)"),
+            "trackingNumber": _string("The carrier's tracking number"),
+            "parcelWeightGrams": {"type": "integer", "minimum": 1, "description": "Weight of the parcel"},
+            "promisedDate": _string("Delivered by this day (ISO 8601 date)", format="date"),
+        },
+        description="A delivery partner is booked for a shipped order; its tracking number is known.",
+    ),
 }
+
+# Who publishes each event: our source, except what the marketplace connectors publish under their own.
+_SOURCES: dict[str, str] = {constants.EVENT_MARKETPLACE_ORDER_RECEIVED: constants.MARKETPLACE_SOURCE_PREFIX}
 
 
 def event_names() -> list[str]:
@@ -161,8 +240,21 @@ def _close(schema: Schema) -> None:
         _close(schema["items"])
 
 
-def registry_schema(detail_type: str, source: str = constants.EVENT_SOURCE) -> Schema:
+def event_source(detail_type: str) -> str:
+    """The source an event is published under (for a marketplace's event: the prefix of every connector's)."""
+    return _SOURCES.get(detail_type, constants.EVENT_SOURCE)
+
+
+def _source_schema(detail_type: str) -> Schema:
+    source = event_source(detail_type)
+    if source.endswith("."):  # one source per connector: the prefix and its name
+        return {"type": "string", "pattern": "^" + source.replace(".", "\\.") + "[a-z][a-z0-9_]*$"}
+    return {"type": "string", "enum": [source]}
+
+
+def registry_schema(detail_type: str, source: str | None = None) -> Schema:
     """The whole EventBridge event, as published to the Schema Registry for code bindings."""
+    source = source or event_source(detail_type).rstrip(".")
     return {
         "$schema": DRAFT4,
         "title": detail_type,
@@ -175,7 +267,7 @@ def registry_schema(detail_type: str, source: str = constants.EVENT_SOURCE) -> S
             "version": {"type": "string"},
             "id": {"type": "string"},
             "detail-type": {"type": "string", "enum": [detail_type]},
-            "source": {"type": "string", "enum": [source]},
+            "source": _source_schema(detail_type),
             "account": {"type": "string"},
             "time": {"type": "string", "format": "date-time"},
             "region": {"type": "string"},
@@ -185,6 +277,6 @@ def registry_schema(detail_type: str, source: str = constants.EVENT_SOURCE) -> S
     }
 
 
-def schema_name(detail_type: str, source: str = constants.EVENT_SOURCE) -> str:
+def schema_name(detail_type: str, source: str | None = None) -> str:
     """Registry name, following EventBridge's own convention for discovered schemas."""
-    return f"{source}@{detail_type}"
+    return f"{source or event_source(detail_type).rstrip('.')}@{detail_type}"

@@ -49,6 +49,8 @@ COMPLETED_STATE: dict[str, Any] = {
         "displayedTotal": 53.42,
         "payment": {"method": "card", "token": "tok_visa"},
         "siteVariant": "checkout-v2",
+        "channel": "web",
+        "fulfilment": "shipped",
     },
     "reservation": {"warehouseId": "WH-EU-1", "queueUrl": "https://sqs.eu-west-1.amazonaws.com/1/wh.fifo"},
     "pricing": {
@@ -181,6 +183,41 @@ def reorder_suggested() -> dict[str, Any]:
     return lambda_event(constants.EVENT_REORDER_SUGGESTED, data, "ord-1001", constants.INVENTORY_PRODUCER)
 
 
+def marketplace_order_received(marketplace: str = "ebuy", their_order_id: str = "EB-1001") -> dict[str, Any]:
+    """MarketplaceOrderReceived as a connector publishes it (lambdas/marketplaces/connector.py), under its source."""
+    data = {
+        "marketplace": marketplace,
+        "marketplaceOrderId": their_order_id,
+        "customer": {"id": f"{marketplace}:u77", "email": "ada@example.com"},
+        "items": [{"sku": "MUG-BLUE", "quantity": 2}],
+        "fulfilment": "shipped",
+        "shippingAddress": copy.deepcopy(COMPLETED_STATE["order"]["shippingAddress"]),
+        "totalCents": 2379,
+        "currency": "EUR",
+        "paymentReference": "EBPAY-77",
+    }
+    order_id = f"{marketplace}-{their_order_id}"
+    detail = envelope(data, order_id, f"marketplace:{marketplace}", occurred_at="2026-11-20T10:14:00.000Z")
+    source = constants.MARKETPLACE_SOURCE_PREFIX + marketplace
+    return as_delivered(source, constants.EVENT_MARKETPLACE_ORDER_RECEIVED, detail, detail["metadata"]["occurredAt"])
+
+
+def shipment_assigned() -> dict[str, Any]:
+    data = {
+        "orderId": "ord-1001",
+        "customer": {"id": "cust-42", "email": "ada@example.com"},
+        "channel": "web",
+        "warehouseId": "WH-EU-1",
+        "destinationCountry": "DE",
+        "carrier": "DHL",
+        "bookingReference": "ord-1001",
+        "trackingNumber": "DHL00012345678",
+        "parcelWeightGrams": 1150,
+        "promisedDate": "2026-11-24",
+    }
+    return lambda_event(constants.EVENT_SHIPMENT_ASSIGNED, data, "ord-1001", constants.LOGISTICS_PRODUCER)
+
+
 def every_event() -> dict[str, dict[str, Any]]:
     """One sample of each event we publish, by detail-type."""
     return {
@@ -188,4 +225,6 @@ def every_event() -> dict[str, dict[str, Any]]:
         constants.EVENT_ORDER_FAILED: order_failed(),
         constants.EVENT_PAYMENT_REVIEW_REQUESTED: payment_review_requested(),
         constants.EVENT_REORDER_SUGGESTED: reorder_suggested(),
+        constants.EVENT_MARKETPLACE_ORDER_RECEIVED: marketplace_order_received(),
+        constants.EVENT_SHIPMENT_ASSIGNED: shipment_assigned(),
     }

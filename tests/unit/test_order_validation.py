@@ -295,6 +295,8 @@ def test_handler_returns_the_normalised_order(catalog: None) -> None:
         **normalised,
         "siteVariant": "control",
         "displayedTotalCents": 2974,
+        "channel": constants.CHANNEL_WEB,
+        "fulfilment": constants.FULFILMENT_SHIPPED,
     }
 
 

@@ -1,0 +1,1 @@
+"""The city store's tills (simulated): a receipt, translated into MarketplaceOrderReceived."""

@@ -1,0 +1,1 @@
+"""eBuy, a (simulated) electronic marketplace: its order webhook, translated into MarketplaceOrderReceived."""

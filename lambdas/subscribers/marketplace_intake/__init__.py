@@ -1,0 +1,1 @@
+"""MarketplaceOrderReceived -> the order workflow, once per marketplace and its order id."""
