@@ -6,16 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared.adapters.aws_clients import table
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, cold_start
-from lambdas.subscribers import count_delivery
+from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.audit.logic import append_event
 from lambdas.subscribers.audit.store import AuditTable
 
 settings = cold_start(SubscriberSettings.from_env, __name__)
 
 
-@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+@subscriber("audit")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     record = append_event(AuditTable(table(settings().table_name)), event, now)

@@ -7,15 +7,15 @@ from typing import Any
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.dynamo import Increment, add_once
 from lambdas.shared.events import marker_expiry, occurred_on
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, cold_start
-from lambdas.subscribers import count_delivery
+from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.failure_stats.logic import failure_counter
 
 settings = cold_start(SubscriberSettings.from_env, __name__)
 
 
-@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+@subscriber("failure_stats")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     s = settings()
     detail = event["detail"]

@@ -20,9 +20,9 @@ from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.shared.events import marker_expiry, occurred_on
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, text
-from lambdas.subscribers import count_delivery
+from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.inventory import logic
 from lambdas.subscribers.inventory import store as forecast
 
@@ -40,7 +40,7 @@ def settings() -> Settings:
     return Settings(SubscriberSettings.from_env(), text(constants.ENV_INVENTORY_TABLE), text(constants.ENV_EVENT_BUS))
 
 
-@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+@subscriber("inventory")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event["detail"]
     data = detail["data"]

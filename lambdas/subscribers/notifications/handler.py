@@ -16,9 +16,9 @@ from typing import Any
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.events import marker_expiry
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, text
-from lambdas.subscribers import count_delivery
+from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import (
     ConfirmationInProgress,
@@ -45,7 +45,7 @@ def settings() -> Settings:
     return Settings(SubscriberSettings.from_env(), text(constants.ENV_NOTIFICATION_SENDER))
 
 
-@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+@subscriber("notifications")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event.get("detail")
     request = parse_order_completed(detail)  # InvalidEvent names the field; nothing is claimed
