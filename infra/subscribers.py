@@ -151,8 +151,9 @@ REGISTRY: list[SubscriberSpec] = [
     SubscriberSpec(
         name="notifications",
         handler="lambdas.subscribers.notifications.handler.handler",
-        event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
-        description="Notifications: the order confirmation e-mail through SES",
+        # ShipmentAssigned: the tracking e-mail, a reaction to the logistics subscriber's reaction.
+        event_pattern=order_events(constants.EVENT_ORDER_COMPLETED, constants.EVENT_SHIPMENT_ASSIGNED),
+        description="Notifications: the order confirmation and the tracking e-mail through SES",
         own_table="read_write",
         environment=_ses_sender,
         grant=_grant_ses_send,
@@ -171,6 +172,22 @@ REGISTRY: list[SubscriberSpec] = [
         description="Marketplace intake: a marketplace's or store's order enters the order workflow, once",
         environment=_state_machine_arn,
         grant=_grant_start_orders,
+    ),
+    SubscriberSpec(
+        name="logistics",
+        handler="lambdas.subscribers.logistics.handler.handler",
+        # Shipped orders only: a store's handed-over sale has no parcel.
+        event_pattern={
+            **order_events(constants.EVENT_ORDER_COMPLETED),
+            "detail": {
+                "metadata": {"eventVersion": [constants.EVENT_VERSION]},
+                "data": {"fulfilment": [constants.FULFILMENT_SHIPPED]},
+            },
+        },
+        description="Logistics: books the cheapest delivery partner that keeps the promise; publishes ShipmentAssigned",
+        own_table="read_write",  # its shipments, and the simulated carriers' bookings
+        tables={"inventory": "read"},  # the catalog's weights
+        publishes=True,
     ),
 ]
 

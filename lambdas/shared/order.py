@@ -44,6 +44,7 @@ class CatalogItem:
     price_cents: int
     lead_time_days: int
     active: bool = True
+    weight_grams: int = 0  # shipped weight of one unit (logistics); 0 when the catalog does not say
 
 
 # ---------------------------------------------------------------------------

@@ -121,6 +121,7 @@ def _catalog_item(item: Mapping[str, Any]) -> CatalogItem:
         price_cents=_int(item, "priceCents"),
         lead_time_days=_int(item, "leadTimeDays"),
         active=bool(item.get("active", True)),
+        weight_grams=_int(item, "weightGrams") if "weightGrams" in item else 0,
     )
 
 
@@ -291,6 +292,7 @@ def seed(catalog: Mapping[str, Any], *, table_name: str | None = None) -> int:
                 "priceCents": int(product["priceCents"]),
                 "leadTimeDays": int(product["leadTimeDays"]),
                 "active": bool(product.get("active", True)),
+                **({"weightGrams": int(product["weightGrams"])} if "weightGrams" in product else {}),
             }
         )
         written += 1

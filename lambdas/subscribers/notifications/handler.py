@@ -1,4 +1,5 @@
-"""OrderCompleted -> one order confirmation e-mail through SES (once per order).
+"""OrderCompleted -> one order confirmation e-mail through SES (once per order); ShipmentAssigned -> one tracking
+e-mail (once per order: a reaction to the logistics subscriber's reaction, nothing in the workflow changed).
 
 No event vanishes: a malformed event is refused before anything is claimed; a run that finds another
 run's live claim raises (Lambda retries it; the holder has finished by then, or the event reaches the
@@ -23,7 +24,7 @@ from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import (
     ConfirmationInProgress,
     SentButNotRecorded,
-    parse_order_completed,
+    parse,
 )
 
 # A duplicate delivery that finds another run's live claim waits this long (within its own time left) for
@@ -48,7 +49,7 @@ def settings() -> Settings:
 @subscriber("notifications")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event.get("detail")
-    request = parse_order_completed(detail)  # InvalidEvent names the field; nothing is claimed
+    request = parse(event.get("detail-type"), detail)  # InvalidEvent names the field; nothing is claimed
     order_id, email = request.order_id, request.email
     s = settings()
     sender = s.sender
@@ -58,7 +59,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def try_claim() -> notifications.Claim:
         return notifications.claim(
-            table_name, order_id, owner, int(time.time()), constants.NOTIFICATION_LEASE_SECONDS, expires_at
+            table_name,
+            order_id,
+            owner,
+            int(time.time()),
+            constants.NOTIFICATION_LEASE_SECONDS,
+            expires_at,
+            kind=request.kind,
         )
 
     claim = try_claim()
@@ -81,12 +88,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         message_id = notifications.send_email(sender, email.to, email.subject, email.text, email.html)
     except Exception as error:
         if notifications.never_reached_ses(error):
-            notifications.release(table_name, order_id, owner)  # nothing went out: the retry claims at once
+            # Nothing went out: the retry claims at once.
+            notifications.release(table_name, order_id, owner, kind=request.kind)
         else:
             logger.error("SES may have taken the message: the claim is kept until its lease passes")
         raise  # Lambda retries it; after that it lands in the dead-letter queue
     try:
-        notifications.mark_sent(table_name, order_id, owner, message_id)
+        notifications.mark_sent(table_name, order_id, owner, message_id, kind=request.kind)
     except Exception as error:
         # The e-mail went out: keeping the claim makes the retries fail (dead-letter queue) instead of
         # sending it again.

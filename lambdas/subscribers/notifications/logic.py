@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+from lambdas.shared import constants
 from lambdas.shared.events import parse_time
 
 
@@ -40,10 +41,15 @@ class Email:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """What one OrderCompleted asks of this subscriber: e-mail ``email`` for ``order_id``."""
+    """What one event asks of this subscriber: e-mail ``email`` for ``order_id`` (``kind``: its claim, one per
+    order and kind of e-mail: "" the confirmation, TRACKING the tracking e-mail)."""
 
     order_id: str
     email: Email
+    kind: str = ""
+
+
+TRACKING: Final = "TRACKING"
 
 
 def money(cents: int, currency: str) -> str:
@@ -129,3 +135,36 @@ def parse_order_completed(detail: Any) -> Confirmation:
     for name in ("subtotalCents", "taxCents", "shippingCents", "totalCents"):
         _cents(data.get(name), f"detail.data.{name}")
     return Confirmation(order_id=order_id, email=confirmation(data))
+
+
+def tracking(data: dict[str, Any]) -> Email:
+    order_id, carrier, number = data["orderId"], data["carrier"], data["trackingNumber"]
+    text = (
+        f"Your order {order_id} ships with {carrier}: tracking number {number}. It arrives by {data['promisedDate']}."
+    )
+    return Email(
+        to=data["customer"]["email"],
+        subject=f"Your order {order_id} ships with {carrier}: {number}",
+        text=text,
+        html=f"<p>{html.escape(text)}</p>",
+    )
+
+
+def parse_shipment_assigned(detail: Any) -> Confirmation:
+    """Check what the tracking e-mail needs and build it; ``InvalidEvent`` names the first bad field."""
+    detail = _field(detail, "detail", dict, "an object")
+    data = _field(detail.get("data"), "detail.data", dict, "an object")
+    customer = _field(data.get("customer"), "detail.data.customer", dict, "an object")
+    address = _text(customer.get("email"), "detail.data.customer.email")
+    if "@" not in address:
+        raise InvalidEvent(f"ShipmentAssigned detail.data.customer.email is not an e-mail address: {address!r:.40}")
+    for name in ("orderId", "carrier", "trackingNumber", "promisedDate"):
+        _text(data.get(name), f"detail.data.{name}")
+    return Confirmation(order_id=data["orderId"], email=tracking(data), kind=TRACKING)
+
+
+def parse(detail_type: Any, detail: Any) -> Confirmation:
+    """The e-mail an event asks for: the confirmation (OrderCompleted) or the tracking e-mail (ShipmentAssigned)."""
+    if detail_type == constants.EVENT_SHIPMENT_ASSIGNED:
+        return parse_shipment_assigned(detail)
+    return parse_order_completed(detail)

@@ -1,7 +1,7 @@
 """The notifications subscriber's store: one send claim per order (so a redelivery sends no second e-mail) and SES.
 
 The claim item, in the subscriber's table (the sweeper reads this shape, see ``expired_claims``):
-``pk = ORDER#<orderId>``, ``sk = CONFIRMATION``,
+``pk = ORDER#<orderId>``, ``sk = CONFIRMATION`` (the tracking e-mail: ``sk = TRACKING``),
 ``status`` SENDING | SENT, ``leaseUntil`` (epoch s), ``owner`` (the claiming run's request id),
 ``claimedAt`` (epoch s), ``messageId`` (SES, once SENT), ``expiresAt`` (TTL).
 
@@ -49,14 +49,17 @@ class Claim:
         return self.status == SENDING
 
 
-def _key(order_id: str) -> dict[str, str]:
-    return {"pk": f"{ORDER_PREFIX}{order_id}", "sk": CLAIM_SK}
+def _key(order_id: str, kind: str = "") -> dict[str, str]:
+    return {"pk": f"{ORDER_PREFIX}{order_id}", "sk": kind or CLAIM_SK}
 
 
-def claim(dynamo_table: Any, order_id: str, owner: str, now: int, lease_seconds: int, expires_at: int) -> Claim:
-    """Take the right to send this order's confirmation, or say who has it (SENT, or HELD by a live lease)."""
+def claim(
+    dynamo_table: Any, order_id: str, owner: str, now: int, lease_seconds: int, expires_at: int, kind: str = ""
+) -> Claim:
+    """Take the right to send this order's confirmation (``kind``: another e-mail of the order, e.g. TRACKING),
+    or say who has it (SENT, or HELD by a live lease)."""
     item = {
-        **_key(order_id),
+        **_key(order_id, kind),
         "status": SENDING,
         "owner": owner,
         "claimedAt": now,
@@ -73,7 +76,7 @@ def claim(dynamo_table: Any, order_id: str, owner: str, now: int, lease_seconds:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        current = dynamo_table.get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}
+        current = dynamo_table.get_item(Key=_key(order_id, kind), ConsistentRead=True).get("Item") or {}
         status = SENT if current.get("status") == SENT else HELD
         return Claim(
             status,
@@ -84,14 +87,14 @@ def claim(dynamo_table: Any, order_id: str, owner: str, now: int, lease_seconds:
     return Claim(SENDING, owner, now + lease_seconds)
 
 
-def release(dynamo_table: Any, order_id: str, owner: str) -> bool:
+def release(dynamo_table: Any, order_id: str, owner: str, kind: str = "") -> bool:
     """This run's send failed before SES could take the message: let the next retry claim at once.
 
     Only the claim's owner releases it, and only while it is SENDING; False when it was not ours.
     """
     try:
         dynamo_table.update_item(
-            Key=_key(order_id),
+            Key=_key(order_id, kind),
             UpdateExpression="SET leaseUntil = :zero",
             ConditionExpression="#s = :sending AND #o = :owner",
             ExpressionAttributeNames={"#s": "status", "#o": "owner"},
@@ -104,9 +107,9 @@ def release(dynamo_table: Any, order_id: str, owner: str) -> bool:
     return True
 
 
-def mark_sent(dynamo_table: Any, order_id: str, owner: str, message_id: str) -> None:
+def mark_sent(dynamo_table: Any, order_id: str, owner: str, message_id: str, kind: str = "") -> None:
     dynamo_table.update_item(
-        Key=_key(order_id),
+        Key=_key(order_id, kind),
         UpdateExpression="SET #s = :sent, messageId = :m, sentBy = :owner",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":sent": SENT, ":m": message_id, ":owner": owner},

@@ -1,0 +1,1 @@
+"""OrderCompleted (shipped orders) -> a delivery partner booked, ShipmentAssigned published (once per order)."""
