@@ -20,7 +20,8 @@ from constructs import Construct
 
 from infra import names
 from infra.config import StackConfig
-from lambdas.shared import schemas
+from lambdas.marketplaces import registry as marketplaces
+from lambdas.shared import constants, schemas
 
 
 class StatementPolicy(events.CfnEventBusPolicy):
@@ -48,6 +49,7 @@ class OrderEventBus(Construct):
             retention=Duration.days(config.archive_retention_days),
         )
         self._add_policy(config.allowed_accounts)
+        self._add_marketplace_policy(config.marketplace_accounts)
         self.registry = self._add_schemas()
         self.registry_name = self.registry.attr_registry_name
 
@@ -83,6 +85,28 @@ class OrderEventBus(Construct):
                     principals=[iam.AccountPrincipal(account) for account in allowed_accounts],
                     resources=[self.bus.event_bus_arn],
                     conditions={"StringEquals": {"events:source": list(names.OUR_EVENT_SOURCES)}},
+                )
+            )
+
+    def _add_marketplace_policy(self, marketplace_accounts: dict[str, str]) -> None:
+        """A marketplace connector in another account publishes its own orders: MarketplaceOrderReceived under
+        its own source only (never the shop's events, nor another marketplace's)."""
+        for name, account in sorted(marketplace_accounts.items()):
+            connector = marketplaces.by_name(name)
+            if connector is None:
+                raise ValueError(f"marketplace {name!r} is not in lambdas/marketplaces/registry.py")
+            self._add_statement(
+                iam.PolicyStatement(
+                    sid="Marketplace" + "".join(part.capitalize() for part in name.split("_")) + "PublishesItsOrders",
+                    actions=["events:PutEvents"],
+                    principals=[iam.AccountPrincipal(account)],
+                    resources=[self.bus.event_bus_arn],
+                    conditions={
+                        "StringEquals": {
+                            "events:source": connector.source,
+                            "events:detail-type": constants.EVENT_MARKETPLACE_ORDER_RECEIVED,
+                        }
+                    },
                 )
             )
 

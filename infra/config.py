@@ -15,6 +15,7 @@ from typing import Any
 
 from constructs import Node
 
+from lambdas.marketplaces import registry as marketplaces
 from lambdas.shared import constants
 
 # -- defaults of the context keys below ---------------------------------------------------------------
@@ -54,6 +55,8 @@ CTX_PAYMENT_REVIEW_THRESHOLD_CENTS = "paymentReviewThresholdCents"
 CTX_LOG_RETENTION_DAYS = "logRetentionDays"
 CTX_ARCHIVE_RETENTION_DAYS = "eventArchiveRetentionDays"
 CTX_ALLOWED_ACCOUNTS = "eventBusAllowedAccounts"
+# {connector name: account id}: a marketplace connector running in another account (infra/bus.py).
+CTX_MARKETPLACE_ACCOUNTS = "marketplaceAccounts"
 CTX_NOTIFICATION_SENDER = "notificationSenderEmail"
 CTX_ON_CALL_EMAIL = "onCallEmail"
 
@@ -68,6 +71,7 @@ class StackConfig:
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     archive_retention_days: int = DEFAULT_ARCHIVE_RETENTION_DAYS
     allowed_accounts: list[str] = field(default_factory=list)
+    marketplace_accounts: dict[str, str] = field(default_factory=dict)
     notification_sender: str = DEFAULT_NOTIFICATION_SENDER
     on_call_email: str | None = None
 
@@ -80,6 +84,11 @@ class StackConfig:
         for account in self.allowed_accounts:
             if not (isinstance(account, str) and account.isdigit() and len(account) == 12):
                 raise ValueError(f"{CTX_ALLOWED_ACCOUNTS}: {account!r} is not a 12-digit AWS account id")
+        for name, account in self.marketplace_accounts.items():
+            if marketplaces.by_name(name) is None:
+                raise ValueError(f"{CTX_MARKETPLACE_ACCOUNTS}: {name!r} is not in lambdas/marketplaces/registry.py")
+            if not (isinstance(account, str) and account.isdigit() and len(account) == 12):
+                raise ValueError(f"{CTX_MARKETPLACE_ACCOUNTS}.{name}: {account!r} is not a 12-digit AWS account id")
 
     @classmethod
     def from_node(cls, node: Node) -> StackConfig:
@@ -109,6 +118,8 @@ class StackConfig:
             kwargs["archive_retention_days"] = int(v)
         if (v := ctx(CTX_ALLOWED_ACCOUNTS)) is not None:
             kwargs["allowed_accounts"] = [str(a) for a in v]
+        if (v := ctx(CTX_MARKETPLACE_ACCOUNTS)) is not None:
+            kwargs["marketplace_accounts"] = {str(k): str(a) for k, a in dict(v).items()}
         if (v := ctx(CTX_NOTIFICATION_SENDER)) is not None:
             kwargs["notification_sender"] = str(v)
         if (v := ctx(CTX_ON_CALL_EMAIL)) is not None:
