@@ -14,8 +14,9 @@ from aws_cdk import aws_lambda as lambda_
 from lambdas.shared import constants
 
 # "read_update": read and UpdateItem only (no PutItem overwrite, no delete);
-# "append_only": read, put and update but never delete (the audit trail).
-TableAccess = Literal["read", "read_update", "read_write", "append_only"]
+# "append_only": read, put and update but never delete (the audit trail);
+# "get_put": GetItem and (conditional) PutItem only: the order ledger, written once per transaction.
+TableAccess = Literal["read", "read_update", "read_write", "append_only", "get_put"]
 
 # The order tables an entry may name (attributes of infra.data.OrderTables) and their variables.
 TABLE_ENV = {
@@ -27,6 +28,7 @@ READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "
 _ACTIONS: dict[str, tuple[str, ...]] = {
     "read_update": (*READ_ACTIONS, "dynamodb:UpdateItem"),
     "append_only": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "get_put": ("dynamodb:GetItem", "dynamodb:PutItem"),
 }
 
 

@@ -82,12 +82,12 @@ WAIT_FOR_PAYMENT_REVIEW = TaskSpec(
 RECORD_ACCOUNTING = TaskSpec(
     "RecordAccountingFunctionArn",
     "RecordAccounting: double-entry ledger transaction, once per order",
-    tables={"ledger": "read_write"},
+    tables={"ledger": "get_put"},  # ledger adapter: get_item, put_item (no delete)
 )
 REFUND_PAYMENT = TaskSpec(
     "RefundPaymentFunctionArn",
     "RefundPayment (compensation): refunds or voids the order's charge",
-    tables={"payments": "read_write", "ledger": "read_write"},
+    tables={"payments": "read_write", "ledger": "get_put"},  # the ledger: get_item, put_item
     gateway_ledger=True,
 )
 RELEASE_STOCK = TaskSpec(

@@ -7,9 +7,10 @@ substitutions (function ARNs, bus name, event names) and kept inline in the temp
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Aws, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -97,6 +98,7 @@ class OrderWorkflow(Construct):
                 constants.SUB_PRODUCER: constants.WORKFLOW_PRODUCER,
                 constants.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
                 constants.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
+                constants.SUB_PAYMENTS_TABLE: tables.payments.table_name,
             }
         )
         self.state_machine = sfn.StateMachine(
@@ -106,27 +108,42 @@ class OrderWorkflow(Construct):
             definition_body=sfn.DefinitionBody.from_string(definition),
             definition_substitutions=substitutions,
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.execution_log, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # Every transition, without inputs and outputs: the review task's input carries its token, and
+            # orders carry addresses; the execution history (states:GetExecutionHistory) keeps the data.
+            logs=sfn.LogOptions(destination=self.execution_log, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         for f in fn.values():
             f.grant_invoke(self.state_machine)
         for queue in warehouses.queues.values():
             queue.grant_send_messages(self.state_machine)
         bus.grant_put_events_to(self.state_machine)
+        # ConfirmReviewDecision reads the payment's recorded decision: an answered token alone resumes nothing.
+        tables.payments.grant(self.state_machine, "dynamodb:GetItem")
         nag.acknowledge_state_machine(self.state_machine, list(fn.values()))
 
-        # The reviewer's function: finds the stored token and resumes the waiting execution.
+        # The reviewer's function: finds the stored token and resumes the waiting execution, for a caller
+        # whose signed identity (lambdas/decide_payment_review/identity.py) is a named reviewer principal.
+        self.reviewer_role = reviewer_role(self)
+        principals = [self.reviewer_role.role_arn, *reviewer_principals(self)]
         self.review_decision_function = functions.create(
             self,
             "DecidePaymentReview",
             constants.REVIEW_DECISION_HANDLER,
-            "Reviewer's decision: {orderId, decision: approve|reject, reviewer} resumes the order",
+            "Reviewer's decision: {orderId, decision: approve|reject, note?, identityProof} resumes the order",
             environment={
                 constants.ENV_PAYMENTS_TABLE: tables.payments.table_name,
                 constants.ENV_STATE_MACHINE_ARN: self.state_machine.state_machine_arn,
+                constants.ENV_REVIEWER_PRINCIPALS: Stack.of(self).to_json_string(principals),
             },
         )
-        tables.payments.grant_read_write_data(self.review_decision_function)
+        # The function itself only (no ":*" for versions: it has none).
+        self.reviewer_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[self.review_decision_function.function_arn]
+            )
+        )
+        # What logic.decide calls: GetItem, UpdateItem (no Put, Delete, BatchWrite, Scan).
+        tables.payments.grant(self.review_decision_function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         # SendTaskSuccess/Failure/Heartbeat on this state machine only.
         self.state_machine.grant_task_response(self.review_decision_function)
         # What became of an order's review task when its token is refused: this workflow's executions only.
@@ -162,3 +179,33 @@ class OrderWorkflow(Construct):
                 "plus the execution (order) name, unknown in advance.",
             )
         )
+
+
+REVIEWER_PRINCIPALS_CONTEXT = "reviewerPrincipals"
+
+
+def reviewer_principals(scope: Construct) -> list[str]:
+    """IAM role or user ARNs (besides the stack's reviewer role) whose signed identity may decide:
+    ``-c reviewerPrincipals=arn:aws:iam::123456789012:role/Reviewers,...`` (or a JSON list in cdk.json)."""
+    value = scope.node.try_get_context(REVIEWER_PRINCIPALS_CONTEXT) or []
+    entries = value.split(",") if isinstance(value, str) else list(value)
+    principals = [str(entry).strip() for entry in entries if str(entry).strip()]
+    for arn in principals:
+        if not re.fullmatch(r"arn:[\w-]+:iam::\d{12}:(role|user)/[\w+=,.@/-]+", arn):
+            raise ValueError(f"{REVIEWER_PRINCIPALS_CONTEXT}: {arn!r} is not an IAM role or user ARN")
+    return principals
+
+
+def reviewer_role(scope: Construct) -> iam.Role:
+    """The payment reviewers' role: an IAM user of this account whom an operator allows sts:AssumeRole on it
+    may assume it, only under their own user name as the session name (so the session names the person)."""
+    role = iam.Role(
+        scope,
+        "PaymentReviewerRole",
+        description="Payment reviewers: may invoke the review-decision function; the session name is the reviewer",
+        assumed_by=iam.AccountPrincipal(Aws.ACCOUNT_ID).with_conditions(
+            {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}}
+        ),
+        max_session_duration=Duration.hours(1),
+    )
+    return role

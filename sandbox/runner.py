@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.shared import constants
+from sandbox.reviewers import decision_payload
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 POLL_SECONDS = 0.05
@@ -164,9 +165,7 @@ class Runner:
 
     def decide_review(self, order_id: str, decision: str, reviewer: str, note: str | None = None) -> Any:
         """A reviewer's decision, made the way a person makes it: invoking decide_payment_review."""
-        payload: dict[str, Any] = {"orderId": order_id, "decision": decision, "reviewer": reviewer}
-        if note:
-            payload["note"] = note
+        payload = decision_payload(self._sandbox, order_id, decision, reviewer, note)
         response, function_error = self._sandbox.invoke(constants.REVIEW_DECISION_HANDLER, payload)
         if function_error:
             raise RuntimeError(f"decide_payment_review failed for {order_id}: {response}")

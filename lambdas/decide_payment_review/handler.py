@@ -1,25 +1,29 @@
-"""Reviewer's function, run from the Lambda console: {"orderId", "decision": "approve"|"reject", "reviewer",
-"note"?} -> {orderId, decision, reviewer}. Errors are ReviewDecisionError with a message for the reviewer."""
+"""Reviewer's function, run from the Lambda console or `aws lambda invoke`: {"orderId", "decision":
+"approve"|"reject", "note"?, "identityProof"} -> {orderId, decision, reviewer}. The reviewer is whoever
+signed identityProof (identity.py), checked by STS and against the stack's reviewer principals; a payload
+naming a reviewer is refused. Errors are ReviewDecisionError with a message for the reviewer."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lambdas.decide_payment_review import logic
+from lambdas.decide_payment_review.adapters import verified_caller
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.payment_inputs import utc_now
-from lambdas.shared.settings import ReviewSettings, cold_start
+from lambdas.shared.settings import DecisionSettings, cold_start
 
-settings = cold_start(ReviewSettings.from_env, __name__)
+settings = cold_start(DecisionSettings.from_env, __name__)
 
 
 @lambda_handler(correlation_id_path="orderId")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     s = settings()
-    decision = logic.parse(event)
+    request = logic.parse(event)
+    decision = logic.reviewer(request, verified_caller, s.reviewer_principals)
     callbacks = ReviewCallbacks(client("stepfunctions"), s.state_machine_arn)
     result = logic.decide(decision, PaymentsTable(table(s.payments_table)), callbacks, utc_now())
-    logger.info("payment review decided", extra={"decision": result["decision"], "reviewer": result["reviewer"]})
+    logger.info("payment review decided", extra={"decision": result["decision"]})
     return result

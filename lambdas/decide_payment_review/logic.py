@@ -21,16 +21,19 @@ Every refusal is a ReviewDecisionError whose message tells the reviewer what hap
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from lambdas.decide_payment_review import identity
 from lambdas.shared import constants
 from lambdas.shared import payment_status as status
 from lambdas.shared.errors import ReviewDecisionError
 from lambdas.shared.observability import logger
 from lambdas.shared.payment_inputs import Fields, iso
 from lambdas.shared.payment_status import ReviewTask, StaleTaskToken
+from lambdas.shared.text import clean_text
 
 if TYPE_CHECKING:
     from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
@@ -43,9 +46,12 @@ _DECISION_OF: Final = {v: k for k, v in _RECORDED_STATUS.items()}
 _VERB: Final = {APPROVED: "approved", REJECTED: "rejected"}
 # The decision's fields on the payments item (withdrawn with it when it never reached the order).
 DELIVERED: Final = status.CALLBACK_DELIVERED
-_DECISION_FIELDS: Final = ("reviewer", "decidedAt", "reviewNote", DELIVERED)
+_DECISION_FIELDS: Final = ("reviewer", "reviewerArn", "decidedAt", "reviewNote", DELIVERED)
 _LABEL = "Review decision"
 _MAX_NOTE = 1000
+# Bounds of what is stored and published (the note goes into the order's failure cause and events).
+MAX_NOTE_STORED: Final = 1000
+MAX_REVIEWER: Final = 128
 # Lost races (another reviewer, the workflow) tolerated before giving up; each re-reads the item.
 _ATTEMPTS: Final = 3
 
@@ -54,31 +60,65 @@ _ATTEMPTS: Final = 3
 class Decision:
     order_id: str
     decision: str  # APPROVED | REJECTED
-    reviewer: str
+    reviewer: str  # who the caller was verified to be (a Cognito user, an IAM user or role session)
     note: str | None = None
+    reviewer_arn: str | None = None  # the verified IAM caller, on the console path
 
 
-def parse(event: object) -> Decision:
+@dataclass(frozen=True)
+class Request:
+    """A console decision before its reviewer is known: the reviewer is whoever signed ``proof``."""
+
+    order_id: str
+    decision: str
+    note: str | None
+    proof: object
+
+    @property
+    def bound_to(self) -> str:
+        return identity.binding(self.order_id, self.decision, self.note)
+
+    def by(self, reviewer: identity.Reviewer) -> Decision:
+        return Decision(self.order_id, self.decision, reviewer.name, self.note, reviewer.arn)
+
+
+def parse(event: object) -> Request:
+    """{orderId, decision, note?, identityProof}: a payload naming its own reviewer is refused."""
     fields = Fields(event, ReviewDecisionError, _LABEL)
+    if isinstance(event, Mapping) and "reviewer" in event:
+        raise ReviewDecisionError(
+            f"{_LABEL}: field 'reviewer' is not accepted: the reviewer is whoever signed 'identityProof'."
+        )
     raw = fields.text("decision")
     decision = _DECISIONS.get(raw.strip().lower())
     if decision is None:
         raise ReviewDecisionError(f"{_LABEL}: field 'decision' must be 'approve' or 'reject', got {raw!r}")
-    return Decision(
+    return Request(
         order_id=fields.order_id(),
         decision=decision,
-        reviewer=fields.text("reviewer").strip(),
-        note=_strip(fields.optional_text("note", max_length=_MAX_NOTE)),
+        note=fields.optional_text("note", max_length=_MAX_NOTE),  # as signed; decide() normalises it
+        proof=event.get("identityProof") if isinstance(event, Mapping) else None,
     )
 
 
-def _strip(text: str | None) -> str | None:
-    return text.strip() if text else None
+def reviewer(request: Request, verify: Callable[[dict[str, str]], str], allowed: Sequence[str]) -> Decision:
+    """The request as decided by its verified signer (ReviewDecisionError when unproved or not a reviewer)."""
+    headers = identity.forwarded_headers(request.proof, request.bound_to)
+    return request.by(identity.reviewer_of(verify(headers), allowed))
+
+
+def normalised(decision: Decision) -> Decision:
+    """Reviewer and note as they may be stored and published: no control, bidi or markup characters, bounded."""
+    name = clean_text(decision.reviewer, MAX_REVIEWER)
+    if not name:
+        raise ReviewDecisionError(f"{_LABEL}: the reviewer's name is empty once control characters are removed.")
+    return replace(decision, reviewer=name, note=clean_text(decision.note, MAX_NOTE_STORED))
 
 
 def decide(decision: Decision, payments: PaymentsTable, callbacks: ReviewCallbacks, now: datetime) -> dict[str, Any]:
     """Record, answer, mark delivered. Returns {orderId, decision, reviewer, decidedAt, message}, where
     reviewer is whoever made the recorded decision (a retry completes it in their name)."""
+    decision = normalised(decision)
     order_id = decision.order_id
     for _ in range(_ATTEMPTS):
         item = payments.get(order_id)
@@ -127,6 +167,8 @@ def _record(decision: Decision, item: dict[str, Any], payments: PaymentsTable, n
     }
     if decision.note:
         values["reviewNote"] = decision.note
+    if decision.reviewer_arn:
+        values["reviewerArn"] = decision.reviewer_arn
     if not payments.update(decision.order_id, status.REVIEW_PENDING, values, expected={"taskToken": item["taskToken"]}):
         return None
     return {**item, **values}

@@ -42,6 +42,8 @@ ERROR_PRICE_MISMATCH: Final = "Order.PriceMismatch"
 ERROR_PAYMENT_DECLINED: Final = "Order.PaymentDeclined"
 ERROR_REVIEW_REJECTED: Final = "Order.ReviewRejected"
 ERROR_REVIEW_TIMED_OUT: Final = "Order.ReviewTimedOut"
+# The review task was answered but no approval is recorded (not the decision path): a fault, it pages.
+ERROR_REVIEW_NOT_RECORDED: Final = "Order.ReviewNotRecorded"
 ERROR_COMPENSATION_FAILED: Final = "Order.CompensationFailed"
 # A step that kept timing out, retries included (a Fail state may not report States.Timeout itself).
 ERROR_STEP_TIMED_OUT: Final = "Order.StepTimedOut"
@@ -85,6 +87,7 @@ SUB_EVENT_VERSION: Final = "EventVersion"
 SUB_PRODUCER: Final = "Producer"
 SUB_ORDER_COMPLETED: Final = "OrderCompletedDetailType"
 SUB_ORDER_FAILED: Final = "OrderFailedDetailType"
+SUB_PAYMENTS_TABLE: Final = "PaymentsTableName"  # ConfirmReviewDecision reads the recorded decision
 ASL_FILE: Final = "statemachines/order_workflow.asl.json"
 
 # ---------------------------------------------------------------------------
@@ -221,3 +224,5 @@ BUSINESS_ERRORS: Final = (
 # The review monitor's handler, and the environment it (and the sweeper, the review decision) reads.
 REVIEW_MONITOR_HANDLER: Final = "lambdas.review_monitor.handler.handler"
 ENV_STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
+# The decision function: the IAM principals (role or user ARNs, a JSON list) whose signed identity may decide.
+ENV_REVIEWER_PRINCIPALS: Final = "REVIEWER_PRINCIPALS"

@@ -86,3 +86,19 @@ class ReviewSettings:
     @classmethod
     def from_env(cls) -> ReviewSettings:
         return cls(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """The console decision function: the payments table, the workflow and who may decide."""
+
+    payments_table: str
+    state_machine_arn: str
+    reviewer_principals: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls) -> DecisionSettings:
+        principals = json_value(constants.ENV_REVIEWER_PRINCIPALS, [])
+        if not isinstance(principals, list) or not all(isinstance(p, str) for p in principals):
+            raise SettingError(f"environment variable {constants.ENV_REVIEWER_PRINCIPALS} must be a JSON list of ARNs")
+        return cls(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN), tuple(principals))

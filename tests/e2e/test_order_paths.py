@@ -119,7 +119,9 @@ def test_approved_review_resumes_the_order(sandbox: Sandbox, batch_run: BatchRun
     run = batch_run.one(scenarios.REVIEW_APPROVED)
     states = run.result.states
     waited = states.index("WaitForPaymentReview")
-    assert [*states[:waited], *states[waited + 1 :]] == happy_states  # the happy path, with the wait inside
+    # the happy path, with the wait and the check of the recorded decision (issue 11) inside
+    assert states[waited : waited + 3] == ["WaitForPaymentReview", "ConfirmReviewDecision", "ReviewRecorded"]
+    assert [*states[:waited], *states[waited + 3 :]] == happy_states
     assert run.result.output["review"]["reviewer"] == demo.REVIEWERS["approve"]
     assert run.result.events("TaskSubmitted"), "the task token was handed out before the decision"
     assert observe.payment(sandbox, run.scenario.order_id)["status"] == "REVIEW_APPROVED"

@@ -154,7 +154,9 @@ def test_tables_queues_and_topics_are_encrypted_at_rest(synthesized: Synthesized
 
 def test_the_log_group_with_order_data_uses_a_customer_managed_key(synthesized: Synthesized) -> None:
     machine = synthesized.one("AWS::StepFunctions::StateMachine")["Properties"]["LoggingConfiguration"]
-    assert machine["IncludeExecutionData"] is True  # the execution log holds whole orders: personal data
+    # The execution log records transitions only: inputs carry the review task's token and whole orders
+    # (issue 11); the log stays under its own key all the same.
+    assert machine["IncludeExecutionData"] is False
     (destination,) = machine["Destinations"]
     group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     key = synthesized.template["Resources"][group]["Properties"].get("KmsKeyId", {}).get("Fn::GetAtt", [None])[0]
@@ -210,3 +212,70 @@ def test_the_bus_admits_no_unknown_account(synthesized: Synthesized, configured:
             "Condition" not in p["Properties"]["Statement"] and p["Properties"]["Statement"].get("Principal") == "*"
             for p in policies
         )
+
+
+# Least privilege by action (issue 11): what each function's code calls on each order table, and nothing
+# more. Role (logical id prefix) -> table (logical id prefix) -> the DynamoDB actions it may call.
+TABLE_ACTIONS: dict[str, dict[str, set[str]]] = {
+    # lambdas/decide_payment_review/logic.py: payments.get, payments.update
+    "WorkflowDecidePaymentReview": {"TablesPayments": {"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+    # lambdas/shared/adapters/ledger.py: get_item, put_item (a transaction is written once, never deleted)
+    "WorkflowRecordAccounting": {"TablesLedger": {"dynamodb:GetItem", "dynamodb:PutItem"}},
+    "WorkflowRefundPayment": {"TablesLedger": {"dynamodb:GetItem", "dynamodb:PutItem"}},
+    # ConfirmReviewDecision (dynamodb:getItem): the recorded decision
+    "WorkflowStateMachineRole": {"TablesPayments": {"dynamodb:GetItem"}},
+}
+
+
+def _table_of(resource: Any, tables: set[str]) -> str | None:
+    text = json.dumps(resource)
+    found = [t for t in tables if f'"{t}"' in text]
+    return found[0] if found else None
+
+
+def actions_by_role(synthesized: Synthesized) -> dict[str, dict[str, set[str]]]:
+    """Role logical id -> table logical id -> DynamoDB actions its policies allow on that table."""
+    tables = set(synthesized.resources("AWS::DynamoDB::Table"))
+    found: dict[str, dict[str, set[str]]] = {}
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        roles = [r["Ref"] for r in policy["Properties"].get("Roles", []) if "Ref" in r]
+        for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+            actions = {a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")}
+            for resource in as_list(statement.get("Resource", [])):
+                table = _table_of(resource, tables)
+                if table and actions:
+                    for role in roles:
+                        found.setdefault(role, {}).setdefault(table, set()).update(actions)
+    return found
+
+
+def test_each_function_may_call_only_the_table_actions_its_code_calls(synthesized: Synthesized) -> None:
+    granted = actions_by_role(synthesized)
+    for role_prefix, expected in TABLE_ACTIONS.items():
+        (role,) = [r for r in granted if r.startswith(role_prefix)] or [None]
+        assert role, f"no role {role_prefix}*"
+        actual = {t: a for t, a in granted[role].items() if any(t.startswith(p) for p in expected)}
+        assert {next(p for p in expected if t.startswith(p)): a for t, a in actual.items()} == expected, role
+
+
+def test_nobody_may_delete_ledger_transactions(synthesized: Synthesized) -> None:
+    deleting = {
+        role
+        for role, tables in actions_by_role(synthesized).items()
+        for table, actions in tables.items()
+        if table.startswith("TablesLedger") and {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & actions
+    }
+    assert not deleting
+
+
+def test_reviewers_are_named_principals_whose_session_is_their_user_name(synthesized: Synthesized) -> None:
+    (decide,) = [
+        f
+        for n, f in synthesized.resources("AWS::Lambda::Function").items()
+        if n.startswith("WorkflowDecidePaymentReview")
+    ]
+    principals = json.dumps(decide["Properties"]["Environment"]["Variables"]["REVIEWER_PRINCIPALS"])
+    (role_name,) = [n for n in synthesized.resources("AWS::IAM::Role") if n.startswith("WorkflowPaymentReviewerRole")]
+    assert role_name in principals
+    trust = synthesized.template["Resources"][role_name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert all(s["Condition"] == {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}} for s in as_list(trust))

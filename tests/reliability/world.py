@@ -36,6 +36,7 @@ from sandbox.faults import (
     absorbed_by,
     beyond_budget,
 )
+from sandbox.reviewers import decision_payload
 from sandbox.runner import TERMINAL, OrderResult, Runner
 from tests.reliability import model
 
@@ -240,7 +241,7 @@ class World:
             time.sleep(POLL_SECONDS)
 
     def decide(self, order_id: str, decision: str) -> tuple[dict[str, Any], str | None]:
-        payload = {"orderId": order_id, "decision": decision, "reviewer": REVIEWER}
+        payload = decision_payload(self.sandbox, order_id, decision, REVIEWER)
         response, error = self.sandbox.invoke(constants.REVIEW_DECISION_HANDLER, payload)
         return response if isinstance(response, dict) else {"response": response}, error
 

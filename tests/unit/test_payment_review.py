@@ -14,10 +14,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.credentials import Credentials
 from moto import mock_aws
 
 from lambdas.collect_payment import handler as collect_handler
 from lambdas.decide_payment_review import handler as decide_handler
+from lambdas.decide_payment_review import identity, logic
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.errors import InvalidOrder, ReviewDecisionError
@@ -134,8 +136,41 @@ def parked(monkeypatch: pytest.MonkeyPatch, workflow: Workflow) -> tuple[str, st
     return execution, token
 
 
+REVIEWERS = ("grace", "ada")
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def reviewers(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, Credentials]:
+    """IAM users grace and ada, the stack's named reviewers (mallory is a user too, but not named)."""
+    iam = boto3.client("iam")
+    keys = {}
+    for user in (*REVIEWERS, "mallory"):
+        iam.create_user(UserName=user)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        keys[user] = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    monkeypatch.setenv(
+        constants.ENV_REVIEWER_PRINCIPALS, json.dumps([f"arn:aws:iam::{ACCOUNT}:user/{u}" for u in REVIEWERS])
+    )
+    SIGNERS.clear()
+    SIGNERS.update(keys)
+    return keys
+
+
+SIGNERS: dict[str, Credentials] = {}
+
+
+def proof_of(reviewer: str, decision: str, note: str | None = None, order_id: str = ORDER_ID) -> dict[str, str]:
+    """What a reviewer's console session sends: GetCallerIdentity signed with their own keys, for this decision."""
+    sts = boto3.client("sts")
+    recorded = logic.parse({"orderId": order_id, "decision": decision, "note": note, "identityProof": {}})
+    return identity.sign(SIGNERS[reviewer], sts.meta.region_name, sts.meta.endpoint_url, recorded.bound_to)
+
+
 def decide(decision: str = "approve", reviewer: str = "grace", **extra: Any) -> dict[str, Any]:
-    return invoke(decide_handler.handler, {"orderId": ORDER_ID, "decision": decision, "reviewer": reviewer, **extra})
+    event = {"orderId": ORDER_ID, "decision": decision, **extra}
+    event.setdefault("identityProof", proof_of(reviewer, decision, extra.get("note")))
+    return invoke(decide_handler.handler, event)
 
 
 # --- wait_for_payment_review -------------------------------------------------------------------
@@ -316,12 +351,12 @@ def test_a_rejection_the_workflow_compensates_at_once_keeps_the_compensations_st
 @pytest.mark.parametrize(
     ("event", "field"),
     [
-        ({"decision": "approve", "reviewer": "grace"}, "orderId"),
-        ({"orderId": ORDER_ID, "reviewer": "grace"}, "decision"),
-        ({"orderId": ORDER_ID, "decision": "maybe", "reviewer": "grace"}, "decision"),
-        ({"orderId": ORDER_ID, "decision": "approve"}, "reviewer"),
-        ({"orderId": ORDER_ID, "decision": "approve", "reviewer": "  "}, "reviewer"),
-        ({"orderId": ORDER_ID, "decision": "approve", "reviewer": "grace", "note": 5}, "note"),
+        ({"decision": "approve"}, "orderId"),
+        ({"orderId": ORDER_ID}, "decision"),
+        ({"orderId": ORDER_ID, "decision": "maybe"}, "decision"),
+        ({"orderId": ORDER_ID, "decision": "approve"}, "identityProof"),
+        ({"orderId": ORDER_ID, "decision": "approve", "reviewer": "grace"}, "reviewer"),
+        ({"orderId": ORDER_ID, "decision": "approve", "note": 5}, "note"),
     ],
 )
 def test_decision_input_names_the_field(tables: dict[str, Any], event: dict[str, Any], field: str) -> None:
@@ -452,3 +487,99 @@ def test_a_timeout_between_the_check_and_the_callback_leaves_the_review_as_it_wa
         decide("approve")
     assert recorded == ["REVIEW_APPROVED"]  # the window was reached
     assert payment(tables) == before
+
+
+# --- who decides (issue 11, finding 1) and what they typed (finding 6) ----------------------------
+
+
+def test_the_reviewer_recorded_is_who_signed_the_proof(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    execution, _ = parked(monkeypatch, workflow)
+    result = decide("approve", reviewer="ada")
+    assert result["reviewer"] == "ada"
+    item = payment(tables)
+    assert (item["reviewer"], item["reviewerArn"]) == ("ada", f"arn:aws:iam::{ACCOUNT}:user/ada")
+    assert workflow.finished(execution)["status"] == "SUCCEEDED"
+
+
+def test_a_payload_naming_its_reviewer_is_refused_even_with_a_valid_proof(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    parked(monkeypatch, workflow)
+    before = payment(tables)
+    with pytest.raises(ReviewDecisionError, match="'reviewer' is not accepted"):
+        invoke(
+            decide_handler.handler,
+            {
+                "orderId": ORDER_ID,
+                "decision": "approve",
+                "reviewer": "ceo@example.com",
+                "identityProof": proof_of("grace", "approve"),
+            },
+        )
+    assert payment(tables) == before
+
+
+def test_a_principal_the_stack_does_not_name_cannot_decide(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    parked(monkeypatch, workflow)
+    before = payment(tables)
+    with pytest.raises(ReviewDecisionError, match="user/mallory is not a payment reviewer"):
+        decide("approve", reviewer="mallory")
+    assert payment(tables) == before
+
+
+@pytest.mark.parametrize(
+    ("signed_for", "sent"),
+    [
+        (("approve", None, ORDER_ID), ("reject", None)),  # another decision
+        (("approve", "checked", ORDER_ID), ("approve", "checked, and more")),  # another note
+        (("approve", None, "ord-other"), ("approve", None)),  # another order
+    ],
+)
+def test_a_proof_signed_for_another_decision_decides_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+    tables: dict[str, Any],
+    workflow: Workflow,
+    signed_for: tuple[str, str | None, str],
+    sent: tuple[str, str | None],
+) -> None:
+    parked(monkeypatch, workflow)
+    before = payment(tables)
+    decision, note, order = signed_for
+    proof = proof_of("grace", decision, note, order_id=order)
+    extra = {"note": sent[1]} if sent[1] else {}
+    with pytest.raises(ReviewDecisionError, match="signed for another decision"):
+        decide(sent[0], identityProof=proof, **extra)
+    assert payment(tables) == before
+
+
+def test_a_binding_header_outside_the_signature_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    parked(monkeypatch, workflow)
+    proof = proof_of("grace", "approve")
+    proof["Authorization"] = proof["Authorization"].replace(";x-order-review", "")
+    with pytest.raises(ReviewDecisionError, match="not a SigV4 signature over this decision"):
+        decide("approve", identityProof=proof)
+
+
+def test_free_text_is_normalised_before_it_is_stored_or_sent(
+    monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], workflow: Workflow
+) -> None:
+    parked(monkeypatch, workflow)
+    sent: list[str] = []
+    real_fail = ReviewCallbacks.fail
+
+    def spy(self: ReviewCallbacks, task_token: str, error: str, cause: str) -> None:
+        sent.append(cause)
+        real_fail(self, task_token, error, cause)
+
+    monkeypatch.setattr(ReviewCallbacks, "fail", spy)
+    note = "stolen\u202egnp.exe\x00 <script>alert(1)</script>\r\nINFO forged line\u200b"
+    decide("reject", reviewer="ada", note=note)
+    stored = payment(tables)["reviewNote"]
+    assert stored == "stolengnp.exe &lt;script&gt;alert(1)&lt;/script&gt; INFO forged line"
+    assert sent == [f"Payment review rejected by ada: {stored}"]
