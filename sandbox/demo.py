@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from lambdas.shared import constants
 from lambdas.shared.pricing import Pricing
@@ -33,6 +33,7 @@ class DemoOutcome:
     wall_seconds: float
     cpu_seconds: float = 0.0  # process CPU over the orders phase: comparable across loaded machines
     problems: list[str] = field(default_factory=list)
+    channel_results: list[tuple[scenarios.ChannelScenario, OrderResult]] = field(default_factory=list)
 
     @property
     def orders_per_second(self) -> float:
@@ -111,6 +112,67 @@ def run_orders(sandbox: Sandbox, batch: list[scenarios.Scenario], progress: Prog
     return [runner.result(arns[s.order_id]) for s in batch]
 
 
+def run_channel_orders(
+    sandbox: Sandbox, batch: list[scenarios.ChannelScenario], progress: Progress
+) -> list[tuple[scenarios.ChannelScenario, OrderResult]]:
+    """Marketplace and store orders: each connector is invoked with the marketplace's own order (as its webhook
+    or till would); the intake subscriber starts the workflow; a redelivery comes after the first has finished."""
+    runner = sandbox.runner()
+    firsts = [s for s in batch if s.path != scenarios.MARKETPLACE_REDELIVERY]
+    progress.step(
+        f"{len(firsts)} orders arrive from a marketplace and a store: their connectors put MarketplaceOrderReceived "
+        "on the bus; the intake subscriber starts each as an order (execution name = <marketplace>-<their id>)"
+    )
+    for scenario in firsts:
+        _invoke_connector(sandbox, scenario)
+    sandbox.drain()
+    runner.wait([runner.execution_arn(s.order_id) for s in firsts], 120.0)
+    sandbox.drain()
+    for scenario in batch:
+        if scenario.path == scenarios.MARKETPLACE_REDELIVERY:
+            progress.step(f"the marketplace sends {scenario.order_id} again (a redelivery): nothing may change")
+            _invoke_connector(sandbox, scenario)
+    sandbox.drain()
+    return [(s, runner.result(runner.execution_arn(s.order_id))) for s in batch]
+
+
+def _invoke_connector(sandbox: Sandbox, scenario: scenarios.ChannelScenario) -> None:
+    answer, error = sandbox.invoke(scenario.handler, scenario.payload)
+    if error:
+        raise RuntimeError(f"connector {scenario.handler} refused {scenario.order_id}: {answer}")
+
+
+def channel_problems(sandbox: Sandbox, outcome: list[tuple[scenarios.ChannelScenario, OrderResult]]) -> list[str]:
+    """What the marketplace and store orders promise, and a carrier and tracking e-mail for every shipped order."""
+    problems = []
+    for scenario, result in outcome:
+        if result.status != "SUCCEEDED":
+            problems.append(f"{scenario.order_id} ({scenario.path}) ended {result.status} {result.error}")
+        warehouse_told = result.entered("NotifyWarehouse")
+        if warehouse_told != (scenario.path != scenarios.STORE_HANDED_OVER):
+            problems.append(f"{scenario.order_id} ({scenario.path}): warehouse told = {warehouse_told}")
+    executions = [r.execution_arn for s, r in outcome if s.path == scenarios.MARKETPLACE_REDELIVERY]
+    if any(
+        outcome_arn not in {r.execution_arn for s, r in outcome if s.path != scenarios.MARKETPLACE_REDELIVERY}
+        for outcome_arn in executions
+    ):
+        problems.append("a redelivery started another execution")
+    shipped = shipped_orders(sandbox)
+    tracked = {mail.subject.split()[2] for mail in observe.emails(sandbox) if " ships with " in mail.subject}
+    for order_id in sorted(set(shipped) - tracked):
+        problems.append(f"{order_id} shipped without a tracking e-mail")
+    return problems
+
+
+def shipped_orders(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """Every shipment the logistics subscriber booked: order id -> ShipmentAssigned data."""
+    name = sandbox.outputs.get("LogisticsSubscriberTableName")
+    if not name:
+        return {}
+    items = sandbox.resource("dynamodb").Table(name).scan()["Items"]
+    return {str(i["pk"]).removeprefix("ORDER#"): i["shipment"] for i in items if i.get("sk") == "SHIPMENT"}
+
+
 def check(sandbox: Sandbox, outcome: list[tuple[scenarios.Scenario, OrderResult]]) -> list[str]:
     """What the demo promises; each broken promise is one line."""
     problems = []
@@ -147,6 +209,11 @@ def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
         write(f"  {result.order_id:<9} {scenario.path:<19} {result.status:<9} {' > '.join(result.states)}{reason}")
     statuses = Counter(r.status for _, r in outcome.results)
     write(f"  {statuses['SUCCEEDED']} SUCCEEDED, {statuses['FAILED']} FAILED")
+    if outcome.channel_results:
+        write()
+        write("Orders from a marketplace and a store (MarketplaceOrderReceived -> intake -> the same workflow)")
+        for channel_scenario, result in outcome.channel_results:
+            write(f"  {result.order_id:<18} {channel_scenario.path:<27} {result.status:<9} {' > '.join(result.states)}")
 
     write()
     deliveries = observe.deliveries_by_subscriber(sandbox)
@@ -176,14 +243,26 @@ def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
     write(
         f"  audit          {sum(seen.values())} events recorded ({kinds}); {verdict} ({verification.checked} records)"
     )
+    shipments = shipped_orders(sandbox)
+    write(f"  logistics      {len(shipments)} parcels booked with a delivery partner (ShipmentAssigned):")
+    for order_id, shipment in sorted(shipments.items()):
+        write(
+            f"                 {order_id:<18} {shipment['carrier']:<9} {shipment['trackingNumber']:<16} "
+            f"{shipment['warehouseId']} -> {shipment['destinationCountry']}, {int(shipment['parcelWeightGrams'])} g, "
+            f"by {shipment['promisedDate']}"
+        )
     mails = observe.emails(sandbox)
-    write(f"  notifications  {len(mails)} e-mails sent through SES")
-    for mail in mails[:3]:
+    tracking = [mail for mail in mails if " ships with " in mail.subject]
+    write(
+        f"  notifications  {len(mails)} e-mails sent through SES "
+        f"({len(mails) - len(tracking)} confirmations, {len(tracking)} tracking e-mails)"
+    )
+    for mail in tracking[:2] + [m for m in mails if m not in tracking][:2]:
         write(f"                 {mail.source} -> {', '.join(mail.to)}: {mail.subject}")
-    if len(mails) > 3:
-        write(f"                 ... and {len(mails) - 3} more")
+    if len(mails) > 4:
+        write(f"                 ... and {len(mails) - 4} more")
 
-    for subscriber in sorted(set(deliveries) - {"inventory", "analytics", "audit", "notifications"}):
+    for subscriber in sorted(set(deliveries) - {"inventory", "analytics", "audit", "notifications", "logistics"}):
         kinds = ", ".join(f"{name} {n}" for name, n in sorted(observe.events_seen(sandbox, subscriber).items()))
         outcomes = ", ".join(f"{n} {outcome.lower()}" for outcome, n in sorted(deliveries[subscriber].items()))
         write(f"  {subscriber:<14} received {kinds}: {outcomes}")
@@ -232,7 +311,9 @@ def main(cdk_out: Path, out: TextIO = sys.stdout) -> int:
         orders_seconds = time.monotonic() - orders_started
         cpu_seconds = time.process_time() - cpu_started
         outcome = DemoOutcome(list(zip(batch, results, strict=True)), orders_seconds, 0.0, cpu_seconds)
-        outcome.problems = check(sandbox, outcome.results)
+        storefront = scenarios.Storefront(catalog, deployed_pricing(sandbox))
+        outcome.channel_results = run_channel_orders(sandbox, scenarios.channel_batch(storefront), progress)
+        outcome.problems = check(sandbox, outcome.results) + channel_problems(sandbox, outcome.channel_results)
         outcome.wall_seconds = time.monotonic() - started
         report(sandbox, outcome, out)
     if outcome.problems:

@@ -75,7 +75,12 @@ class Storefront:
     def __init__(self, catalog: Mapping[str, Any], pricing: Pricing) -> None:
         self.catalog = {
             p["sku"]: CatalogItem(
-                p["sku"], p["name"], int(p["priceCents"]), int(p["leadTimeDays"]), p.get("active", True)
+                p["sku"],
+                p["name"],
+                int(p["priceCents"]),
+                int(p["leadTimeDays"]),
+                p.get("active", True),
+                int(p.get("weightGrams", 0)),
             )
             for p in catalog["products"]
         }
@@ -154,3 +159,70 @@ def batch(storefront: Storefront, catalog: Mapping[str, Any], racers_per_unit: f
     for _ in range(max(level + 1, int(level * racers_per_unit))):
         scenarios.append(Scenario(RACE, shop.order("race", [(scarce, 1)], "DE", customer="racer")))
     return scenarios
+
+
+# -- orders from marketplaces and stores (issue 15) -----------------------------------------------------
+MARKETPLACE_SHIPPED = "marketplace order, shipped"
+STORE_HANDED_OVER = "store sale, handed over"
+MARKETPLACE_REDELIVERY = "marketplace redelivery"
+
+
+@dataclass(frozen=True)
+class ChannelScenario:
+    """An order a connector receives in the marketplace's own format (its handler's event)."""
+
+    path: str
+    handler: str  # the connector's Lambda handler
+    payload: dict[str, Any]
+    order_id: str  # the order the shop takes it as: <marketplace>-<their id>
+
+
+def channel_batch(storefront: Storefront) -> list[ChannelScenario]:
+    """An eBuy order that ships, a city store sale handed over at the counter, and eBuy sending the first again."""
+    from lambdas.marketplaces.registry import by_name
+
+    ebuy, store = by_name("ebuy"), by_name("city_store")
+    assert ebuy is not None and store is not None
+    ebuy_items = [{"sku": "MUG-BLUE", "quantity": 2}, {"sku": "TEE-ORGANIC-M", "quantity": 1}]
+    ebuy_total = quote(
+        ebuy_items,
+        "FR",
+        storefront.catalog,
+        storefront.pricing,
+        ebuy.rules.discount_basis_points,
+        ebuy.rules.shipping_cents,
+    )["totalCents"]
+    address = ADDRESSES["FR"]
+    webhook = {
+        "orderNumber": "EB-7001",
+        "buyer": {"userId": "u77", "email": "marie@example.com"},
+        "lines": [{"sellerSku": i["sku"], "qty": i["quantity"]} for i in ebuy_items],
+        "shipTo": {
+            "fullName": address["name"],
+            "street": address["line1"],
+            "city": address["city"],
+            "zip": address["postalCode"],
+            "countryCode": address["country"],
+        },
+        "grandTotal": f"{ebuy_total / 100:.2f}",
+        "currency": storefront.pricing.currency,
+        "paymentId": "EBPAY-7001",
+    }
+    store_items = [{"sku": "NOTEBOOK-A5-DOT", "quantity": 2}]
+    receipt = {
+        "receiptNo": "R-0042",
+        "till": "T1",
+        "customer": {"loyaltyId": "L-5", "email": "grace@example.com"},
+        "lines": [{"sku": i["sku"], "qty": i["quantity"]} for i in store_items],
+        "paidCents": quote(store_items, "DE", storefront.catalog, storefront.pricing, 0, store.rules.shipping_cents)[
+            "totalCents"
+        ],
+        "currency": storefront.pricing.currency,
+        "cardTerminalRef": "CT-0042",
+        "deliverTo": None,
+    }
+    return [
+        ChannelScenario(MARKETPLACE_SHIPPED, ebuy.handler, webhook, ebuy.order_id("EB-7001")),
+        ChannelScenario(STORE_HANDED_OVER, store.handler, receipt, store.order_id("R-0042")),
+        ChannelScenario(MARKETPLACE_REDELIVERY, ebuy.handler, dict(webhook), ebuy.order_id("EB-7001")),
+    ]
