@@ -3,7 +3,7 @@ dead-letter queues', the review monitor's and the sweeper's).
 
 - Alarm topic: SNS, encrypted with a customer managed KMS key (CloudWatch cannot publish to a topic
   under the AWS managed SNS key, whose policy cannot grant it), SSL only, e-mail to ``onCallEmail``.
-- Every alarm is named ``<stack>-<construct id>``, notifies the topic on ALARM and on OK, and says in
+- Every alarm is named ``OrderProcessing-<stage>-<construct id>``, notifies the topic on ALARM and on OK, and says in
   its description what to do (usually an orderctl command).
 - Failed orders by reason, without extra code: a metric filter on the state machine's execution log
   (level ALL): each ``{"type": "ExecutionFailed", "details": {"error": ..., "cause": ...}}`` event
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -96,9 +96,9 @@ def watched_queues(subscribers: Subscribers, warehouses: WarehouseQueues) -> lis
 class Alarms:
     """The alarm topic (built in `scope`) and the alarms on it, wherever in the stack they are made."""
 
-    def __init__(self, scope: Construct, on_call_email: str | None) -> None:
+    def __init__(self, scope: Construct, on_call_email: str | None, prefix: str) -> None:
         self._scope = scope
-        self._prefix = Stack.of(scope).stack_name
+        self._prefix = prefix
         self.topic = self._topic(on_call_email)
         # The alarms made in the topic's own scope (the workflow's, subscribers', queues', reviews').
         self.alarms: list[cloudwatch.Alarm] = []

@@ -300,7 +300,10 @@ class _Facts:
         sync_keys: set[str] = set()
         for state in _task_states(definition):
             parameters = state.get("Parameters") or state.get("Arguments") or {}
-            if ":states:::lambda:invoke" in str(state.get("Resource")) and parameters.get("InvocationType") in (
+            # The ASL's integrations are substitutions in the stack's partition (infra/workflow.py).
+            resource = substitutions.get(str(state.get("Resource", "")).removeprefix("${").removesuffix("}"))
+            resource_text = json.dumps(self._resolve(resource)) if resource is not None else str(state.get("Resource"))
+            if ":states:::lambda:invoke" in resource_text and parameters.get("InvocationType") in (
                 None,
                 "RequestResponse",
             ):

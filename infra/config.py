@@ -1,7 +1,10 @@
 """Stack configuration: every tunable of the stack, each default written here once.
 
 `StackConfig` holds those a user may change with CDK context, in cdk.json (``"context"``) or on the
-command line (``npx cdk deploy -c reviewTimeoutHours=24``); every key is listed in the README. Its
+command line (``npx cdk deploy -c reviewTimeoutHours=24``); every key is listed in the README.
+A stage (``-c stage=NAME``, default ``dev``) is an independent copy of the stack; cdk.json's
+``"stages": {"<name>": {<key>: <value>, ...}}`` holds each stage's own values of those keys, and a key
+given at the top level (``-c`` on the command line) wins over the stage's for that synth. Its
 defaults are the module constants below, or the kernel's (`lambdas/shared/constants.py`) for the
 values the functions also fall back on (review timeout and threshold, pricing, warehouses).
 The other constants below are fixed facts of the stack that only `infra/` reads.
@@ -10,6 +13,7 @@ The other constants below are fixed facts of the stack that only `infra/` reads.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +27,16 @@ DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_ARCHIVE_RETENTION_DAYS = 90
 DEFAULT_NOTIFICATION_SENDER = "orders@example.com"
+DEFAULT_STAGE = "dev"
+# What the stack verifies in SES for the sender: the address itself (SES mails it a link), its domain
+# (DKIM records to publish in DNS, infra/email.py), or nothing (an identity that exists
+# already, e.g. the domain another stage of this account verifies).
+SENDER_IDENTITY_KINDS = ("address", "domain", "none")
+DEFAULT_SENDER_IDENTITY = "address"
+# A stage name goes into the stack name, SSM paths, alarm names and the bus policy's statement id (64 characters).
+STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 # -- functions ---------------------------------------------------------------------------------------
-# The account that publishes the AWS Powertools public layer.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 LAMBDA_TIMEOUT_SECONDS = 10
 
 # -- subscribers -------------------------------------------------------------------------------------
@@ -59,10 +69,30 @@ CTX_ALLOWED_ACCOUNTS = "eventBusAllowedAccounts"
 CTX_MARKETPLACE_ACCOUNTS = "marketplaceAccounts"
 CTX_NOTIFICATION_SENDER = "notificationSenderEmail"
 CTX_ON_CALL_EMAIL = "onCallEmail"
+CTX_SENDER_IDENTITY = "notificationSenderIdentity"
+CTX_POWERTOOLS_LAYER_ARN = "powertoolsLayerArn"
+CTX_STAGE = "stage"
+CTX_STAGES = "stages"
+# The keys a stage block may set (every tunable above).
+STAGE_KEYS = (
+    CTX_POWERTOOLS_LAYER_VERSION,
+    CTX_POWERTOOLS_LAYER_ARN,
+    CTX_REVIEW_TIMEOUT_HOURS,
+    CTX_WAREHOUSES,
+    CTX_PRICING,
+    CTX_PAYMENT_REVIEW_THRESHOLD_CENTS,
+    CTX_LOG_RETENTION_DAYS,
+    CTX_ARCHIVE_RETENTION_DAYS,
+    CTX_ALLOWED_ACCOUNTS,
+    CTX_NOTIFICATION_SENDER,
+    CTX_SENDER_IDENTITY,
+    CTX_ON_CALL_EMAIL,
+)
 
 
 @dataclass(frozen=True)
 class StackConfig:
+    stage: str = DEFAULT_STAGE
     powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
     review_timeout_seconds: int = constants.DEFAULT_REVIEW_TIMEOUT_SECONDS
     warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(constants.DEFAULT_WAREHOUSES))
@@ -74,8 +104,20 @@ class StackConfig:
     marketplace_accounts: dict[str, str] = field(default_factory=dict)
     notification_sender: str = DEFAULT_NOTIFICATION_SENDER
     on_call_email: str | None = None
+    sender_identity: str = DEFAULT_SENDER_IDENTITY
+    powertools_layer_arn: str | None = None
 
     def __post_init__(self) -> None:
+        if not STAGE_PATTERN.match(self.stage):
+            raise ValueError(
+                f"{CTX_STAGE} {self.stage!r}: use 1-20 lower-case letters, digits and '-', starting with a letter"
+            )
+        if self.sender_identity not in SENDER_IDENTITY_KINDS:
+            raise ValueError(
+                f"{CTX_SENDER_IDENTITY} must be one of {SENDER_IDENTITY_KINDS}, got {self.sender_identity!r}"
+            )
+        if "@" not in self.notification_sender.strip("@"):
+            raise ValueError(f"{CTX_NOTIFICATION_SENDER} {self.notification_sender!r} is not an e-mail address")
         if self.review_timeout_seconds <= 0:
             raise ValueError(f"{CTX_REVIEW_TIMEOUT_HOURS} must be positive")
         ids = [w.get("id") for w in self.warehouses]
@@ -92,16 +134,25 @@ class StackConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> StackConfig:
-        """Read the context of a construct node (cdk.json plus ``-c`` overrides)."""
+        """Read the context of a construct node (cdk.json plus ``-c`` overrides), for its stage."""
+        stage = str(node.try_get_context(CTX_STAGE) or DEFAULT_STAGE)
+        stages = node.try_get_context(CTX_STAGES) or {}
+        if isinstance(stages, str):
+            stages = json.loads(stages)
+        settings = stages.get(stage) or {}
+        if unknown := sorted(set(settings) - set(STAGE_KEYS)):
+            raise ValueError(f"{CTX_STAGES}.{stage}: unknown keys {unknown} (known: {', '.join(STAGE_KEYS)})")
 
         def ctx(key: str) -> Any:
             value = node.try_get_context(key)
+            if value is None:
+                value = settings.get(key)
             # `-c key=[...]` arrives as a string: accept JSON there.
             if isinstance(value, str) and value[:1] in "[{":
                 return json.loads(value)
             return value
 
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"stage": stage}
         if (v := ctx(CTX_POWERTOOLS_LAYER_VERSION)) is not None:
             kwargs["powertools_layer_version"] = int(v)
         if (v := ctx(CTX_REVIEW_TIMEOUT_HOURS)) is not None:
@@ -124,4 +175,8 @@ class StackConfig:
             kwargs["notification_sender"] = str(v)
         if (v := ctx(CTX_ON_CALL_EMAIL)) is not None:
             kwargs["on_call_email"] = str(v) or None
+        if (v := ctx(CTX_SENDER_IDENTITY)) is not None:
+            kwargs["sender_identity"] = str(v)
+        if (v := ctx(CTX_POWERTOOLS_LAYER_ARN)) is not None:
+            kwargs["powertools_layer_arn"] = str(v) or None
         return cls(**kwargs)

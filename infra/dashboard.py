@@ -5,7 +5,7 @@ errors, dead letters, Lambda durations and the alarms; other parts of the stack 
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -27,6 +27,7 @@ class OperationsDashboard:
     def __init__(
         self,
         scope: Construct,
+        prefix: str,
         alarms: Alarms,
         workflow: OrderWorkflow,
         subscribers: Subscribers,
@@ -38,7 +39,7 @@ class OperationsDashboard:
         self.dashboard = cloudwatch.Dashboard(
             scope,
             "Dashboard",
-            dashboard_name=f"{Stack.of(scope).stack_name}-operations",
+            dashboard_name=f"{prefix}-operations",
             default_interval=Duration.hours(6),
         )
         state_machine = workflow.state_machine

@@ -1,6 +1,7 @@
 """How every Lambda function of this project is built: one place, so all of them agree.
 
-Python 3.13 on arm64, Powertools from the AWS public layer (region-aware ARN), X-Ray active,
+Python 3.13 on arm64, Powertools from the AWS public layer (its ARN follows the stack's region and
+partition, infra/regions.py; or `powertoolsLayerArn` from context), X-Ray active,
 an explicit log group with retention that the function alone may write, encrypted with the stack's
 function-log key (a log line may carry order or reviewer data: an error's input, a reviewer's address).
 The code asset is the repository's `lambdas/` package only (our code; Powertools comes from the
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import nag
-from infra.config import LAMBDA_TIMEOUT_SECONDS, POWERTOOLS_LAYER_ACCOUNT, StackConfig
+from infra import nag, regions
+from infra.config import LAMBDA_TIMEOUT_SECONDS, StackConfig
 from infra.names import ENV_POWERTOOLS_NAMESPACE, ENV_POWERTOOLS_SERVICE
 from lambdas.shared import constants
 
@@ -29,12 +30,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSET_EXCLUDE = ["*", ".*", "!lambdas", "!lambdas/**", "**/__pycache__", "**/*.pyc", "**/tests"]
 
 
-def powertools_layer_arn(version: int) -> str:
-    """The AWS-published Powertools layer for python3.13/arm64 in the stack's region."""
-    return (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:"
-        f"layer:AWSLambdaPowertoolsPythonV3-python313-arm64:{version}"
-    )
+def powertools_layer_arn(scope: Construct, version: int) -> str:
+    """The AWS-published Powertools layer for python3.13/arm64 in the stack's region and partition
+    (regions.LayerNotPublished where there is none)."""
+    stack = Stack.of(scope)
+    account = regions.powertools_layer_account(scope)
+    return f"arn:{stack.partition}:lambda:{stack.region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:{version}"
 
 
 class FunctionFactory:
@@ -45,7 +46,9 @@ class FunctionFactory:
         self._config = config
         self._code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDE)
         self._layer = lambda_.LayerVersion.from_layer_version_arn(
-            scope, "PowertoolsLayer", powertools_layer_arn(config.powertools_layer_version)
+            scope,
+            "PowertoolsLayer",
+            config.powertools_layer_arn or powertools_layer_arn(scope, config.powertools_layer_version),
         )
         self._log_key: kms.Key | None = None
 

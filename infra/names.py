@@ -7,24 +7,57 @@ handlers publish, stack outputs the tools look up) stay in `lambdas/shared/const
 
 from __future__ import annotations
 
+from infra.config import DEFAULT_STAGE
 from lambdas.shared import constants
 
 # Every source we publish under: the archive keeps these, and the bus policy forbids other accounts
 # from publishing under them.
 OUR_EVENT_SOURCES = (constants.EVENT_SOURCE,)
-# The schema registry is named after the stack: "<stack>-events".
+
+
+# -- per stage: every physical name carries the stage, so two stages share an account ----------------------
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a stage. The default stage keeps the name the tools look up
+    (constants.STACK_NAME: orderctl, the sandbox, make); any other is "OrderProcessing-<stage>"."""
+    return constants.STACK_NAME if stage == DEFAULT_STAGE else f"{constants.STACK_NAME}-{stage}"
+
+
+def name_prefix(stage: str) -> str:
+    """What alarm, dashboard and schema registry names start with: "OrderProcessing-<stage>"."""
+    return f"{constants.STACK_NAME}-{stage}"
+
+
+# The schema registry: "<prefix>-events".
 SCHEMA_REGISTRY_SUFFIX = "-events"
 
-# SSM parameters other stacks import the bus from (also stack outputs, see infra/stack.py).
-SSM_EVENT_BUS_NAME = "/orders/event-bus/name"
-SSM_EVENT_BUS_ARN = "/orders/event-bus/arn"
-SSM_EVENT_ARCHIVE_ARN = "/orders/event-bus/archive-arn"
-SSM_SCHEMA_REGISTRY_NAME = "/orders/event-bus/schema-registry-name"
+# SSM parameters other stacks import the bus from (also stack outputs, see infra/stack.py):
+# /orders/<stage>/event-bus/<key>.
+SSM_EVENT_BUS_NAME = "name"
+SSM_EVENT_BUS_ARN = "arn"
+SSM_EVENT_ARCHIVE_ARN = "archive-arn"
+SSM_SCHEMA_REGISTRY_NAME = "schema-registry-name"
+
+
+def ssm_parameter(stage: str, key: str) -> str:
+    return f"/orders/{stage}/event-bus/{key}"
+
+
+def bus_statement_id(stage: str, sid: str) -> str:
+    """A bus policy statement's id: CloudFormation treats it as a physical id of the whole account."""
+    return f"orders-{stage}-{sid}"
+
+
+def execution_log_group(stage: str) -> str:
+    """Under /aws/vendedlogs/: Step Functions' log delivery then needs no growing resource policy."""
+    return f"/aws/vendedlogs/states/{stage}-{constants.STACK_NAME}-executions"
+
 
 # Stack outputs for people (the console, the README), not read by orderctl or the sandbox.
 OUTPUT_SCHEMA_REGISTRY = "SchemaRegistryName"
 OUTPUT_DASHBOARD_NAME = "DashboardName"
 OUTPUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
+OUTPUT_STAGE = "Stage"
+OUTPUT_SENDER_IDENTITY = "SenderIdentity"
 
 # Metrics from the state machine's execution log (metric filters; dimension "error" = the named error).
 METRIC_ORDERS_FAILED = "OrdersFailed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from infra import names
 from infra.alarms import Alarms, add_delivery_alarms, add_order_alarms, count_failed_orders, watched_queues
 from infra.config import StackConfig
 from infra.dashboard import OperationsDashboard
@@ -32,11 +33,13 @@ class Observability(Construct):
         warehouses: WarehouseQueues,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarms = Alarms(self, config.on_call_email)
+        self.alarms = Alarms(self, config.on_call_email, names.name_prefix(config.stage))
         count_failed_orders(self, workflow)
         self.review_monitor = ReviewMonitor(self, config, functions, tables, workflow)
         add_order_alarms(self.alarms, workflow)
         self.review_monitor.add_alarm(self.alarms)
         watched = watched_queues(subscribers, warehouses)
         add_delivery_alarms(self.alarms, subscribers, watched)
-        self.dashboard = OperationsDashboard(self, self.alarms, workflow, subscribers, self.review_monitor, watched)
+        self.dashboard = OperationsDashboard(
+            self, names.name_prefix(config.stage), self.alarms, workflow, subscribers, self.review_monitor, watched
+        )

@@ -11,6 +11,7 @@ from infra.bus import OrderEventBus
 from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
 from infra.data import OrderTables
+from infra.email import SenderIdentity
 from infra.functions import FunctionFactory
 from infra.marketplaces import MarketplaceConnectors
 from infra.observability import Observability
@@ -23,10 +24,10 @@ from lambdas.shared import constants
 
 
 class OrderProcessingStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, config: StackConfig, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
         add_checkov_skips(self)  # checkov's accepted findings, each on its resource with its reason
-        self.config = StackConfig.from_node(self.node)
+        self.config = config
         functions = FunctionFactory(self, self.config)
         self.tables = OrderTables(self, "Tables")
         self.warehouses = WarehouseQueues(self, "Warehouses", self.config)
@@ -35,6 +36,7 @@ class OrderProcessingStack(Stack):
             self, "Workflow", self.config, functions, self.tables, self.warehouses, self.event_bus.bus
         )
         # Choreography: the workflow above does not know these exist.
+        self.sender = SenderIdentity(self, "Sender", self.config)
         self.subscribers = Subscribers(
             self,
             "Subscribers",
@@ -74,7 +76,7 @@ class OrderProcessingStack(Stack):
             constants.OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
             constants.OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
             # For people (the console, the README).
-            names.OUTPUT_SCHEMA_REGISTRY: self.event_bus.registry_name,
+            names.OUTPUT_STAGE: self.config.stage,
             names.OUTPUT_DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
             names.OUTPUT_ALARM_TOPIC_ARN: self.observability.alarms.topic.topic_arn,
         }
@@ -85,3 +87,11 @@ class OrderProcessingStack(Stack):
             outputs[prefix + constants.OUTPUT_SUBSCRIBER_RULE_ARN] = sub.rule.rule_arn
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+        # Not in every region (infra/regions.py): with the registry's condition when the region is unknown.
+        if self.event_bus.registry_name is not None:
+            CfnOutput(
+                self,
+                names.OUTPUT_SCHEMA_REGISTRY,
+                value=self.event_bus.registry_name,
+                condition=self.event_bus.registry_condition,
+            )

@@ -18,11 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Duration
+from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
@@ -31,6 +30,7 @@ from constructs import Construct
 from infra import nag
 from infra.config import DEAD_LETTER_RETENTION_DAYS, LAMBDA_TIMEOUT_SECONDS, MARKER_TTL_MARGIN_DAYS, StackConfig
 from infra.data import OrderTables, marker_table
+from infra.email import grant_send_as
 from infra.functions import FunctionFactory
 from infra.grants import TABLE_ENV, TableAccess, grant_table
 from infra.names import OUR_EVENT_SOURCES
@@ -111,16 +111,8 @@ def _ses_sender(ctx: Context) -> dict[str, str]:
 
 
 def _grant_ses_send(function: lambda_.IFunction, ctx: Context) -> None:
-    """ses:SendEmail from the configured sender only (its address or its domain identity)."""
-    sender = ctx.config.notification_sender
-    identity = f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/"
-    function.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["ses:SendEmail"],
-            resources=[identity + sender, identity + sender.split("@")[-1]],
-            conditions={"StringEquals": {"ses:FromAddress": sender}},
-        )
-    )
+    """ses:SendEmail from the configured sender, to customers (infra/email.py)."""
+    grant_send_as(function, ctx.config.notification_sender)
 
 
 REGISTRY: list[SubscriberSpec] = [

@@ -2,6 +2,10 @@
 
 The ASL in `statemachines/` is the single source of truth; it is loaded here with
 substitutions (function ARNs, bus name, event names) and kept inline in the template.
+Its service-integration resources are written for the aws partition (``arn:aws:states:::lambda:invoke``,
+as the console, the sandbox and the tests read them); the stack deploys them in its own partition
+(each one a substitution: ``${IntegrationLambdaInvoke}`` = ``arn:<partition>:states:::lambda:invoke``;
+aws-cn and aws-us-gov refuse the aws ARNs).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import nag, tasks
+from infra import nag, names, tasks
 from infra.config import StackConfig
 from infra.data import OrderTables
 from infra.functions import REPO_ROOT, FunctionFactory, log_group_key, log_retention
@@ -29,9 +33,34 @@ from lambdas.shared import constants
 ASL_PATH = REPO_ROOT / constants.ASL_FILE
 
 
+# How the ASL writes a service integration's resource ("arn:aws:states:::lambda:invoke").
+ASL_INTEGRATION = re.compile(r'"arn:aws:states:::([A-Za-z0-9:.]+)"')
+# Each becomes one whole substitution ("${IntegrationLambdaInvoke}"): cfn-lint checks a Resource against an
+# aws-only ARN pattern unless the whole value is a substitution.
+INTEGRATION_PREFIX = "Integration"
+
+
 def load_definition() -> str:
     """The ASL text exactly as in `statemachines/` (placeholders resolved by CloudFormation)."""
     return Path(ASL_PATH).read_text(encoding="utf-8")
+
+
+def integration_key(integration: str) -> str:
+    """lambda:invoke.waitForTaskToken -> IntegrationLambdaInvokeWaitForTaskToken."""
+    words = re.split(r"[:.]", integration)
+    return INTEGRATION_PREFIX + "".join(word[:1].upper() + word[1:] for word in words)
+
+
+def in_stack_partition(definition: str, partition: str) -> tuple[str, dict[str, str]]:
+    """The definition with every service-integration resource a substitution, and those substitutions
+    (the resource in `partition`, the stack's)."""
+    if "${" + INTEGRATION_PREFIX in definition:
+        raise ValueError(f"the ASL must not use placeholders named {INTEGRATION_PREFIX}...: the stack sets them")
+    substitutions = {
+        integration_key(name): f"arn:{partition}:states:::{name}" for name in ASL_INTEGRATION.findall(definition)
+    }
+    deployed = ASL_INTEGRATION.sub(lambda match: '"${' + integration_key(match.group(1)) + '}"', definition)
+    return deployed, substitutions
 
 
 class OrderWorkflow(Construct):
@@ -83,13 +112,16 @@ class OrderWorkflow(Construct):
         self.execution_log = logs.LogGroup(
             self,
             "ExecutionLogs",
+            log_group_name=names.execution_log_group(config.stage),
             retention=log_retention(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
             encryption_key=log_group_key(
                 self, "ExecutionLogKey", "Encrypts the order workflow's execution log (it holds order data)"
             ),
         )
+        deployed, integrations = in_stack_partition(definition, Stack.of(self).partition)
         substitutions = {key: f.function_arn for key, f in fn.items()}
+        substitutions.update(integrations)
         substitutions.update(
             {
                 constants.SUB_EVENT_BUS_NAME: bus.event_bus_name,
@@ -105,7 +137,7 @@ class OrderWorkflow(Construct):
             self,
             "StateMachine",
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_body=sfn.DefinitionBody.from_string(deployed),
             definition_substitutions=substitutions,
             tracing_enabled=True,
             # Every transition, without inputs and outputs: the review task's input carries its token, and

@@ -15,6 +15,7 @@ from lambdas.shared import constants
 from tests.synth import Synthesized, synthesize
 
 ALARM = "AWS::CloudWatch::Alarm"
+PREFIX = names.name_prefix("dev")  # alarm names: OrderProcessing-<stage>-<id>
 
 
 def by_id(synthesized: Synthesized, resource_type: str, prefix: str) -> dict[str, dict[str, Any]]:
@@ -104,7 +105,7 @@ def test_every_alarm_notifies_the_topic_and_says_what_to_do(synthesized: Synthes
     assert len(alarms) >= 4 + 2 * len(REGISTRY)
     for props in alarms:
         assert props["AlarmActions"] == [topic] and props["OKActions"] == [topic], props["AlarmName"]
-        assert props["AlarmName"].startswith(f"{constants.STACK_NAME}-")
+        assert props["AlarmName"].startswith(f"{PREFIX}-")
         assert "orderctl" in props["AlarmDescription"] or "ask its team" in props["AlarmDescription"]
 
 
@@ -131,7 +132,7 @@ def test_any_message_in_any_dead_letter_queue_alarms(synthesized: Synthesized) -
 
 def test_each_subscriber_has_an_errors_alarm_that_ignores_a_one_off(synthesized: Synthesized) -> None:
     for spec in REGISTRY:
-        props = alarm(synthesized, f"{constants.STACK_NAME}-SubscriberErrors{construct_id(spec.name)}")
+        props = alarm(synthesized, f"{PREFIX}-SubscriberErrors{construct_id(spec.name)}")
         (dimension,) = props["Dimensions"]
         assert dimension["Value"]["Ref"].startswith(f"Subscribers{construct_id(spec.name)}Function")
         assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
@@ -165,12 +166,12 @@ def test_failed_orders_are_counted_by_reason_from_the_execution_log(synthesized:
         assert not matches(unexpected, execution_log_event("ExecutionFailed", error=business, cause="x"))
     for fault in (constants.ERROR_COMPENSATION_FAILED, "States.Runtime", "States.Timeout"):
         assert matches(unexpected, execution_log_event("ExecutionFailed", error=fault, cause="x"))
-    props = alarm(synthesized, f"{constants.STACK_NAME}-OrdersFailedUnexpectedly")
+    props = alarm(synthesized, f"{PREFIX}-OrdersFailedUnexpectedly")
     assert (props["MetricName"], props["Threshold"]) == (names.METRIC_ORDERS_FAILED_UNEXPECTEDLY, 1)
 
 
 def test_the_failure_rate_alarm_waits_for_enough_orders(synthesized: Synthesized) -> None:
-    props = alarm(synthesized, f"{constants.STACK_NAME}-OrderFailureRateHigh")
+    props = alarm(synthesized, f"{PREFIX}-OrderFailureRateHigh")
     metrics = {m["Id"]: m for m in props["Metrics"]}
     assert metrics["expr_1"]["Expression"] == (
         f"IF(started >= {config.FAILURE_RATE_ALARM_MIN_ORDERS}, 100 * failed / started, 0)"
@@ -181,7 +182,7 @@ def test_the_failure_rate_alarm_waits_for_enough_orders(synthesized: Synthesized
 
 
 def test_a_review_waiting_half_its_timeout_alarms_and_so_does_a_silent_monitor(synthesized: Synthesized) -> None:
-    props = alarm(synthesized, f"{constants.STACK_NAME}-ReviewWaitingTooLong")
+    props = alarm(synthesized, f"{PREFIX}-ReviewWaitingTooLong")
     (metric,) = props["Metrics"]
     stat = metric["MetricStat"]
     assert stat["Metric"] == {
@@ -287,5 +288,5 @@ def test_on_call_email_subscribes_to_the_topic_and_the_review_alarm_follows_the_
     assert subscription["Properties"]["Protocol"] == "email"
     assert subscription["Properties"]["Endpoint"] == "oncall@example.com"
     assert subscription["Properties"]["TopicArn"] == {"Ref": one_id(on_call, "AWS::SNS::Topic", "Observability")}
-    props = alarm(on_call, f"{constants.STACK_NAME}-ReviewWaitingTooLong")
+    props = alarm(on_call, f"{PREFIX}-ReviewWaitingTooLong")
     assert props["Threshold"] == 3600  # half of 2 hours

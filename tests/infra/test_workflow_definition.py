@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from infra.workflow import in_stack_partition
 from lambdas.shared import constants
 from tests.asl_paths import approved_path
 from tests.reliability.model import STEPS
@@ -49,12 +50,15 @@ def test_asl_validator_accepts_the_definition() -> None:
 def test_placeholders_equal_the_substitution_keys(synthesized: Synthesized) -> None:
     props = _state_machine(synthesized)
     placeholders = set(PLACEHOLDER.findall(ASL_PATH.read_text()))
-    assert placeholders == set(props["DefinitionSubstitutions"])
+    # Besides the ASL's own, one per service integration: its resource in the stack's partition.
+    _, integrations = in_stack_partition(ASL_PATH.read_text(), "aws")
+    assert placeholders | set(integrations) == set(props["DefinitionSubstitutions"])
+    assert not placeholders & set(integrations)
 
 
 def test_definition_is_inline_in_the_template(synthesized: Synthesized) -> None:
     props = _state_machine(synthesized)
-    assert json.loads(props["DefinitionString"]) == ASL
+    assert json.loads(props["DefinitionString"]) == json.loads(in_stack_partition(ASL_PATH.read_text(), "aws")[0])
     assert props["StateMachineType"] == "STANDARD"
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["TracingConfiguration"] == {"Enabled": True}

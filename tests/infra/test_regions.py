@@ -1,0 +1,109 @@
+"""Every region and partition (issue 14): the stack synthesized for a region of each kind, and the
+environment-agnostic one, pass cfn-lint there; the Powertools layer comes from the partition's publisher,
+Step Functions' integrations are in the stack's partition, the schema registry and the SES identity are
+left out where the region has no such service, and a region without the layer fails the synth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra import names, regions
+from infra.workflow import ASL_INTEGRATION, load_definition
+from tests.infra.synth_support import synthesize_for
+from tests.synth import Synthesized
+
+CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+OWN_LAYER = "arn:aws:lambda:ca-west-1:111122223333:layer:powertools-python313-arm64:1"
+
+# region, partition, layer account (None: the override), has the schema registry, has SES
+KINDS = [
+    ("eu-west-1", "aws", "017000801446", True, True),
+    ("ca-west-1", "aws", None, False, True),  # no schema registry, no public layer: our own copy
+    ("cn-north-1", "aws-cn", "498634801083", True, False),
+    ("us-gov-west-1", "aws-us-gov", "165093116878", True, True),
+]
+
+
+def cfn_lint(template: Path, *regions_: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CFN_LINT, "-i", "W3005", "--regions", *regions_, "--", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("region", "partition", "account", "has_registry", "has_ses"), KINDS)
+def test_a_stack_for_a_region_of_each_kind(
+    tmp_path: Path, region: str, partition: str, account: str | None, has_registry: bool, has_ses: bool
+) -> None:
+    context = {} if account else {"powertoolsLayerArn": OWN_LAYER}
+    synthesized = synthesize_for(tmp_path, context, region=region)
+    result = cfn_lint(synthesized.template_path, region)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = json.dumps(synthesized.template)
+
+    layers = {json.dumps(f["Properties"]["Layers"]) for f in synthesized.resources("AWS::Lambda::Function").values()}
+    expected = (
+        f"arn:{partition}:lambda:{region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:" if account else OWN_LAYER
+    )
+    assert len(layers) == 1 and expected in layers.pop()
+
+    assert set(re.findall(r"arn:[a-z-]+:states:::", text)) == {f"arn:{partition}:states:::"}
+    assert bool(synthesized.resources("AWS::EventSchemas::Registry")) == has_registry
+    assert (names.OUTPUT_SCHEMA_REGISTRY in synthesized.template["Outputs"]) == has_registry
+    assert bool(synthesized.resources("AWS::SES::EmailIdentity")) == has_ses
+    assert "Conditions" not in synthesized.template  # the region is known: decided at synth time
+
+
+@pytest.mark.parametrize("region", regions.POWERTOOLS_LAYER_MISSING)
+def test_a_region_without_the_layer_fails_the_synth_naming_the_regions(tmp_path: Path, region: str) -> None:
+    with pytest.raises(regions.LayerNotPublished) as refused:
+        synthesize_for(tmp_path, region=region)
+    for missing in regions.POWERTOOLS_LAYER_MISSING:
+        assert missing in str(refused.value)
+    assert "powertoolsLayerArn" in str(refused.value)
+
+
+def test_the_agnostic_template_lints_in_every_region(synthesized: Synthesized) -> None:
+    result = cfn_lint(synthesized.template_path, "ALL_REGIONS")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_agnostic_template_decides_at_deploy_time(synthesized: Synthesized) -> None:
+    template = synthesized.template
+    conditions = template["Conditions"]
+    for resource in (
+        *synthesized.resources("AWS::EventSchemas::Registry").values(),
+        *synthesized.resources("AWS::EventSchemas::Schema").values(),
+    ):
+        assert resource["Condition"] == "SchemaRegistryAvailable"
+    missing = json.dumps(conditions["SchemaRegistryAvailable"])
+    assert all(f'"{r}"' in missing for r in regions.NO_SCHEMA_REGISTRY)
+    assert synthesized.one("AWS::SES::EmailIdentity")["Condition"] == "SesAvailable"
+    assert template["Outputs"][names.OUTPUT_SCHEMA_REGISTRY]["Condition"] == "SchemaRegistryAvailable"
+    # The layer's account by partition and GovCloud region; a rule refuses the regions without it.
+    layer = json.dumps(next(iter(synthesized.resources("AWS::Lambda::Function").values()))["Properties"]["Layers"])
+    for account in ("017000801446", "498634801083", "165087284144", "165093116878"):
+        assert account in layer
+    rule = json.dumps(template["Rules"]["PowertoolsLayerPublished"])
+    assert all(r in rule for r in regions.POWERTOOLS_LAYER_MISSING)
+
+
+def test_the_asl_integrations_are_each_one_substitution_in_the_stacks_partition(synthesized: Synthesized) -> None:
+    machine = synthesized.one("AWS::StepFunctions::StateMachine")["Properties"]
+    definition = json.dumps(machine["DefinitionString"])
+    assert "arn:aws:states:::" not in definition
+    integrations = set(ASL_INTEGRATION.findall(load_definition()))
+    assert integrations >= {"lambda:invoke", "sqs:sendMessage", "events:putEvents"}
+    deployed = {k: v for k, v in machine["DefinitionSubstitutions"].items() if k.startswith("Integration")}
+    assert len(deployed) == len(integrations)
+    for value in deployed.values():
+        assert value["Fn::Join"][1][:2] == ["arn:", {"Ref": "AWS::Partition"}]

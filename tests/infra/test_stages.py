@@ -1,0 +1,183 @@
+"""Stages side by side (issue 14): `-c stage=NAME` is an independent copy of the stack.
+
+dev (the default) and prod are synthesized; they share no physical name, take their settings from
+cdk.json's "stages", and both deploy into one sandbox account, where an order goes through each.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+
+from infra import config, names
+from infra.config import StackConfig
+from lambdas.shared import constants
+from tests.infra.synth_support import synthesize_for
+from tests.synth import Synthesized
+
+# Properties that name a resource in its account (and region): two stages must not share one.
+PHYSICAL_NAME_KEYS = {
+    "AlarmName",
+    "DashboardName",
+    "RegistryName",
+    "Name",
+    "StatementId",
+    "LogGroupName",
+    "EmailIdentity",
+    "TopicName",
+    "QueueName",
+    "TableName",
+    "FunctionName",
+    "RoleName",
+    "StateMachineName",
+    "ArchiveName",
+    "ScheduleName",
+    "RuleName",
+}
+# A schema's name is scoped by its registry (which carries the stage); API Gateway does not require a REST
+# API's name to be unique (but its metrics' ApiName dimension is the name: see the report on infra/api.py).
+NAMED_WITHIN_A_PARENT_OR_NOT_UNIQUE = {"AWS::EventSchemas::Schema", "AWS::ApiGateway::RestApi"}
+# The kinds of name that carry the stage itself (an SES identity is the configured address or domain).
+STAGE_NAMED = (
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::EventSchemas::Registry",
+    "AWS::SSM::Parameter",
+    "AWS::Events::EventBusPolicy",
+    "AWS::Logs::LogGroup",
+)
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize_for(tmp_path_factory.mktemp("prod"), {"stage": "prod"})
+
+
+def physical_names(synthesized: Synthesized) -> dict[tuple[str, str], str]:
+    """(resource type, literal name) -> logical id, for every name the template fixes."""
+    found = {}
+    for logical_id, resource in synthesized.template["Resources"].items():
+        if resource["Type"] in NAMED_WITHIN_A_PARENT_OR_NOT_UNIQUE:
+            continue
+        for key, value in resource.get("Properties", {}).items():
+            if key in PHYSICAL_NAME_KEYS and isinstance(value, str):
+                found[(resource["Type"], value)] = logical_id
+    return found
+
+
+def test_two_stages_share_no_physical_name(synthesized: Synthesized, prod: Synthesized) -> None:
+    dev_names, prod_names = physical_names(synthesized), physical_names(prod)
+    assert set(dev_names) & set(prod_names) == set()
+    assert synthesized.template_path.name != prod.template_path.name  # two stacks
+    for stage, found in (("dev", dev_names), ("prod", prod_names)):
+        stage_named = [(kind, name) for kind, name in found if kind in STAGE_NAMED]
+        assert len(stage_named) > 20, stage_named  # alarms, dashboard, registry, SSM, statement, log group
+        for kind, name in stage_named:
+            assert stage in name, (kind, name)
+
+
+def test_the_default_stage_keeps_the_stack_name_the_tools_look_up(synthesized: Synthesized, prod: Synthesized) -> None:
+    assert synthesized.template_path.name == f"{constants.STACK_NAME}.template.json"
+    assert prod.template_path.name == f"{constants.STACK_NAME}-prod.template.json"
+    assert synthesized.template["Outputs"][names.OUTPUT_STAGE]["Value"] == "dev"
+    assert prod.template["Outputs"][names.OUTPUT_STAGE]["Value"] == "prod"
+
+
+def test_stage_names_and_paths(synthesized: Synthesized, prod: Synthesized) -> None:
+    parameters = {p["Properties"]["Name"] for p in prod.resources("AWS::SSM::Parameter").values()}
+    assert parameters == {
+        f"/orders/prod/event-bus/{key}" for key in ("name", "arn", "archive-arn", "schema-registry-name")
+    }
+    (statement,) = prod.resources("AWS::Events::EventBusPolicy").values()
+    assert statement["Properties"]["StatementId"] == "orders-prod-PublishFromThisAndAllowedAccounts"
+    assert statement["Properties"]["Statement"]["Sid"] == statement["Properties"]["StatementId"]
+    (registry,) = prod.resources("AWS::EventSchemas::Registry").values()
+    assert registry["Properties"]["RegistryName"] == "OrderProcessing-prod-events"
+    # Step Functions' execution log under /aws/vendedlogs/ (no growing CloudWatch Logs resource policy).
+    named = [g["Properties"].get("LogGroupName") for g in prod.resources("AWS::Logs::LogGroup").values()]
+    assert [n for n in named if n] == ["/aws/vendedlogs/states/prod-OrderProcessing-executions"]
+    machine = prod.one("AWS::StepFunctions::StateMachine")["Properties"]
+    (destination,) = machine["LoggingConfiguration"]["Destinations"]
+    assert "WorkflowExecutionLogs" in json.dumps(destination)
+    (dashboard,) = prod.resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == "OrderProcessing-prod-operations"
+
+
+def test_prod_takes_its_settings_from_cdk_json(synthesized: Synthesized, prod: Synthesized) -> None:
+    stages = json.loads(Path("cdk.json").read_text())["context"]["stages"]
+    settings = stages["prod"]
+    retention = {g["Properties"].get("RetentionInDays") for g in prod.resources("AWS::Logs::LogGroup").values()}
+    assert retention == {settings["logRetentionDays"]}
+    assert prod.one("AWS::Events::Archive")["Properties"]["RetentionDays"] == settings["eventArchiveRetentionDays"]
+    # prod verifies the sender's domain, dev the address: two identities.
+    assert prod.one("AWS::SES::EmailIdentity")["Properties"]["EmailIdentity"] == "example.com"
+    assert (
+        synthesized.one("AWS::SES::EmailIdentity")["Properties"]["EmailIdentity"] == config.DEFAULT_NOTIFICATION_SENDER
+    )
+
+
+def _config(context: dict[str, Any]) -> StackConfig:
+    return StackConfig.from_node(App(context=context).node)
+
+
+def test_a_top_level_key_wins_over_the_stages_own() -> None:
+    stages = {"prod": {"logRetentionDays": 90, "reviewTimeoutHours": 24}}
+    assert _config({"stage": "prod", "stages": stages}).log_retention_days == 90
+    overridden = _config({"stage": "prod", "stages": stages, "logRetentionDays": 7})
+    assert (overridden.log_retention_days, overridden.review_timeout_seconds) == (7, 24 * 3600)
+    assert _config({"stages": stages}).log_retention_days == config.DEFAULT_LOG_RETENTION_DAYS  # dev
+    assert _config({"stage": "alice"}).stage == "alice"  # a stage needs no block of its own
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"stage": "Prod"}, "stage 'Prod'"),
+        ({"stage": "a" * 21}, "1-20"),
+        (
+            {"stage": "prod", "stages": {"prod": {"logRetentionDay": 7}}},
+            r"stages.prod: unknown keys \['logRetentionDay'\]",
+        ),
+        ({"notificationSenderIdentity": "mailbox"}, "notificationSenderIdentity"),
+        ({"notificationSenderEmail": "orders.example.com"}, "not an e-mail address"),
+    ],
+)
+def test_bad_stage_settings_are_refused_with_the_key_named(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _config(context)
+
+
+def test_both_stages_run_an_order_in_one_sandbox_account(cdk_out: Path, prod: Synthesized) -> None:
+    from examples.seed import seed_inventory
+    from sandbox import lambda_runtime, scenarios
+    from sandbox.account import Sandbox
+    from sandbox.deploy import deploy
+
+    order = json.loads(Path("examples/orders/happy.json").read_text())
+    with Sandbox(cdk_out, seed_catalog=scenarios.CATALOG_PATH) as sandbox:
+        second = deploy(sandbox, prod.outdir, names.stack_name("prod"))
+        with sandbox.client_environment():
+            seed_inventory(second.outputs[constants.OUTPUT_INVENTORY_TABLE], scenarios.load_catalog())
+        assert second.outputs[constants.OUTPUT_STATE_MACHINE_ARN] != sandbox.outputs[constants.OUTPUT_STATE_MACHINE_ARN]
+        results = {}
+        for stage, outputs in (("dev", sandbox.outputs), ("prod", second.outputs)):
+            # The sandbox keeps one warm container per handler path, not per function: without starting cold,
+            # prod's functions would reuse the settings (table names) dev's cached. AWS gives each function its
+            # own containers (reported to the sandbox's owner).
+            lambda_runtime.reset_warm_state()
+            runner = sandbox.runner()
+            runner.state_machine_arn = outputs[constants.OUTPUT_STATE_MACHINE_ARN]
+            (results[stage],) = runner.run([{**order, "orderId": f"stage-{stage}-1"}])
+            assert sandbox.drain()
+        assert {stage: r.status for stage, r in results.items()} == {"dev": "SUCCEEDED", "prod": "SUCCEEDED"}
+        # Each order is in its own stage's tables only (the subscribers of each bus included).
+        dynamodb = sandbox.client("dynamodb")
+        for stage, outputs in (("dev", sandbox.outputs), ("prod", second.outputs)):
+            other = "prod" if stage == "dev" else "dev"
+            for key in (constants.OUTPUT_PAYMENTS_TABLE, "AuditSubscriberTableName"):
+                items = json.dumps(dynamodb.scan(TableName=outputs[key])["Items"])
+                assert f"stage-{stage}-1" in items and f"stage-{other}-1" not in items, (stage, key)
