@@ -18,14 +18,17 @@ from tests.synth import Synthesized
 
 COMPLETED, FAILED = constants.EVENT_ORDER_COMPLETED, constants.EVENT_ORDER_FAILED
 REVIEW, REORDER = constants.EVENT_PAYMENT_REVIEW_REQUESTED, constants.EVENT_REORDER_SUGGESTED
+SHIPMENT, MARKETPLACE = constants.EVENT_SHIPMENT_ASSIGNED, constants.EVENT_MARKETPLACE_ORDER_RECEIVED
 
 # Which of our events each subscriber must receive; every other sample must not reach it.
 EXPECTED: dict[str, set[str]] = {
     "inventory": {COMPLETED},  # never its own ReorderSuggested: no loop
     "analytics": {COMPLETED},
-    "audit": {COMPLETED, FAILED, REVIEW, REORDER},
-    "notifications": {COMPLETED},
+    "audit": {COMPLETED, FAILED, REVIEW, REORDER, SHIPMENT},
+    "notifications": {COMPLETED, SHIPMENT},  # the tracking e-mail: a reaction to logistics' reaction
     "failure_stats": {FAILED},
+    "marketplace_intake": {MARKETPLACE},  # any connector's source, never ours
+    "logistics": {COMPLETED},  # shipped orders only (see below)
 }
 
 
@@ -54,7 +57,24 @@ def sample_events() -> dict[str, tuple[dict[str, Any], set[str]]]:
         "OrderCompleted from another source": (_variant(COMPLETED, source="com.example.marketing"), set()),
         "a prefix of our source": (_variant(COMPLETED, source=constants.EVENT_SOURCE + ".fake"), set()),
         "an unknown detail-type of ours": (_variant(COMPLETED, **{"detail-type": "OrderShipped"}), audit),
+        # A store sale handed over has no parcel: every OrderCompleted subscriber but logistics.
+        "OrderCompleted handed over": (
+            _handed_over(),
+            {s for s, wanted in EXPECTED.items() if COMPLETED in wanted} - {"logistics"},
+        ),
+        # MarketplaceOrderReceived under our source is nobody's order (a connector publishes under its own).
+        "MarketplaceOrderReceived under our source": (_variant(MARKETPLACE, source=constants.EVENT_SOURCE), audit),
+        "MarketplaceOrderReceived from another connector": (
+            _variant(MARKETPLACE, source=constants.MARKETPLACE_SOURCE_PREFIX + "city_store"),
+            {"marketplace_intake"},
+        ),
     }
+
+
+def _handed_over() -> dict[str, Any]:
+    event = _variant(COMPLETED)
+    event["detail"]["data"]["fulfilment"] = constants.FULFILMENT_HANDED_OVER
+    return event
 
 
 @pytest.fixture(scope="module")
