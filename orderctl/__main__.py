@@ -28,7 +28,7 @@ from botocore.exceptions import (
 )
 
 from lambdas.shared import constants
-from orderctl import events, orders, repair, reports, reviews
+from orderctl import events, orders, repair, reports, reviews, trace
 from orderctl.errors import OrderctlError, UsageError
 from orderctl.render import Output
 from orderctl.stack import SANDBOX_HINT, DeployedStack, Target
@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("order_id", metavar="ORDER_ID")
 
+    trace_order = command(
+        "trace",
+        "one order's timeline: each state, each event published, what each subscriber did with it",
+        "  orderctl trace ord-1002\n  orderctl trace ord-1002 --json",
+        lambda stack, a: trace.trace(stack, a.order_id),
+    )
+    trace_order.add_argument("order_id", metavar="ORDER_ID", type=_order_id)
+
     command(
         "reviews",
         "orders waiting for a payment review, oldest first, with how long they have waited",
@@ -139,7 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
             _decide,
         )
         decide.add_argument("order_id", metavar="ORDER_ID")
-        decide.add_argument("--reviewer", default=getpass.getuser(), help="who decides (default: %(default)s)")
+        decide.add_argument(
+            "--reviewer",
+            default=getpass.getuser(),
+            help="decide as this session of the stack's reviewer role: your IAM user name, which its trust policy "
+            "requires (default: %(default)s); the reviewer recorded is who signed, never a field",
+        )
         decide.add_argument("--note", help="why (kept with the payment; a rejection's cause)")
         _wait_option(decide, "the order ended")
 

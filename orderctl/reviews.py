@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.decide_payment_review.client import reviewer_role_arn, signed_decision
 from lambdas.review_monitor.logic import WaitingReview, waiting_reviews
 from lambdas.shared import constants
 from lambdas.shared.adapters.executions import running_order_ids
@@ -80,12 +81,21 @@ def decide(
     note: str | None = None,
     wait: float | None = None,
 ) -> render.Output:
-    """Invoke the review-decision function with {orderId, decision, reviewer, note?}."""
-    payload: dict[str, Any] = {"orderId": check_order_id(order_id), "decision": decision, "reviewer": reviewer}
-    if note:
-        payload["note"] = note
+    """Invoke the review-decision function with a decision signed by the reviewer's own credentials: a
+    session of the stack's reviewer role named ``reviewer`` (your IAM user name), or, without one, the
+    credentials orderctl runs with (a principal the stack names as a reviewer)."""
     function = stack.output(constants.OUTPUT_REVIEW_FUNCTION)
     try:
+        role = reviewer_role_arn(stack.client("lambda"), function)
+        payload = signed_decision(
+            stack.client("sts"),
+            stack.session.get_credentials(),
+            role,
+            check_order_id(order_id),
+            decision,
+            reviewer,
+            note,
+        )
         response = stack.client("lambda").invoke(FunctionName=function, Payload=json.dumps(payload).encode())
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
