@@ -202,6 +202,13 @@ class BackOffice(Construct):
                 response_headers={"Access-Control-Allow-Origin": f"'{allowed_origin}'"},
             )
 
+    @property
+    def page_url(self) -> str:
+        """The page's address (the distribution's), once add_back_office has deployed it."""
+        if self.web is None:
+            raise ValueError("the page is deployed by add_back_office")
+        return self.web.url
+
 
 def add_back_office(stack: Stack, functions: FunctionFactory, api: OrderApi, subscribers: Subscribers) -> BackOffice:
     """The stack's one line: the page (BackOfficeWeb), the pool and routes (BackOffice), the page's config."""

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from infra import names
 from infra.api import OrderApi
+from infra.backoffice import add_back_office
 from infra.bus import OrderEventBus
 from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
@@ -63,6 +64,8 @@ class OrderProcessingStack(Stack):
             self.observability,
         )
         self.api = OrderApi(self, "Api", self.config, functions, self.tables, self.workflow, self.subscribers)
+        # People in the loop: reviewers and operators on a page behind Cognito, routes on the same REST API.
+        self.back_office = add_back_office(self, functions, self.api, self.subscribers)
 
         outputs = {
             # What orderctl and the sandbox look up (names in the kernel: they need no aws-cdk-lib).
@@ -75,6 +78,9 @@ class OrderProcessingStack(Stack):
             constants.OUTPUT_GATEWAY_LEDGER_TABLE: self.tables.gateway_ledger.table_name,
             constants.OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
             constants.OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
+            constants.OUTPUT_BACK_OFFICE_URL: self.back_office.page_url,
+            constants.OUTPUT_USER_POOL_ID: self.back_office.users.user_pool.user_pool_id,
+            constants.OUTPUT_USER_POOL_CLIENT_ID: self.back_office.users.client.user_pool_client_id,
             # For people (the console, the README).
             names.OUTPUT_STAGE: self.config.stage,
             names.OUTPUT_DASHBOARD_NAME: self.observability.dashboard.dashboard_name,

@@ -12,19 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 WEB_ROOT: Final = Path(__file__).resolve().parent.parent / "web"
 CONFIG_FILE: Final = "config.json"
 PACK = "AwsSolutions::"
 
 
-def _ack(construct: Construct, finding: str, reason: str) -> None:
+def _ack(construct: IConstruct, finding: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=PACK + finding, reason=reason))
 
 
@@ -194,6 +194,13 @@ class BackOfficeWeb(Construct):
         return deployment
 
 
+def _assets_bucket_objects(stack: Stack) -> str:
+    """The CDK assets bucket's objects as cdk-nag names them: a known region or partition appears as itself."""
+    partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+    return f"arn:{partition}:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-{region}/*"
+
+
 def _acknowledge_deployment_handler(stack: Stack) -> None:
     """CDK's BucketDeployment handler: one function per stack, run by CloudFormation during deployments."""
     for child in stack.node.children:
@@ -234,7 +241,7 @@ def _acknowledge_deployment_handler(stack: Stack) -> None:
                 "page's objects (prune) in the page's bucket, those two buckets only.",
             )
         for resource in (
-            "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+            _assets_bucket_objects(stack),
             "<BackOfficeWebBucket38C3008E.Arn>/*",
         ):
             _ack(

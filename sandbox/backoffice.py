@@ -35,6 +35,7 @@ from joserfc.jwk import KeySet
 
 from infra.backoffice import GROUPS
 from lambdas.backoffice_api.settings import OPERATORS_GROUP, REVIEWERS_GROUP
+from lambdas.shared import constants
 from sandbox.api_gateway import ApiGateway, ApiRequest, Refused, Route
 
 PAGE_PREFIX: Final = "/backoffice/"
@@ -65,7 +66,7 @@ class BackOfficeSandbox:
         self.clients: dict[str, list[str]] = {}  # pool id -> client ids
         self.client_ids: dict[str, str] = {}  # logical id -> client id
         self.passwords: dict[str, str] = {}
-        self.keys = KeySet.import_key_set(moto_jwks())
+        self.keys = KeySet.import_key_set(moto_jwks())  # type: ignore[arg-type]  # a JWKS document (dict)
         self.api_url = ""
 
     def _resources(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -218,6 +219,11 @@ def install(sandbox: Any, gateway: ApiGateway) -> BackOfficeSandbox:
     if all(group in GROUPS for group in SEEDED.values()) and office.pools:
         office.seed()
     office.api_url = gateway.url()
+    # moto leaves out outputs that Ref a resource it has no model for (the pool, its client): the real ids.
+    for pool in office.pools.values():
+        sandbox.deployment.outputs[constants.OUTPUT_USER_POOL_ID] = pool
+    for client in office.client_ids.values():
+        sandbox.deployment.outputs[constants.OUTPUT_USER_POOL_CLIENT_ID] = client
     gateway.authorizers[COGNITO_TYPE] = office.authorize
     sandbox.server.mounts[PAGE_PREFIX] = office
     return office

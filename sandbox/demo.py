@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from lambdas.shared import constants
 from lambdas.shared.pricing import Pricing
-from sandbox import observe, scenarios
+from sandbox import backoffice, observe, scenarios
 from sandbox.account import Sandbox
 from sandbox.deploy import DeployError, template_path
 from sandbox.moto_fixes import FIXES, MOTO_VERSION
@@ -316,6 +316,11 @@ def main(cdk_out: Path, out: TextIO = sys.stdout) -> int:
         outcome.problems = check(sandbox, outcome.results) + channel_problems(sandbox, outcome.channel_results)
         outcome.wall_seconds = time.monotonic() - started
         report(sandbox, outcome, out)
+        out.write(
+            f"\nThe back-office page (reviewers, operators): `make serve`, then "
+            f"http://127.0.0.1:5000{backoffice.PAGE_PREFIX} (it prints the seeded users' passwords); "
+            f"deployed, the stack output {constants.OUTPUT_BACK_OFFICE_URL}.\n"
+        )
     if outcome.problems:
         out.write("\nDEMO CHECK FAILED:\n" + "".join(f"  {p}\n" for p in outcome.problems))
         return 1

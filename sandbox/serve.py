@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sandbox import api_gateway, scenarios
+from sandbox import api_gateway, backoffice, scenarios
 from sandbox.account import Sandbox
 from sandbox.deploy import DeployError, stack_environment, template_path
 
@@ -35,7 +35,12 @@ def main(cdk_out: Path, port: int, seed: bool = True) -> int:
         except DeployError as error:
             print(error, file=sys.stderr)
             return 2
-        print(f"  the order API: {api_gateway.mount(sandbox).url()}  (sign requests with SigV4)", flush=True)
+        gateway = api_gateway.mount(sandbox)
+        print(f"  the order API: {gateway.url()}  (sign requests with SigV4)", flush=True)
+        office = backoffice.install(sandbox, gateway)
+        print(f"  the back-office page: {office.page_url}", flush=True)
+        for user, secret in sorted(office.passwords.items()):
+            print(f"    sign in as {user:<9} password {secret}  ({backoffice.SEEDED[user]})", flush=True)
         url = sandbox.endpoint_url
         outputs = sandbox.outputs
         pinned = ", which cdk.out was synthesized for" if stack_environment(cdk_out).region else ""

@@ -1,11 +1,12 @@
 """CloudFormation: what moto's stack deployment gets wrong for a CDK template.
 
 Generated names that break AWS's rules, an archive's EventPattern, Ref to an event bus, state machines
-that land in the non-executing backend, and five resource types moto has no model for.
+that land in the non-executing backend, resource types moto has no model for, and CDK's BucketDeployment.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -108,6 +109,27 @@ register(
             _delete_state_machine_from_cloudformation
         ),
     },
+)
+
+
+def _method_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    properties = cloudformation_json["Properties"]
+    integration = properties.get("Integration") or {}
+    if integration.get("Type") == "MOCK":
+        # A MOCK integration (a CORS preflight) has neither; moto's put_integration takes None for both.
+        integration = {"IntegrationHttpMethod": None, "Uri": None, **integration}
+        cloudformation_json = {**cloudformation_json, "Properties": {**properties, "Integration": integration}}
+    return original("cfn-mock-method").__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+register(
+    "cfn-mock-method",
+    "An AWS::ApiGateway::Method with a MOCK integration (CDK's CORS preflight, OPTIONS) fails the whole "
+    "stack: moto reads the integration's IntegrationHttpMethod and Uri, which a MOCK integration has not "
+    "(KeyError: 'IntegrationHttpMethod').",
+    {("moto.apigateway.models:Method", "create_from_cloudformation_json"): classmethod(_method_from_cloudformation)},
 )
 
 
@@ -224,7 +246,56 @@ class _Schema(_Resource):
         return cls(arn, {"SchemaArn": arn, "SchemaName": schema, "SchemaVersion": "1"})
 
 
-_MISSING_MODELS = {m.TYPE: m for m in (_EventInvokeConfig, _QueuePolicy, _EventBusPolicy, _SchemaRegistry, _Schema)}
+class _Distribution(_Resource):
+    """moto's CloudFront API has distributions, its CloudFormation none: recorded with an id and a domain name
+    (the sandbox serves the back-office page itself, sandbox/backoffice.py)."""
+
+    TYPE = "AWS::CloudFront::Distribution"
+    ATTRIBUTES = ("Id", "DomainName")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        distribution = "E" + hashlib.sha256(f"{account_id}/{region_name}/{name}".encode()).hexdigest()[:13].upper()
+        return cls(distribution, {"Id": distribution, "DomainName": f"{distribution.lower()}.cloudfront.net"})
+
+
+class _OriginAccessControl(_Resource):
+    """The distribution's origin access control: recorded with an id (its bucket policy names the distribution)."""
+
+    TYPE = "AWS::CloudFront::OriginAccessControl"
+    ATTRIBUTES = ("Id",)
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        control = "E" + hashlib.sha256(f"{account_id}/{region_name}/{name}/oac".encode()).hexdigest()[:13].upper()
+        return cls(control, {"Id": control})
+
+
+class _BucketDeployment(_Resource):
+    """CDK's BucketDeployment is a custom resource whose handler (aws-cdk-lib's, with the AWS CLI in a layer)
+    cannot run in the sandbox: moto would invoke it and wait for its answer, leaving the stack
+    CREATE_IN_PROGRESS. It is completed here; the sandbox serves web/ itself (sandbox/backoffice.py)."""
+
+    TYPE = "Custom::CDKBucketDeployment"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        return cls(f"aws.cdk.s3deployment.{name}")
+
+
+_MISSING_MODELS = {
+    m.TYPE: m
+    for m in (
+        _EventInvokeConfig,
+        _QueuePolicy,
+        _EventBusPolicy,
+        _SchemaRegistry,
+        _Schema,
+        _Distribution,
+        _OriginAccessControl,
+        _BucketDeployment,
+    )
+}
 
 
 def _resource_class_from_type(resource_type: str) -> Any:
@@ -238,6 +309,9 @@ register(
     "moto's CloudFormation skips resource types it has no model for (with a warning), and fails the "
     "whole stack when an output reads an attribute of one ('NoneType' has no attribute 'has_cfn_attr'). "
     "This stack uses five: AWS::Lambda::EventInvokeConfig (the subscribers' async retries and on-failure "
-    "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema.",
+    "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema; "
+    "and AWS::CloudFront::Distribution (the page's address is its DomainName) and ::OriginAccessControl. CDK's "
+    "Custom::CDKBucketDeployment has a model (moto's custom resources) that invokes its handler, which cannot "
+    "run in the sandbox, and waits for an answer that never comes: the stack stays CREATE_IN_PROGRESS.",
     {("moto.cloudformation.parsing:", "resource_class_from_type"): _resource_class_from_type},
 )
