@@ -22,9 +22,9 @@ from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.shared.events import marker_expiry, occurred_on
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, cold_start, text
-from lambdas.subscribers import count_delivery
+from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.logistics import logic, store
 from lambdas.subscribers.logistics.carriers import (
     CarrierRefused,
@@ -119,7 +119,7 @@ def _book(
     raise logic.NoDeliveryPartner(f"order {parcel.order_id}: no delivery partner took the parcel ({'; '.join(tried)})")
 
 
-@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+@subscriber("logistics")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     s = settings()
     detail = event["detail"]

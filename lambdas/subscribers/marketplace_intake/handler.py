@@ -12,9 +12,9 @@ from typing import Any
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client
 from lambdas.shared.adapters.executions import existing_input, start_once
-from lambdas.shared.observability import lambda_handler, logger
+from lambdas.shared.observability import logger
 from lambdas.shared.settings import cold_start, text
-from lambdas.subscribers import count_delivery
+from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.marketplace_intake import logic
 
 
@@ -30,7 +30,7 @@ class Settings:
 settings = cold_start(Settings.from_env, __name__)
 
 
-@lambda_handler(correlation_id_path="detail.metadata.correlationId")
+@subscriber("marketplace_intake")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     intake = logic.parse(event)
     machine = settings().state_machine_arn
