@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
@@ -25,7 +27,7 @@ from lambdas.shared import constants
 
 
 class OrderProcessingStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, config: StackConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, config: StackConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         add_checkov_skips(self)  # checkov's accepted findings, each on its resource with its reason
         self.config = config

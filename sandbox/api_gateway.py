@@ -97,7 +97,7 @@ def routes(template: dict[str, Any]) -> list[Route]:
     def path_of(reference: Any) -> str:
         if isinstance(reference, dict) and "Fn::GetAtt" in reference:  # the API's root resource
             return "/"
-        logical = reference.get("Ref") if isinstance(reference, dict) else None
+        logical = str(reference.get("Ref")) if isinstance(reference, dict) else ""
         if logical not in paths:
             props = resources[logical]["Properties"]
             parent = path_of(props["ParentId"])

@@ -87,7 +87,7 @@ def forwarded_headers(proof: object, bound_to: str) -> dict[str, str]:
         raise ReviewDecisionError(
             "Review decision: the identity proof is not a SigV4 signature over this decision's X-Order-Review header."
         )
-    out = {name: headers[name] for name in _FORWARDED if name in headers}
+    out: dict[str, str] = {name: headers[name] for name in _FORWARDED if name in headers}
     out[BINDING_HEADER] = bound_to
     return out
 

@@ -52,7 +52,7 @@ class Executions:
 
 
 def timeline_items(dynamo_table: Any | None, order_id: str) -> list[Mapping[str, Any]]:
-    return timeline_store.order_items(dynamo_table, order_id) if dynamo_table is not None else []
+    return list(timeline_store.order_items(dynamo_table, order_id)) if dynamo_table is not None else []
 
 
 def _code(error: ClientError) -> str:

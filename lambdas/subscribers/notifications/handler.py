@@ -54,7 +54,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     s = settings()
     sender = s.sender
     table_name = table(s.subscriber.table_name)
-    expires_at = marker_expiry(detail, s.subscriber.marker_ttl_days)
+    expires_at = marker_expiry(detail if isinstance(detail, dict) else {}, s.subscriber.marker_ttl_days)
     owner = str(context.aws_request_id)
 
     def try_claim() -> notifications.Claim:
