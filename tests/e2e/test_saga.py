@@ -52,15 +52,19 @@ def new_order(shop: scenarios.Storefront, token: str = "tok_visa") -> dict[str, 
     return order
 
 
+WORKFLOW_EVENTS = (constants.EVENT_ORDER_COMPLETED, constants.EVENT_ORDER_FAILED)
+
+
 def bus_events(sandbox: Sandbox, order_id: str) -> list[dict[str, Any]]:
-    """Our events about one order as the bus archived them (every put, once)."""
+    """The workflow's events about one order as the bus archived them (every put, once); what subscribers
+    publish in reaction (ShipmentAssigned, ...) is theirs."""
     from moto.events.models import events_backends
 
     name = sandbox.outputs[constants.OUTPUT_EVENT_ARCHIVE_ARN].rsplit("/", 1)[-1]
     events = []
     for event in list(events_backends[ACCOUNT_ID][sandbox.region].archives[name].events):
         detail = event["detail"] if isinstance(event["detail"], dict) else json.loads(event["detail"])
-        if detail.get("data", {}).get("orderId") == order_id:
+        if event["detail-type"] in WORKFLOW_EVENTS and detail.get("data", {}).get("orderId") == order_id:
             events.append({"type": event["detail-type"], "detail": detail})
     return events
 
