@@ -15,6 +15,7 @@ nothing is ever refunded or released here: the execution is redriven, or a perso
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -228,13 +229,17 @@ def _json(text: Any) -> Any:
         return None
 
 
+# A deployed definition names the stack's partition: arn:aws:, arn:aws-cn:, arn:aws-us-gov:.
+_LAMBDA_INVOKE = re.compile(r"^arn:[\w-]+:states:::lambda:invoke")
+
+
 def task_functions(definition: str) -> dict[str, str]:
     """{state name: function ARN} of the deployed definition's Lambda task states."""
     states = json.loads(definition).get("States", {})
     return {
         name: str(state["Parameters"]["FunctionName"])
         for name, state in states.items()
-        if str(state.get("Resource", "")).startswith("arn:aws:states:::lambda:invoke")
+        if _LAMBDA_INVOKE.match(str(state.get("Resource", "")))
         and isinstance(state.get("Parameters", {}).get("FunctionName"), str)
     }
 

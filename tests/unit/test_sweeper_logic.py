@@ -182,3 +182,9 @@ def test_metrics_count_what_is_left_per_kind_every_run() -> None:
     assert set(values) == {*logic.METRICS.values(), logic.METRIC_REPAIRED}
     assert logic.metric_values([]) == dict.fromkeys(values, 0.0)
     assert {Action.RELEASE_STOCK, Action.VOID_PAYMENT, Action.FINISH_COMPENSATION} == logic.AUTO_REPAIR
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_task_functions_are_found_in_every_partition(partition: str) -> None:
+    task = {"Type": "Task", "Resource": f"arn:{partition}:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}}
+    assert logic.task_functions(json.dumps({"States": {"RefundPayment": task}})) == {"RefundPayment": "f"}
