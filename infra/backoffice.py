@@ -225,7 +225,10 @@ def add_back_office(stack: Stack, functions: FunctionFactory, api: OrderApi, sub
         allowed_origin=web.url,
     )
     web.deploy(
-        api_url=api.rest_api.url, region=stack.region, user_pool_client_id=back_office.users.client.user_pool_client_id
+        api_url=api.rest_api.url,
+        region=stack.region,
+        user_pool_client_id=back_office.users.client.user_pool_client_id,
+        log_retention_days=stack.config.log_retention_days,  # type: ignore[attr-defined]
     )
     back_office.web = web
     return back_office

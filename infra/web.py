@@ -15,9 +15,12 @@ from typing import Final
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
+
+from infra.functions import log_group_key, log_retention
 
 WEB_ROOT: Final = Path(__file__).resolve().parent.parent / "web"
 CONFIG_FILE: Final = "config.json"
@@ -54,10 +57,6 @@ DEPLOYMENT_HANDLER_CHECKS: Final = ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117",
 DEPLOYMENT_POLICY: Final = (
     "CDK's BucketDeployment grant: write (put, delete for prune) objects of the page's own bucket only, and "
     "create CloudFront invalidations, which have no resource-level permission in CDK's grant."
-)
-DEPLOYMENT_LOGS: Final = (
-    "The BucketDeployment handler's log group (CDK's): it logs object keys of the page's files and the AWS "
-    "CLI's output, no order data."
 )
 
 
@@ -171,7 +170,9 @@ class BackOfficeWeb(Construct):
             {"CKV_AWS_68": NO_WAF, "CKV_AWS_86": DISTRIBUTION_LOGS, "CKV_AWS_174": DEFAULT_CERTIFICATE},
         )
 
-    def deploy(self, *, api_url: str, region: str, user_pool_client_id: str) -> s3deploy.BucketDeployment:
+    def deploy(
+        self, *, api_url: str, region: str, user_pool_client_id: str, log_retention_days: int
+    ) -> s3deploy.BucketDeployment:
         """Copy web/ and its config.json into the bucket; invalidate the distribution's cache."""
         stack = Stack.of(self)
         config = {
@@ -189,6 +190,16 @@ class BackOfficeWeb(Construct):
             distribution_paths=["/*"],
             prune=True,
             retain_on_delete=False,
+            # Its handler's log, like every function's: retention and a customer-managed key.
+            log_group=logs.LogGroup(
+                self,
+                "PageDeploymentLogs",
+                retention=log_retention(log_retention_days),
+                removal_policy=RemovalPolicy.DESTROY,
+                encryption_key=log_group_key(
+                    self, "PageDeploymentLogKey", "Encrypts the back-office page deployment's log"
+                ),
+            ),
         )
         _acknowledge_deployment_handler(Stack.of(self))
         return deployment
@@ -231,8 +242,6 @@ def _acknowledge_deployment_handler(stack: Stack) -> None:
                     _checkov_skips(node, dict.fromkeys(DEPLOYMENT_HANDLER_CHECKS, DEPLOYMENT_HANDLER))
                 elif kind == "AWS::IAM::Policy":
                     _checkov_skips(node, {"CKV_AWS_111": DEPLOYMENT_POLICY})
-                elif kind == "AWS::Logs::LogGroup":
-                    _checkov_skips(node, {"CKV_AWS_158": DEPLOYMENT_LOGS})
         for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*", "s3:Abort*", "s3:DeleteObject*"):
             _ack(
                 child,
