@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 demo serve test bench reliability: export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth deploy diff watch destroy test lint typecheck demo serve seed bench reliability clean
+.PHONY: help browser setup synth deploy diff watch destroy test lint typecheck demo serve seed bench reliability clean
 
 # `make help` prints these lines: one per target, what it really does (tests/docs/test_make.py checks).
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "  make test         set up and run every test (unit, infra incl. cfn-lint and checkov, e2e, property, docs)"
 	@echo "  make serve        the sandbox as a local AWS endpoint on http://127.0.0.1:5000 (Ctrl-C ends it)"
 	@echo "  make setup        .venv (pinned Python packages, orderctl command), .venv-checkov, node_modules"
+	@echo "  make browser      Debian's Chromium for the browser tests (apt-get as root, when missing; make test runs it)"
 	@echo "  make synth        cdk synth (cdk-nag AwsSolutions on) into cdk.out/"
 	@echo "  make lint         ruff check + ruff format --check (cfn-lint and checkov run in make test)"
 	@echo "  make typecheck    mypy over lambdas/, infra/, orderctl/, sandbox/ (also part of make test)"
@@ -78,7 +79,20 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup
+# The browser tests (tests/web) drive Debian's Chromium (no browser download): installed when missing, as root
+# (apt-get update first only if the package lists lack it); otherwise the tests fail saying how to install it.
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) \
+	      || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); }; \
+	  else \
+	    echo "make test: the browser tests need Debian's Chromium: sudo apt-get install -y $(BROWSER_PACKAGES)" >&2; \
+	  fi; \
+	fi
+
+test: setup browser
 	$(VENV)/bin/pytest
 
 demo: synth
