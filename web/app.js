@@ -146,16 +146,19 @@ async function openOrder(orderId, quiet) {
   return order;
 }
 
-// After a decision: follow the order until its execution ends (the subscribers then show in the timeline).
+// After a decision: follow the order until its execution has ended and its timeline has stopped growing
+// (the subscribers record what they did after the execution ends: received, then applied or failed).
 function follow(orderId) {
   clearInterval(state.polling);
-  let rounds = 0;
+  let rounds = 0, quiet = 0, seen = -1;
   state.polling = setInterval(async () => {
     rounds += 1;
     try {
       const order = await openOrder(orderId, true);
-      const settled = order.status !== "RUNNING" && (order.timeline || []).some((e) => e.source === "subscriber");
-      if (settled || (order.status !== "RUNNING" && rounds > 10) || rounds > 60) {
+      const entries = (order.timeline || []).length;
+      quiet = order.status !== "RUNNING" && entries === seen ? quiet + 1 : 0;
+      seen = entries;
+      if (quiet >= 3 || rounds > 60) {
         clearInterval(state.polling);
         say(`Order ${orderId}: ${order.status}.`);
       }

@@ -53,7 +53,7 @@ def expect_succeeded_with_every_subscriber(page: Page) -> None:
     timeline = page.locator("#timeline")
     assert len(COMPLETED_SUBSCRIBERS) >= 5, COMPLETED_SUBSCRIBERS
     for name in COMPLETED_SUBSCRIBERS:
-        expect(timeline).to_contain_text(f"{name}: OrderCompleted", timeout=30_000)
+        expect(timeline).to_contain_text(f"{name}: OrderCompleted applied", timeout=30_000)
 
 
 def test_a_reviewer_approves_a_waiting_review_with_a_note(page: Page, served: Served) -> None:
