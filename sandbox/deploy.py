@@ -66,12 +66,28 @@ class Deployment:
 
 def template_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The template's Lambda functions that run a handler: logical id -> properties (CDK's own helper
-    functions with inline code and no Handler are left out)."""
+    functions with inline code and no Handler are left out, and so are custom resources' providers, e.g.
+    CDK's BucketDeployment handler: CloudFormation alone invokes them, and the sandbox completes those
+    resources itself, sandbox/moto_fixes/cloudformation.py)."""
+    providers = custom_resource_providers(template)
     return {
         logical: resource["Properties"]
         for logical, resource in template["Resources"].items()
-        if resource.get("Type") == "AWS::Lambda::Function" and "Handler" in resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Lambda::Function"
+        and "Handler" in resource.get("Properties", {})
+        and logical not in providers
     }
+
+
+def custom_resource_providers(template: dict[str, Any]) -> set[str]:
+    """Logical ids of the functions that custom resources (``Custom::*``) name as their ServiceToken."""
+    providers = set()
+    for resource in template["Resources"].values():
+        if str(resource.get("Type", "")).startswith("Custom::"):
+            token = resource.get("Properties", {}).get("ServiceToken")
+            if isinstance(token, dict) and "Fn::GetAtt" in token:
+                providers.add(str(token["Fn::GetAtt"][0]))
+    return providers
 
 
 @dataclass(frozen=True)
