@@ -81,7 +81,7 @@ def template_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def custom_resource_providers(template: dict[str, Any]) -> set[str]:
     """Logical ids of the functions that custom resources (``Custom::*``) name as their ServiceToken."""
-    providers = set()
+    providers: set[str] = set()
     for resource in template["Resources"].values():
         if str(resource.get("Type", "")).startswith("Custom::"):
             token = resource.get("Properties", {}).get("ServiceToken")
