@@ -85,7 +85,7 @@ def test_an_order_placed_through_the_api_runs_and_shows_its_timeline(api: str) -
     assert status == 200, again
     assert (again["started"], again["status"]) == (False, "SUCCEEDED")
     # Another order under that id: 409, and the order is unchanged.
-    status, refused = call(f"{api}/orders", "POST", {**order, "items": [{**order["items"][0], "quantity": 2}]})
+    status, refused = call(f"{api}/orders", "POST", {**order, "items": [{**order["items"][0], "quantity": 3}]})
     assert status == 409, refused
     assert call(f"{api}/orders/api-happy-1")[1]["status"] == "SUCCEEDED"
 

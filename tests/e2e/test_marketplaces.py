@@ -84,7 +84,7 @@ def test_every_shipped_order_has_a_carrier_and_a_tracking_email(
 ) -> None:
     shipped = demo.shipped_orders(sandbox)
     succeeded = {r.result.order_id for r in batch_run.runs if r.result.status == "SUCCEEDED"}
-    assert succeeded | {"ebuy-EB-7001"} == set(shipped)
+    assert succeeded | {"ebuy-EB-7001"} <= set(shipped)  # other tests of this package ship orders too
     tracking = {m.subject for m in observe.emails(sandbox) if " ships with " in m.subject}
     for order_id, shipment in shipped.items():
         assert f"Your order {order_id} ships with {shipment['carrier']}: {shipment['trackingNumber']}" in tracking
