@@ -9,7 +9,9 @@ never stack-wide. A function's role is how the template invokes it:
 - subscriber: event-pattern rules whose targets have a dead-letter queue invoke it, and its own
   retries end in an on-failure destination; nothing else invokes it;
 - scheduled: schedules (EventBridge rules or Scheduler) invoke it, and nothing else does;
-- operator: nothing in the template invokes it (people call it through the Lambda API, under IAM);
+- operator: nothing in the template invokes it but, perhaps, roles that only people assume (a trust
+  policy naming AWS accounts, users or roles, no service): people call it through the Lambda API, under
+  IAM, with their own credentials or such a role's (the payment reviewers' role, infra/workflow.py);
 - api: API Gateway invokes it (its only Lambda permission is for apigateway.amazonaws.com), nothing else.
 
 A function that is none of these (a queue consumer, a subscriber without a dead-letter queue...) gets
@@ -77,9 +79,9 @@ NO_RESERVED_CONCURRENCY = {
         "account's shared pool."
     ),
     Role.OPERATOR: (
-        "Invoked only by people through the Lambda API (reviewers, via the console or orderctl), a few calls "
-        "an hour; IAM decides who may call it. A reservation would withhold capacity from the account's "
-        "shared pool and bound nothing that happens."
+        "Invoked only by people through the Lambda API (reviewers, via the console or orderctl, with their own "
+        "credentials or a role only people assume), a few calls an hour; IAM decides who may call it. A "
+        "reservation would withhold capacity from the account's shared pool and bound nothing that happens."
     ),
     Role.API: (
         "Invoked only by API Gateway, synchronously, once per request: the stage's throttling (rate and burst, "
@@ -169,7 +171,13 @@ class Invocations:
     other_triggers: int = 0  # event source mappings, function URLs, custom resources
     iam_invokers: set[str] = field(default_factory=set)  # roles granted lambda:InvokeFunction on it
 
-    def role(self, state_machine_roles: set[str], scheduler_roles: set[str], job_roles: set[str]) -> Role | None:
+    def role(
+        self,
+        state_machine_roles: set[str],
+        scheduler_roles: set[str],
+        job_roles: set[str],
+        person_roles: frozenset[str] = frozenset(),
+    ) -> Role | None:
         rules = bool(self.pattern_rules) or self.schedule_rules > 0
         only_events = self.service_permissions <= {"events.amazonaws.com"}
         if self.other_triggers or self.other_state_machine_uses:
@@ -180,13 +188,13 @@ class Invocations:
             return Role.SCHEDULED if self.iam_invokers <= scheduler_roles else None
         if self.service_permissions == {API_GATEWAY} and not (rules or self.sync_tasks or self.iam_invokers):
             return Role.API
+        if not rules and not self.service_permissions and not self.sync_tasks and self.iam_invokers <= person_roles:
+            return Role.OPERATOR
         if self.sync_tasks or self.iam_invokers or not only_events:
             return None
         if self.pattern_rules and not self.schedule_rules:
             has_dlq = all(self.pattern_rules)
             return Role.SUBSCRIBER if has_dlq and self.on_failure_destination else None
-        if not rules and not self.service_permissions:
-            return Role.OPERATOR
         return None
 
 
@@ -234,6 +242,22 @@ def _task_states(node: Any) -> Iterator[dict[str, Any]]:
             yield from _task_states(child)
 
 
+def _assumed_only_by_people(role: dict[str, Any]) -> bool:
+    """A role whose every trust statement allows sts:AssumeRole to AWS principals (accounts, users, roles)
+    only: no service, no federation, no other action (tags, web identity, SAML)."""
+    statements = _as_list((role.get("assumeRolePolicyDocument") or {}).get("Statement"))
+    for statement in statements:
+        principal = statement.get("Principal")
+        if (
+            statement.get("Effect") != "Allow"
+            or _as_list(statement.get("Action")) != ["sts:AssumeRole"]
+            or not isinstance(principal, dict)
+            or set(principal) != {"AWS"}
+        ):
+            return False
+    return bool(statements)
+
+
 def _placeholder_keys(text: str) -> set[str]:
     return set(re.findall(r"\$\{([^}]+)\}", text))
 
@@ -245,6 +269,7 @@ class _Facts:
         self.invocations: dict[str, Invocations] = {}
         self.state_machine_roles: set[str] = set()
         self.scheduler_roles: set[str] = set()
+        self.person_roles: set[str] = set()  # roles whose trust policy names only AWS principals, no service
         nodes = stack.node.find_all()
         for node in nodes:
             if isinstance(node, lambda_.CfnFunction) and Stack.of(node) is stack:
@@ -256,6 +281,9 @@ class _Facts:
                 continue
             if isinstance(node, sfn.CfnStateMachine):
                 self._state_machine(node)
+            elif isinstance(node, iam.CfnRole):
+                if _assumed_only_by_people(self.props(node)):
+                    self.person_roles.add(stack.get_logical_id(node))
             elif isinstance(node, events.CfnRule):
                 self._rule(node)
             elif isinstance(node, lambda_.CfnEventInvokeConfig):
@@ -344,7 +372,9 @@ class _Facts:
                     self.invocations[ref].iam_invokers |= roles
 
     def role_of(self, logical_id: str) -> Role | None:
-        return self.invocations[logical_id].role(self.state_machine_roles, self.scheduler_roles, self._job_roles())
+        return self.invocations[logical_id].role(
+            self.state_machine_roles, self.scheduler_roles, self._job_roles(), frozenset(self.person_roles)
+        )
 
     def _job_roles(self) -> set[str]:
         """Execution roles of the scheduled functions (a sweeper may re-run a workflow's step)."""

@@ -16,6 +16,7 @@ import pytest
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
@@ -27,7 +28,7 @@ from tests.synth import Synthesized
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 PINNED = (REPO_ROOT / "requirements-checkov.txt").read_text().split("checkov==")[1].split()[0]
-PROBES = ("Subscriber", "NoDeadLetters", "Scheduled", "Api", "Tool")
+PROBES = ("Subscriber", "NoDeadLetters", "Scheduled", "Api", "Tool", "PeopleTool", "FunctionCalled")
 FUNCTION_CHECKS = {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
 
 
@@ -133,6 +134,12 @@ def test_a_function_of_no_known_role_gets_no_skip() -> None:
     # an operator tool with a secret in its environment: no environment skip
     tool = function("Tool")
     tool.add_environment("PAYMENT_API_KEY", "sk_live_x")
+    # an operator tool that people call through a role only people assume (as the reviewers' role): operator
+    people_tool = function("PeopleTool")
+    people_tool.grant_invoke(iam.Role(stack, "PeopleRole", assumed_by=iam.AccountPrincipal("123456789012")))
+    # one that another function calls (its role is assumed by Lambda): unknown
+    function_called = function("FunctionCalled")
+    function_called.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
     unencrypted = sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
 
     template = Template.from_stack(stack)
@@ -143,6 +150,8 @@ def test_a_function_of_no_known_role_gets_no_skip() -> None:
     assert found["NoDeadLetters"] == set()
     assert found["Api"] == set()
     assert found["Tool"] == FUNCTION_CHECKS - {"CKV_AWS_173"}
+    assert found["PeopleTool"] == FUNCTION_CHECKS
+    assert found["FunctionCalled"] == set()
     queues = _skips(template, "AWS::SQS::Queue")
     assert queues[stack.get_logical_id(dlq.node.default_child)] == {"CKV_AWS_27"}  # type: ignore[arg-type]
     assert queues[stack.get_logical_id(unencrypted.node.default_child)] == set()  # type: ignore[arg-type]
