@@ -1,4 +1,4 @@
-"""The architecture diagram in the README, generated from the ASL and the subscriber registry.
+"""The architecture diagram in docs/WORKFLOW.md, generated from the ASL and the subscriber registry.
 
     python -m tools.diagram           rewrite the block between <!-- DIAGRAM --> and <!-- DIAGRAM:END -->
     python -m tools.diagram --check   exit 1 when the README's block is out of date (tests do this too)
@@ -21,7 +21,7 @@ from typing import Any
 from lambdas.shared import constants
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-README = REPO_ROOT / "README.md"
+README = REPO_ROOT / "docs" / "WORKFLOW.md"  # the document that holds the diagram block
 ASL = REPO_ROOT / constants.ASL_FILE
 BEGIN, END = "<!-- DIAGRAM -->", "<!-- DIAGRAM:END -->"
 BUS = "OrderBus"

@@ -13,7 +13,9 @@ of the batch):
 - the bus: OrderCompleted exactly once iff it succeeded, OrderFailed exactly once iff it failed after
   validation (with the execution's error), neither for a failed validation or a failed compensation;
 - each subscriber's per-order effect: inventory sold it, analytics counted it, one confirmation
-  e-mail, failure_stats counted its failure: each exactly once, and only for the right outcome.
+  e-mail, logistics booked its shipment and published ShipmentAssigned, one tracking e-mail naming that
+  carrier and tracking number, failure_stats counted its failure: each exactly once, and only for the
+  right outcome (a handed-over store sale ships nothing).
 
 Globally (the whole world so far):
 
@@ -53,7 +55,7 @@ from tests.reliability.world import OrderRun, World
 
 CHARGED = {pay.APPROVED, pay.REVIEW_APPROVED}
 NOT_CHARGED = {pay.REFUNDED, pay.VOIDED, pay.DECLINED}
-SUBSCRIBERS = ("Inventory", "Analytics", "Audit", "Notifications", "FailureStats")
+SUBSCRIBERS = ("Inventory", "Analytics", "Audit", "Notifications", "FailureStats", "Logistics")
 
 
 def plain(value: Any) -> Any:
@@ -359,9 +361,31 @@ def _events(world: World, run: OrderRun, state: State, where: str, left: set[str
             camel = _camel(step)
             if not isinstance(compensation.get(camel), dict) or "Error" not in compensation[camel]:
                 problems.append(f"OrderFailed does not name {camel} as left undone: {compensation}")
+    # logistics' reaction: one ShipmentAssigned per shipped OrderCompleted on the bus, never otherwise; a
+    # copy only when logistics itself was faulted (published, then failed before recording it) or the
+    # copies are the same event
+    shipments = state.published(run.name, constants.EVENT_SHIPMENT_ASSIGNED)
+    distinct = {json.dumps(e["detail"].get("data"), sort_keys=True) for e in shipments}
+    wanted = 1 if completed and ships(state, run.name) else 0
+    if len(distinct) != wanted:
+        problems.append(
+            f"{len(distinct)} distinct {constants.EVENT_SHIPMENT_ASSIGNED} events on the bus (want {wanted}; "
+            f"they differ in {_differing([json.loads(d) for d in distinct])})"
+        )
+    faulted = sum(1 for i in world.injector.injected_for(run.name) if i.function == "subscribers.logistics")
+    if len(shipments) - len(distinct) > faulted:
+        problems.append(
+            f"{constants.EVENT_SHIPMENT_ASSIGNED} put on the bus {len(shipments)} times ({faulted} logistics fault(s))"
+        )
     if where != REJECTED and not run.result.entered("ValidateOrder"):
         problems.append("never validated")
     return problems
+
+
+def _differing(datas: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The fields in which events' data differ, with each event's value."""
+    keys = sorted({k for d in datas for k in d})
+    return {k: [d.get(k) for d in datas] for k in keys if len({json.dumps(d.get(k)) for d in datas}) > 1}
 
 
 def _original_error(run: OrderRun) -> str | None:
@@ -403,10 +427,22 @@ def _subscriber_effects(run: OrderRun, state: State) -> list[str]:
     emails = [m for m in state.emails if m.subject == f"Your order {run.name} is confirmed"]
     if len(emails) != (1 if completed else 0):
         problems.append(f"{len(emails)} confirmation e-mails (OrderCompleted published: {completed})")
+    shipped = completed and ships(state, run.name)
+    shipments = state.published(run.name, constants.EVENT_SHIPMENT_ASSIGNED)
+    tracking = [m for m in state.emails if m.subject.startswith(f"Your order {run.name} ships with ")]
+    if len(tracking) != (1 if shipments else 0):
+        problems.append(f"{len(tracking)} tracking e-mails (ShipmentAssigned published: {bool(shipments)})")
+    elif shipments:
+        data = shipments[0]["detail"]["data"]
+        want = f"Your order {run.name} ships with {data['carrier']}: {data['trackingNumber']}"
+        if tracking[0].subject != want:
+            problems.append(f"tracking e-mail {tracking[0].subject!r}, ShipmentAssigned says {want!r}")
     expected = {
         ("Analytics", "COUNTED"): completed,
         ("Inventory", "SALES"): completed,
         ("Notifications", "CONFIRMATION"): completed,
+        ("Logistics", "SHIPMENT"): shipped,
+        ("Notifications", "TRACKING"): bool(shipments),
         ("FailureStats", "FAILED"): bool(state.published(run.name, constants.EVENT_ORDER_FAILED)),
     }
     for (subscriber, sk), wanted in expected.items():
@@ -419,7 +455,21 @@ def _subscriber_effects(run: OrderRun, state: State) -> list[str]:
     confirmation = state.item("Notifications", pk, "CONFIRMATION")
     if completed and confirmation and confirmation.get("status") != "SENT":
         problems.append(f"confirmation {confirmation.get('status')}, not SENT")
+    shipment = state.item("Logistics", pk, "SHIPMENT")
+    if shipped and shipment and shipment.get("status") != "PUBLISHED":
+        problems.append(f"logistics left the shipment {shipment.get('status')}, not PUBLISHED")
+    notice = state.item("Notifications", pk, "TRACKING")
+    if shipments and notice and notice.get("status") != "SENT":
+        problems.append(f"tracking e-mail {notice.get('status')}, not SENT")
     return problems
+
+
+def ships(state: State, order_id: str) -> bool:
+    """Does the order's OrderCompleted send a parcel (logistics' rule: all but a handed-over store sale)?"""
+    return any(
+        e["detail"]["data"].get("fulfilment") != constants.FULFILMENT_HANDED_OVER
+        for e in state.published(order_id, constants.EVENT_ORDER_COMPLETED)
+    )
 
 
 def check_global(world: World, state: State, dead_letters_expected: bool = False) -> list[str]:
@@ -552,10 +602,36 @@ def _subscriber_totals(world: World, state: State) -> list[str]:
             f"({len(archived - set(keys))} missing, {len(set(keys) - archived)} unknown)"
         )
 
-    # one confirmation e-mail per completed order, none other
-    subjects = Counter(m.subject for m in state.emails)
+    # one confirmation e-mail per completed order, none other; at most one tracking e-mail per order
+    # (notifications reacts to logistics' ShipmentAssigned too: a reaction to a reaction)
+    subjects = Counter(m.subject for m in state.emails if m.subject.endswith(" is confirmed"))
     if sum(subjects.values()) != len(ids) or any(n > 1 for n in subjects.values()):
         problems.append(f"{sum(subjects.values())} confirmation e-mails for {len(ids)} completed orders")
+    tracking = Counter(m.subject for m in state.emails if " ships with " in m.subject)
+    if sum(tracking.values()) > len(ids) or any(n > 1 for n in tracking.values()):
+        problems.append(f"{sum(tracking.values())} tracking e-mails for {len(ids)} completed orders")
+
+    # logistics: one ShipmentAssigned (copies are the same event) and one tracking e-mail per shipped
+    # completed order, and nothing for any other order
+    shipped = {o for o in ids if ships(state, o)}
+    assigned: dict[str, set[str]] = defaultdict(set)
+    for event in state.events:
+        if event["detail-type"] == constants.EVENT_SHIPMENT_ASSIGNED:
+            data = event["detail"]["data"]
+            assigned[data["orderId"]].add(json.dumps(data, sort_keys=True))
+    if set(assigned) != shipped or any(len(v) > 1 for v in assigned.values()):
+        problems.append(
+            f"ShipmentAssigned for {len(assigned)} orders, {len(shipped)} shipped completed orders "
+            f"(missing {sorted(shipped - set(assigned))[:4]}, unexpected {sorted(set(assigned) - shipped)[:4]}, "
+            f"conflicting {sorted(o for o, v in assigned.items() if len(v) > 1)[:4]})"
+        )
+    if sum(tracking.values()) != len(shipped):
+        problems.append(f"{sum(tracking.values())} tracking e-mails for {len(shipped)} shipped completed orders")
+    booked = {
+        i["pk"].removeprefix("ORDER#") for i in state.tables["Logistics"] if i["sk"] == "SHIPMENT" and i.get("status")
+    }
+    if booked - shipped:
+        problems.append(f"logistics shipments for orders that did not ship: {sorted(booked - shipped)[:4]}")
     return problems
 
 
