@@ -15,8 +15,10 @@ from typing import Final
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
@@ -54,10 +56,6 @@ DEPLOYMENT_HANDLER: Final = (
     "resource to reach, no secret in its environment, concurrency of one deployment at a time."
 )
 DEPLOYMENT_HANDLER_CHECKS: Final = ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173")
-DEPLOYMENT_POLICY: Final = (
-    "CDK's BucketDeployment grant: write (put, delete for prune) objects of the page's own bucket only, and "
-    "create CloudFront invalidations, which have no resource-level permission in CDK's grant."
-)
 
 
 def _checkov_skips(resource: object, skips: dict[str, str]) -> None:
@@ -173,7 +171,12 @@ class BackOfficeWeb(Construct):
     def deploy(
         self, *, api_url: str, region: str, user_pool_client_id: str, log_retention_days: int
     ) -> s3deploy.BucketDeployment:
-        """Copy web/ and its config.json into the bucket; invalidate the distribution's cache."""
+        """Copy web/ and its config.json into the bucket; invalidate the distribution's cache.
+
+        CDK's handler runs under a role of ours that CDK may not add to (``without_policy_updates``): no
+        AWSLambdaBasicExecutionRole (which may write any log group), and each grant written here, narrowed
+        where CDK's is not: its own log group only, invalidations of this distribution only.
+        """
         stack = Stack.of(self)
         config = {
             "apiUrl": api_url,
@@ -181,27 +184,52 @@ class BackOfficeWeb(Construct):
             "userPoolClientId": user_pool_client_id,
             "cognitoUrl": f"https://cognito-idp.{region}.{stack.url_suffix}/",
         }
+        # Its handler's log, like every function's: retention and a customer-managed key.
+        log_group = logs.LogGroup(
+            self,
+            "PageDeploymentLogs",
+            retention=log_retention(log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=log_group_key(
+                self, "PageDeploymentLogKey", "Encrypts the back-office page deployment's log"
+            ),
+        )
+        role = iam.Role(
+            self,
+            "PageDeploymentRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CDK's BucketDeployment handler: copies the back-office page into its bucket",
+        )
+        page = s3_assets.Asset(self, "PageFiles", path=str(WEB_ROOT))
         deployment = s3deploy.BucketDeployment(
             self,
             "Page",
-            sources=[s3deploy.Source.asset(str(WEB_ROOT)), s3deploy.Source.json_data(CONFIG_FILE, config)],
+            sources=[
+                s3deploy.Source.bucket(page.bucket, page.s3_object_key),
+                s3deploy.Source.json_data(CONFIG_FILE, config),
+            ],
             destination_bucket=self.bucket,
             distribution=self.distribution,
             distribution_paths=["/*"],
             prune=True,
             retain_on_delete=False,
-            # Its handler's log, like every function's: retention and a customer-managed key.
-            log_group=logs.LogGroup(
-                self,
-                "PageDeploymentLogs",
-                retention=log_retention(log_retention_days),
-                removal_policy=RemovalPolicy.DESTROY,
-                encryption_key=log_group_key(
-                    self, "PageDeploymentLogKey", "Encrypts the back-office page deployment's log"
-                ),
-            ),
+            role=role.without_policy_updates(),
+            log_group=log_group,
         )
-        _acknowledge_deployment_handler(Stack.of(self))
+        # What CDK would grant, written here: read the CDK assets bucket (the page's zip and config.json),
+        # replace the page's objects (prune), invalidate this distribution, write its own log group.
+        page.grant_read(role)
+        self.bucket.grant_read_write(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
+                resources=[self.distribution.distribution_arn],
+            )
+        )
+        log_group.grant_write(role)
+        deployment.node.add_dependency(role)  # its policy is in place before CloudFormation runs the handler
+        _acknowledge_deployment_role(role, stack)
+        _acknowledge_deployment_handler(stack)
         return deployment
 
 
@@ -217,45 +245,33 @@ def _acknowledge_deployment_handler(stack: Stack) -> None:
     for child in stack.node.children:
         if not child.node.id.startswith("Custom::CDKBucketDeployment"):
             continue
-        for finding, reason in (
-            (
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "CDK's BucketDeployment handler (aws-cdk-lib, not ours) is built with the basic execution role; it "
-                "runs only when CloudFormation deploys the page, and writes nothing but its own logs with it.",
-            ),
-            (
-                "AwsSolutions-IAM5[Resource::*]",
-                "CDK's BucketDeployment handler: CloudFront CreateInvalidation/GetInvalidation have no resource-level "
-                "permission for the distribution in CDK's grant; the handler runs only during deployments.",
-            ),
-            (
-                "AwsSolutions-L1",
-                "The runtime of CDK's BucketDeployment handler is chosen by aws-cdk-lib (it ships the handler and "
-                "its AWS CLI layer together); a CDK upgrade moves it, not this stack.",
-            ),
-        ):
-            _ack(child, finding, reason)
+        _ack(
+            child,
+            "AwsSolutions-L1",
+            "The runtime of CDK's BucketDeployment handler is chosen by aws-cdk-lib (it ships the handler and "
+            "its AWS CLI layer together); a CDK upgrade moves it, not this stack.",
+        )
         for node in child.node.find_all():
-            if isinstance(node, CfnResource):
-                kind = node.cfn_resource_type
-                if kind == "AWS::Lambda::Function":
-                    _checkov_skips(node, dict.fromkeys(DEPLOYMENT_HANDLER_CHECKS, DEPLOYMENT_HANDLER))
-                elif kind == "AWS::IAM::Policy":
-                    _checkov_skips(node, {"CKV_AWS_111": DEPLOYMENT_POLICY})
-        for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*", "s3:Abort*", "s3:DeleteObject*"):
-            _ack(
-                child,
-                f"AwsSolutions-IAM5[Action::{action}]",
-                "CDK's BucketDeployment grant: read the page's asset from the CDK assets bucket and replace the "
-                "page's objects (prune) in the page's bucket, those two buckets only.",
-            )
-        for resource in (
-            _assets_bucket_objects(stack),
-            "<BackOfficeWebBucket38C3008E.Arn>/*",
-        ):
-            _ack(
-                child,
-                f"AwsSolutions-IAM5[Resource::{resource}]",
-                "Objects of the CDK assets bucket (the page's zipped asset) and of the page's own bucket: the "
-                "deployment copies and prunes the page's files, which are named only at deploy time.",
-            )
+            if isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function":
+                _checkov_skips(node, dict.fromkeys(DEPLOYMENT_HANDLER_CHECKS, DEPLOYMENT_HANDLER))
+
+
+def _acknowledge_deployment_role(role: iam.Role, stack: Stack) -> None:
+    """The page deployment's grants: two buckets' objects, whose names are known only at deploy time."""
+    for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*", "s3:Abort*", "s3:DeleteObject*"):
+        _ack(
+            role,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            "CDK's BucketDeployment grant: read the page's asset from the CDK assets bucket and replace the "
+            "page's objects (prune) in the page's bucket, those two buckets only.",
+        )
+    for resource in (
+        _assets_bucket_objects(stack),
+        "<BackOfficeWebBucket38C3008E.Arn>/*",
+    ):
+        _ack(
+            role,
+            f"AwsSolutions-IAM5[Resource::{resource}]",
+            "Objects of the CDK assets bucket (the page's zipped asset) and of the page's own bucket: the "
+            "deployment copies and prunes the page's files, which are named only at deploy time.",
+        )
