@@ -40,3 +40,18 @@ def synthesize_for(outdir: Path, context: dict[str, Any] | None = None, region: 
         app.synth()
     template_path = outdir / stack.template_file
     return Synthesized(outdir, template_path, json.loads(template_path.read_text()))
+
+
+def own_functions(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    """The stack's own functions (infra/functions.py builds them all): every AWS::Lambda::Function but CDK's
+    custom-resource providers, i.e. the functions a ``Custom::*`` resource names as its ServiceToken (today
+    CDK's BucketDeployment handler for the back-office page). aws-cdk-lib ships their code, runtime and layer
+    and CloudFormation alone invokes them, during deployments; they run none of our code."""
+    from sandbox.deploy import custom_resource_providers
+
+    providers = custom_resource_providers(synthesized.template)
+    functions = synthesized.resources("AWS::Lambda::Function")
+    for name in providers & set(functions):
+        handler = str(functions[name]["Properties"].get("Handler", ""))
+        assert not handler.startswith("lambdas."), f"{name} runs our code ({handler}): it is ours, not CDK's"
+    return {name: f for name, f in functions.items() if name not in providers}

@@ -16,7 +16,7 @@ import pytest
 
 from infra import names, regions
 from infra.workflow import ASL_INTEGRATION, load_definition
-from tests.infra.synth_support import synthesize_for
+from tests.infra.synth_support import own_functions, synthesize_for
 from tests.synth import Synthesized
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
@@ -50,7 +50,7 @@ def test_a_stack_for_a_region_of_each_kind(
     assert result.returncode == 0, result.stdout + result.stderr
     text = json.dumps(synthesized.template)
 
-    layers = {json.dumps(f["Properties"]["Layers"]) for f in synthesized.resources("AWS::Lambda::Function").values()}
+    layers = {json.dumps(f["Properties"]["Layers"]) for f in own_functions(synthesized).values()}
     expected = (
         f"arn:{partition}:lambda:{region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:" if account else OWN_LAYER
     )
@@ -90,7 +90,7 @@ def test_the_agnostic_template_decides_at_deploy_time(synthesized: Synthesized) 
     assert synthesized.one("AWS::SES::EmailIdentity")["Condition"] == "SesAvailable"
     assert template["Outputs"][names.OUTPUT_SCHEMA_REGISTRY]["Condition"] == "SchemaRegistryAvailable"
     # The layer's account by partition and GovCloud region; a rule refuses the regions without it.
-    layer = json.dumps(next(iter(synthesized.resources("AWS::Lambda::Function").values()))["Properties"]["Layers"])
+    layer = json.dumps(next(iter(own_functions(synthesized).values()))["Properties"]["Layers"])
     for account in ("017000801446", "498634801083", "165087284144", "165093116878"):
         assert account in layer
     rule = json.dumps(template["Rules"]["PowertoolsLayerPublished"])
