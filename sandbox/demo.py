@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from lambdas.shared import constants
 from lambdas.shared.pricing import Pricing
+from lambdas.subscribers.analytics.logic import MIN_ORDERS_TO_COMPARE
 from sandbox import backoffice, observe, scenarios
 from sandbox.account import Sandbox
 from sandbox.deploy import DeployError, template_path
@@ -229,12 +230,19 @@ def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
             f"                 {level.sku:<17} {level.warehouse:<8} available {level.available:>4}"
             f"  held {level.held:>3}  sold {level.sold:>3}"
         )
-    write("  analytics      orders by site variant (today):")
-    for stats in observe.analytics_by_variant(sandbox):
-        lift = f", revenue {stats.revenue_lift_pct:+.1f}% vs control" if stats.revenue_lift_pct is not None else ""
+    write("  analytics      orders by site variant (today), compared per order with control:")
+    variants = observe.analytics_by_variant(sandbox)
+    control = next((v for v in variants if v.variant == "control"), None)
+    for stats in variants:
+        if stats is control or stats.avg_order_value_lift_pct is None:
+            lift = ""
+        elif stats.too_small_to_compare(control):
+            lift = f"; sample too small to compare (fewer than {MIN_ORDERS_TO_COMPARE} orders a side)"
+        else:
+            lift = f"; average order {stats.avg_order_value_lift_pct:+.1f}% vs control"
         write(
             f"                 {stats.variant:<12} {stats.orders:>2} orders  {stats.units:>3} units  "
-            f"{_money(stats.revenue_cents):>12}{lift}"
+            f"{_money(stats.revenue_cents):>12}  avg {_money(round(stats.avg_order_value_cents)):>10}{lift}"
         )
     verification = observe.audit_verification(sandbox)
     seen = observe.events_seen(sandbox, "audit")

@@ -57,6 +57,16 @@ class VariantStats:
     # one is given: without it, variants are assumed to get the same traffic).
     orders_lift_pct: float | None
     revenue_lift_pct: float | None
+    # Average order value against the baseline's, in percent: a comparison per order, fair whatever the traffic.
+    avg_order_value_lift_pct: float | None = None
+
+    def too_small_to_compare(self, baseline: VariantStats | None) -> bool:
+        """Fewer orders on either side than a comparison needs to mean anything (MIN_ORDERS_TO_COMPARE)."""
+        return baseline is None or min(self.orders, baseline.orders) < MIN_ORDERS_TO_COMPARE
+
+
+# Below this many orders per variant a difference is noise: reports say "sample too small" instead.
+MIN_ORDERS_TO_COMPARE = 30
 
 
 def compare_variants(
@@ -88,6 +98,14 @@ def compare_variants(
         orders = totals[v]["orders"]
         return round(totals[v][name] / orders, digits) if orders else 0.0
 
+    def aov_lift(variant: str) -> float | None:
+        if variant == baseline or not totals[baseline]["orders"] or not totals[variant]["orders"]:
+            return None
+        base = totals[baseline]["revenueCents"] / totals[baseline]["orders"]
+        if not base:
+            return None
+        return round((totals[variant]["revenueCents"] / totals[variant]["orders"] - base) / base * 100, 2)
+
     ordered = sorted(totals, key=lambda v: (v != baseline, v))
     return [
         VariantStats(
@@ -99,6 +117,7 @@ def compare_variants(
             units_per_order=per_order("units", v, 3),
             orders_lift_pct=lift(v, "orders"),
             revenue_lift_pct=lift(v, "revenueCents"),
+            avg_order_value_lift_pct=aov_lift(v),
         )
         for v in ordered
     ]

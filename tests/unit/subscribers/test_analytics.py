@@ -120,3 +120,18 @@ def test_a_run_that_fails_before_its_counters_landed_is_retried_to_one_count(
     outcome = deliver_async(analytics_handler.handler, order_completed("o-1", [line("MUG", 2, 1000)]))
     assert outcome.error_names == ["Crash"] and outcome.result == {"orderId": "o-1", "counted": True}
     assert counters(subscriber_table)[("DAY#2026-11-20", "VARIANT#checkout-v2#ALL")]["orders"] == 1
+
+
+def test_variants_are_compared_per_order_and_small_samples_say_so() -> None:
+    from lambdas.subscribers.analytics.logic import MIN_ORDERS_TO_COMPARE, compare_variants
+
+    def row(variant: str, orders: int, revenue: int) -> dict[str, object]:
+        return {"sk": f"VARIANT#{variant}#ALL", "orders": orders, "units": orders, "revenueCents": revenue}
+
+    # 3 control orders of 10.00 against 6 checkout-v2 orders of 10.00: twice the revenue, the same order value.
+    control, v2 = compare_variants([row("control", 3, 3000), row("checkout-v2", 6, 6000)])
+    assert v2.revenue_lift_pct == 100.0 and v2.avg_order_value_lift_pct == 0.0
+    assert v2.too_small_to_compare(control)
+    big = MIN_ORDERS_TO_COMPARE
+    control, v2 = compare_variants([row("control", big, big * 1000), row("checkout-v2", big, big * 1100)])
+    assert v2.avg_order_value_lift_pct == 10.0 and not v2.too_small_to_compare(control)
