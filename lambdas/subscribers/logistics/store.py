@@ -6,6 +6,7 @@ carrier and tracking number, then ``PUBLISHED`` once ShipmentAssigned went out. 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
 SHIPMENT_SK: Final = "SHIPMENT"
@@ -18,7 +19,19 @@ def _key(order_id: str) -> dict[str, str]:
 
 
 def get(dynamo_table: Any, order_id: str) -> dict[str, Any]:
-    return dict(dynamo_table.get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {})
+    """The order's record, its numbers as int (a booked shipment is published again as it was first)."""
+    return dict(_plain(dynamo_table.get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the record's are all integers (weights, expiry)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _set(dynamo_table: Any, order_id: str, expires_at: int, values: dict[str, Any], add_refused: str = "") -> None:

@@ -134,6 +134,22 @@ def test_a_failed_publish_is_finished_by_the_retry_without_booking_again(subscri
     assert applied and published == [shipment] and partners.calls == ["Hermes"]
 
 
+def test_a_retry_after_a_failed_publish_publishes_the_same_shipment(subscriber_table: Any) -> None:
+    """The retry publishes the booked shipment from the table: the same data as the first attempt's, not
+    DynamoDB's Decimals (the event bus wrote parcelWeightGrams "600", a second, different ShipmentAssigned)."""
+    first: list[dict[str, Any]] = []
+
+    def broken(shipment: dict[str, Any]) -> None:
+        first.append(shipment)
+        raise RuntimeError("PutEvents failed")
+
+    with pytest.raises(RuntimeError):
+        assign(completed(), weights, Partners(), subscriber_table, broken, 2_000_000_000, lambda s: None)
+    applied, _, published = run(completed(), Partners(), subscriber_table)
+    assert applied and published == first
+    assert type(published[0]["parcelWeightGrams"]) is int
+
+
 def test_the_simulated_carrier_returns_the_first_booking_for_a_reference(subscriber_table: Any) -> None:
     carriers = SimulatedCarriers(subscriber_table)
     parcel = logic.Parcel("ord-1", "WH-EU-1", "DE", 500)
