@@ -31,7 +31,7 @@ help:
 	@echo "  make reliability  randomized fault/bad-input/load suites at full size"
 	@echo "  make clean        remove cdk.out and tool caches (keeps the venvs and node_modules)"
 	@echo "Your AWS account (your profile and region; bootstrap first, see README):"
-	@echo "  make deploy       cdk deploy the stack OrderProcessing"
+	@echo "  make deploy       cdk deploy OrderProcessing (STAGE=dev) or OrderProcessing-STAGE; APPROVAL=never without a terminal"
 	@echo "  make diff         cdk diff: what a deploy would change"
 	@echo "  make watch        cdk watch: redeploy on every save (development accounts only)"
 	@echo "  make seed         load the example catalog and stock into the deployed stack"
@@ -57,17 +57,22 @@ setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 synth: setup
 	npx cdk synth --quiet
 
+# STAGE: an independent copy (OrderProcessing for dev, OrderProcessing-<stage> otherwise; cdk.json "stages").
+# APPROVAL: cdk's --require-approval (never | any-change | broadening); `make deploy APPROVAL=never` needs no terminal.
+STAGE ?= dev
+APPROVAL ?= broadening
+
 deploy: setup
-	npx cdk deploy
+	npx cdk deploy -c stage=$(STAGE) --require-approval $(APPROVAL)
 
 diff: setup
-	npx cdk diff
+	npx cdk diff -c stage=$(STAGE)
 
 watch: setup
-	npx cdk watch
+	npx cdk watch -c stage=$(STAGE)
 
 destroy: setup
-	npx cdk destroy
+	npx cdk destroy -c stage=$(STAGE)
 
 seed: setup
 	$(PY) -m examples.seed
