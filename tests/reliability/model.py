@@ -169,14 +169,18 @@ def functions_on(path: str) -> tuple[str, ...]:
 
 
 def subscribers_for(published: str | None) -> tuple[str, ...]:
-    """The subscribers (function keys) that receive the workflow's event."""
+    """The subscribers (function keys) that receive an event about an order: the workflow's own, and
+    ShipmentAssigned, which logistics publishes for each shipped completed order."""
     if published == constants.EVENT_ORDER_COMPLETED:
         return (
             "subscribers.inventory",
             "subscribers.analytics",
             "subscribers.audit",
             "subscribers.notifications",
+            "subscribers.logistics",  # books a carrier for a shipped order and publishes ShipmentAssigned
         )
     if published == constants.EVENT_ORDER_FAILED:
         return ("subscribers.audit", "subscribers.failure_stats")
+    if published == constants.EVENT_SHIPMENT_ASSIGNED:  # logistics' reaction: the tracking e-mail, the trail
+        return ("subscribers.audit", "subscribers.notifications")
     return ()
