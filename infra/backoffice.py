@@ -16,12 +16,27 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+import jsii
+from aws_cdk import (
+    Acknowledgment,
+    CfnCondition,
+    CfnResource,
+    CfnWaitConditionHandle,
+    Duration,
+    IResolveContext,
+    IStableAnyProducer,
+    IStableListProducer,
+    Lazy,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra import regions
 from infra.api import OrderApi, Timeline
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
@@ -192,14 +207,18 @@ class BackOffice(Construct):
                     _ack(child, "AwsSolutions-APIG4", preflight)
                     _ack(child, "AwsSolutions-COG4", preflight)
         # The page must read the authoriser's refusals (401/403) too: they carry the allowed origin.
+        self.routes = root
+        self.gateway_responses: list[apigw.GatewayResponse] = []
         for response_type, name in (
             (apigw.ResponseType.UNAUTHORIZED, "Unauthorized"),
             (apigw.ResponseType.ACCESS_DENIED, "AccessDenied"),
         ):
-            rest_api.add_gateway_response(
-                f"BackOffice{name}",
-                type=response_type,
-                response_headers={"Access-Control-Allow-Origin": f"'{allowed_origin}'"},
+            self.gateway_responses.append(
+                rest_api.add_gateway_response(
+                    f"BackOffice{name}",
+                    type=response_type,
+                    response_headers={"Access-Control-Allow-Origin": f"'{allowed_origin}'"},
+                )
             )
 
     @property
@@ -232,3 +251,86 @@ def add_back_office(stack: Stack, functions: FunctionFactory, api: OrderApi, sub
     )
     back_office.web = web
     return back_office
+
+
+def add_back_office_where_available(
+    stack: Stack, functions: FunctionFactory, api: OrderApi, subscribers: Subscribers
+) -> BackOffice | None:
+    """The back-office where the region has Cognito user pools and CloudFront (regions.NO_BACK_OFFICE):
+    a known region without them gets none (None); an unknown one gets it under the condition
+    BackOfficeAvailable, on every resource it adds (its routes on the order API included)."""
+    available, condition = regions.available(stack, "BackOfficeAvailable", regions.NO_BACK_OFFICE)
+    if not available:
+        return None
+    back_office = add_back_office(stack, functions, api, subscribers)
+    if condition is not None:
+        _only_where(condition, stack, back_office, api.rest_api)
+        # Only in the aws partition: the layer's China and GovCloud branches would be unreachable (W1028).
+        cfn_function = back_office.function.node.default_child
+        assert isinstance(cfn_function, CfnResource)
+        cfn_function.add_property_override("Layers", [functions.layer_arn_in_the_aws_partition()])
+    return back_office
+
+
+def _only_where(condition: CfnCondition, stack: Stack, back_office: BackOffice, rest_api: apigw.RestApi) -> None:
+    scopes: list[Construct] = [back_office, back_office.routes, *back_office.gateway_responses]
+    if back_office.web is not None:
+        scopes.append(back_office.web)
+    # CDK's BucketDeployment handler is a singleton at the stack's level.
+    scopes += [c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")]
+    conditioned: set[str] = set()
+    for scope in scopes:
+        for node in scope.node.find_all():
+            if isinstance(node, CfnResource):
+                node.cfn_options.condition = condition
+                conditioned.add(stack.get_logical_id(node))
+    # The API's deployment depends on every method, these too; DependsOn cannot name a resource a condition
+    # may leave out, so it names a handle whose metadata refers to those (and only those) only where they
+    # exist (an Fn::If Ref is a dependency CloudFormation honours): the deployment still waits for every route.
+    deployment = rest_api.latest_deployment
+    assert deployment is not None
+    cfn_deployment = deployment.node.default_child
+    assert isinstance(cfn_deployment, CfnResource)
+    handle = CfnWaitConditionHandle(stack, "BackOfficeRoutesCreated")
+    dependencies = _Dependencies(cfn_deployment, conditioned)
+    handle.cfn_options.metadata = {"Routes": Lazy.any(_ConditionedRefs(dependencies, condition))}
+    cfn_deployment.add_override("DependsOn", Lazy.list(_UnconditionedDependsOn(dependencies, handle)))
+
+
+class _Dependencies:
+    """A resource's dependencies as synth finds them (every method, gateway response...), split in two."""
+
+    def __init__(self, resource: CfnResource, conditioned: set[str]) -> None:
+        self._resource = resource
+        self._conditioned = conditioned
+
+    def split(self) -> tuple[list[str], list[str]]:
+        stack = Stack.of(self._resource)
+        ids = {
+            stack.get_logical_id(d)
+            for d in self._resource.obtain_dependencies()
+            if isinstance(d, CfnResource) and Stack.of(d) is stack
+        }
+        return sorted(ids - self._conditioned), sorted(ids & self._conditioned)
+
+
+@jsii.implements(IStableListProducer)
+class _UnconditionedDependsOn:
+    def __init__(self, dependencies: _Dependencies, handle: CfnResource) -> None:
+        self._dependencies = dependencies
+        self._handle = handle
+
+    def produce(self, context: IResolveContext | None = None) -> list[str]:
+        kept, _ = self._dependencies.split()
+        return [*kept, Stack.of(self._handle).get_logical_id(self._handle)]
+
+
+@jsii.implements(IStableAnyProducer)
+class _ConditionedRefs:
+    def __init__(self, dependencies: _Dependencies, condition: CfnCondition) -> None:
+        self._dependencies = dependencies
+        self._condition = condition
+
+    def produce(self, context: IResolveContext | None = None) -> object:
+        _, conditioned = self._dependencies.split()
+        return regions.where_list(self._condition, [{"Ref": logical_id} for logical_id in conditioned])

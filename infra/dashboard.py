@@ -10,7 +10,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import names
+from infra import names, regions
 from infra.alarms import PERIOD, Alarms, WatchedQueue, business_metric, failed_orders_by_reason
 from infra.review_monitor import ReviewMonitor
 from infra.subscribers import Subscribers
@@ -19,6 +19,22 @@ from lambdas.shared import constants
 
 # Width of a dashboard row (CloudWatch's grid is 24 units wide).
 ROW = 24
+
+
+def _duration(label: str, function: lambda_.IFunction) -> cloudwatch.IMetric:
+    """Its p99 duration; a function left out where the region lacks its service (infra/regions.py) graphs
+    the name "none" there, which has no data."""
+    condition = regions.condition_of(function)
+    if condition is None:
+        return function.metric_duration(period=PERIOD, statistic="p99", label=label)
+    return cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name="Duration",
+        dimensions_map={"FunctionName": regions.where(condition, function.function_name, "none")},
+        period=PERIOD,
+        statistic="p99",
+        label=label,
+    )
 
 
 class OperationsDashboard:
@@ -118,6 +134,17 @@ class OperationsDashboard:
     @property
     def dashboard_name(self) -> str:
         return self.dashboard.dashboard_name
+
+    def add_durations(self, title: str, functions: dict[str, lambda_.IFunction]) -> None:
+        """A row with the p99 duration of functions made after the dashboard (connectors, API, back-office)."""
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title=title,
+                left=[_duration(label, f) for label, f in functions.items()],
+                width=ROW,
+                height=6,
+            )
+        )
 
     def add_row(self, *widgets: cloudwatch.IWidget) -> None:
         self.dashboard.add_widgets(*widgets)

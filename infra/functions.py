@@ -52,6 +52,16 @@ class FunctionFactory:
         )
         self._log_key: kms.Key | None = None
 
+    def layer_arn_in_the_aws_partition(self) -> str:
+        """The layer for a function that exists only in the aws partition (a region condition leaves it out
+        of China and GovCloud, infra/regions.py): the other partitions' accounts would be unreachable."""
+        if self._config.powertools_layer_arn:
+            return self._config.powertools_layer_arn
+        stack = Stack.of(self._scope)
+        account = regions.POWERTOOLS_LAYER_ACCOUNTS["aws"]
+        version = self._config.powertools_layer_version
+        return f"arn:{stack.partition}:lambda:{stack.region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:{version}"
+
     def log_key(self) -> kms.Key:
         """One customer managed key for every function's log group, made with the first function."""
         if self._log_key is None:

@@ -3,7 +3,8 @@
 Facts (docs/DESIGN "Facts measured"; cfn-lint's region data, 1.58):
 - the Powertools public layer is published per partition by different accounts, and python313-arm64 is
   not published in every region;
-- `AWS::EventSchemas::*` and `AWS::SES::EmailIdentity` do not exist in some regions.
+- `AWS::EventSchemas::*` and `AWS::SES::EmailIdentity` do not exist in some regions;
+- the back-office's types do not exist in the China and GovCloud regions (NO_BACK_OFFICE).
 
 A stack synthesized for a known region (``CDK_DEFAULT_REGION``, as the CDK CLI sets it from the profile)
 decides here, at synth time: a region without the layer fails the synth with the regions named, a service
@@ -14,7 +15,7 @@ before anything is created.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnCondition, CfnRule, CfnRuleAssertion, Fn, Stack, Token
+from aws_cdk import Aws, CfnCondition, CfnResource, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
@@ -50,6 +51,14 @@ NO_SES = (
     "eu-south-2",
     "mx-central-1",
 )
+
+
+# The back-office page and its sign-in (infra/backoffice.py, infra/web.py) are left out here: China's regions
+# have no Cognito user pools (AWS::Cognito::UserPool, UserPoolClient, UserPoolGroup) nor CloudFront origin
+# access control, GovCloud's have no CloudFront at all (Distribution, OriginAccessControl,
+# ResponseHeadersPolicy) (cfn-lint 1.58's region data). There, reviewers decide with orderctl (the review
+# decision function), and the order API serves /orders without /backoffice.
+NO_BACK_OFFICE = ("cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1")
 
 
 class LayerNotPublished(ValueError):
@@ -138,3 +147,22 @@ def available(scope: Construct, condition_id: str, missing_in: tuple[str, ...]) 
         )
     assert isinstance(condition, CfnCondition)
     return True, condition
+
+
+def condition_of(construct: Construct) -> CfnCondition | None:
+    """The condition on a construct's CloudFormation resource (infra/backoffice.py sets one where the region
+    is unknown), for whoever refers to it from a resource that exists everywhere."""
+    child = construct.node.default_child
+    return child.cfn_options.condition if isinstance(child, CfnResource) else None
+
+
+def where(condition: CfnCondition | None, value: str, otherwise: str) -> str:
+    """``value`` where the condition holds, else ``otherwise`` (AWS::NoValue drops a list element)."""
+    if condition is None:
+        return value
+    return Token.as_string(Fn.condition_if(condition.logical_id, value, otherwise))
+
+
+def where_list(condition: CfnCondition, value: list[object]) -> object:
+    """``value`` where the condition holds, else nothing (AWS::NoValue)."""
+    return Fn.condition_if(condition.logical_id, value, Aws.NO_VALUE)

@@ -7,9 +7,9 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra import names
+from infra import names, regions
 from infra.api import OrderApi
-from infra.backoffice import add_back_office
+from infra.backoffice import add_back_office_where_available
 from infra.bus import OrderEventBus
 from infra.checkov import add_checkov_skips
 from infra.config import StackConfig
@@ -66,8 +66,15 @@ class OrderProcessingStack(Stack):
             self.observability,
         )
         self.api = OrderApi(self, "Api", self.config, functions, self.tables, self.workflow, self.subscribers)
-        # People in the loop: reviewers and operators on a page behind Cognito, routes on the same REST API.
-        self.back_office = add_back_office(self, functions, self.api, self.subscribers)
+        # People in the loop: reviewers and operators on a page behind Cognito, routes on the same REST API
+        # (not in the regions without Cognito user pools or CloudFront: infra/regions.py NO_BACK_OFFICE).
+        self.back_office = add_back_office_where_available(self, functions, self.api, self.subscribers)
+        # Where orders and people come in: every function has its duration on the dashboard.
+        entry_points = {f"{name} connector": f for name, f in self.marketplaces.functions.items()}
+        entry_points["Order API"] = self.api.function
+        if self.back_office is not None:
+            entry_points["Back-office API"] = self.back_office.function
+        self.observability.dashboard.add_durations("Entry points: Lambda duration (p99, ms)", entry_points)
 
         outputs = {
             # What orderctl and the sandbox look up (names in the kernel: they need no aws-cdk-lib).
@@ -80,9 +87,6 @@ class OrderProcessingStack(Stack):
             constants.OUTPUT_GATEWAY_LEDGER_TABLE: self.tables.gateway_ledger.table_name,
             constants.OUTPUT_REVIEW_FUNCTION: self.workflow.review_decision_function.function_name,
             constants.OUTPUT_EVENT_ARCHIVE_ARN: self.event_bus.archive.archive_arn,
-            constants.OUTPUT_BACK_OFFICE_URL: self.back_office.page_url,
-            constants.OUTPUT_USER_POOL_ID: self.back_office.users.user_pool.user_pool_id,
-            constants.OUTPUT_USER_POOL_CLIENT_ID: self.back_office.users.client.user_pool_client_id,
             # For people (the console, the README).
             names.OUTPUT_STAGE: self.config.stage,
             names.OUTPUT_DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
@@ -95,6 +99,14 @@ class OrderProcessingStack(Stack):
             outputs[prefix + constants.OUTPUT_SUBSCRIBER_RULE_ARN] = sub.rule.rule_arn
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+        if self.back_office is not None:
+            condition = regions.condition_of(self.back_office.function)
+            for name, value in {
+                constants.OUTPUT_BACK_OFFICE_URL: self.back_office.page_url,
+                constants.OUTPUT_USER_POOL_ID: self.back_office.users.user_pool.user_pool_id,
+                constants.OUTPUT_USER_POOL_CLIENT_ID: self.back_office.users.client.user_pool_client_id,
+            }.items():
+                CfnOutput(self, name, value=value, condition=condition)
         # Not in every region (infra/regions.py): with the registry's condition when the region is unknown.
         if self.event_bus.registry_name is not None:
             CfnOutput(
