@@ -60,6 +60,13 @@ def test_a_stack_for_a_region_of_each_kind(
     assert bool(synthesized.resources("AWS::EventSchemas::Registry")) == has_registry
     assert (names.OUTPUT_SCHEMA_REGISTRY in synthesized.template["Outputs"]) == has_registry
     assert bool(synthesized.resources("AWS::SES::EmailIdentity")) == has_ses
+    # No Cognito user pools in China, no CloudFront in GovCloud: no back-office there, and no route to it.
+    has_back_office = region not in regions.NO_BACK_OFFICE
+    assert bool(synthesized.resources("AWS::Cognito::UserPool")) == has_back_office
+    assert bool(synthesized.resources("AWS::CloudFront::Distribution")) == has_back_office
+    paths = {r["Properties"]["PathPart"] for r in synthesized.resources("AWS::ApiGateway::Resource").values()}
+    assert ("backoffice" in paths) == has_back_office
+    assert (names_of_back_office_outputs() <= set(synthesized.template["Outputs"])) == has_back_office
     assert "Conditions" not in synthesized.template  # the region is known: decided at synth time
 
 
@@ -89,12 +96,28 @@ def test_the_agnostic_template_decides_at_deploy_time(synthesized: Synthesized) 
     assert all(f'"{r}"' in missing for r in regions.NO_SCHEMA_REGISTRY)
     assert synthesized.one("AWS::SES::EmailIdentity")["Condition"] == "SesAvailable"
     assert template["Outputs"][names.OUTPUT_SCHEMA_REGISTRY]["Condition"] == "SchemaRegistryAvailable"
+    # The back-office (Cognito, CloudFront) where the region has both; its routes' deployment waits for them.
+    assert all(f'"{r}"' in json.dumps(conditions["BackOfficeAvailable"]) for r in regions.NO_BACK_OFFICE)
+    for kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolGroup", "AWS::CloudFront::Distribution"):
+        assert {r.get("Condition") for r in synthesized.resources(kind).values()} == {"BackOfficeAvailable"}, kind
+    for output in names_of_back_office_outputs():
+        assert template["Outputs"][output]["Condition"] == "BackOfficeAvailable"
+    unconditioned = {k for k, r in template["Resources"].items() if "Condition" not in r}
+    for name, resource in template["Resources"].items():
+        if name in unconditioned:
+            assert set(resource.get("DependsOn", [])) <= unconditioned, name
     # The layer's account by partition and GovCloud region; a rule refuses the regions without it.
     layer = json.dumps(next(iter(own_functions(synthesized).values()))["Properties"]["Layers"])
     for account in ("017000801446", "498634801083", "165087284144", "165093116878"):
         assert account in layer
     rule = json.dumps(template["Rules"]["PowertoolsLayerPublished"])
     assert all(r in rule for r in regions.POWERTOOLS_LAYER_MISSING)
+
+
+def names_of_back_office_outputs() -> set[str]:
+    from lambdas.shared import constants
+
+    return {constants.OUTPUT_BACK_OFFICE_URL, constants.OUTPUT_USER_POOL_ID, constants.OUTPUT_USER_POOL_CLIENT_ID}
 
 
 def test_the_asl_integrations_are_each_one_substitution_in_the_stacks_partition(synthesized: Synthesized) -> None:
