@@ -34,7 +34,7 @@ from aws_cdk import (
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra import regions
 from infra.api import OrderApi, Timeline
@@ -273,7 +273,7 @@ def add_back_office_where_available(
 
 
 def _only_where(condition: CfnCondition, stack: Stack, back_office: BackOffice, rest_api: apigw.RestApi) -> None:
-    scopes: list[Construct] = [back_office, back_office.routes, *back_office.gateway_responses]
+    scopes: list[IConstruct] = [back_office, back_office.routes, *back_office.gateway_responses]
     if back_office.web is not None:
         scopes.append(back_office.web)
     # CDK's BucketDeployment handler is a singleton at the stack's level.

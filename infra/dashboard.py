@@ -5,6 +5,8 @@ errors, dead letters, Lambda durations and the alarms; other parts of the stack 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
@@ -135,7 +137,7 @@ class OperationsDashboard:
     def dashboard_name(self) -> str:
         return self.dashboard.dashboard_name
 
-    def add_durations(self, title: str, functions: dict[str, lambda_.IFunction]) -> None:
+    def add_durations(self, title: str, functions: Mapping[str, lambda_.IFunction]) -> None:
         """A row with the p99 duration of functions made after the dashboard (connectors, API, back-office)."""
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(

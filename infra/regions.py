@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from aws_cdk import Aws, CfnCondition, CfnResource, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from aws_cdk.region_info import RegionInfo
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 # -- the Powertools layer ------------------------------------------------------------------------------
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
@@ -149,7 +149,7 @@ def available(scope: Construct, condition_id: str, missing_in: tuple[str, ...]) 
     return True, condition
 
 
-def condition_of(construct: Construct) -> CfnCondition | None:
+def condition_of(construct: IConstruct) -> CfnCondition | None:
     """The condition on a construct's CloudFormation resource (infra/backoffice.py sets one where the region
     is unknown), for whoever refers to it from a resource that exists everywhere."""
     child = construct.node.default_child
