@@ -83,6 +83,17 @@ def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, A
     raise AssertionError("unreachable")
 
 
+def integers(value: Any) -> Any:
+    """An item as read, with DynamoDB's Decimal numbers as int (every number this system stores is whole)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integers(v) for v in value]
+    return value
+
+
 def condition_failed(reasons: list[dict[str, Any]], index: int) -> bool:
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 

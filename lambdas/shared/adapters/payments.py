@@ -6,12 +6,12 @@ never both move the same payment: the loser learns it lost (False) and re-reads.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
+from lambdas.shared.adapters.dynamo import integers
 from lambdas.shared.payment_status import (
     TASK_FAILED,
     TASK_NONE,
@@ -27,17 +27,6 @@ _BATCH_GET_LIMIT: Final = 100  # DynamoDB's maximum keys per BatchGetItem
 _BATCH_GET_ATTEMPTS: Final = 5
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; ours are all integers."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -49,7 +38,7 @@ class PaymentsTable:
     def get(self, order_id: str) -> dict[str, Any] | None:
         # Strongly consistent: decisions are taken on what this read returns.
         item = self._table.get_item(Key={_KEY: order_id}, ConsistentRead=True).get("Item")
-        return _plain(item) if item else None
+        return integers(item) if item else None
 
     def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The payment items of these orders by order id (orders without one are left out).
@@ -66,7 +55,7 @@ class PaymentsTable:
             for _ in range(_BATCH_GET_ATTEMPTS):
                 response = self._table.meta.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(name, []):
-                    found[item[_KEY]] = _plain(item)
+                    found[item[_KEY]] = integers(item)
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -150,7 +139,7 @@ class GatewayLedger:
 
     def get(self, key: str, operation: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={_GATEWAY_KEY: key, _GATEWAY_OPERATION: operation}, ConsistentRead=True)
-        return _plain(item["Item"]) if "Item" in item else None
+        return integers(item["Item"]) if "Item" in item else None
 
     def first(self, key: str, operation: str, record: dict[str, Any], unless: str | None = None) -> dict[str, Any]:
         """Write ``record`` unless (key, operation) exists; returns what is stored (the first write).
@@ -186,7 +175,7 @@ class GatewayLedger:
             if other is not None:
                 raise OperationConflict(other) from None
             raise
-        return _plain(item)
+        return integers(item)
 
     def records(self, key: str) -> list[dict[str, Any]]:
         """Every record of one idempotency key (an order), CHARGE / REFUND / VOID."""
@@ -199,7 +188,7 @@ class GatewayLedger:
         }
         while True:
             page = self._table.query(**query)
-            found += [_plain(item) for item in page.get("Items", [])]
+            found += [integers(item) for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return found
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -211,7 +200,7 @@ class GatewayLedger:
         while True:
             page = self._table.scan(**scan)
             for item in page.get("Items", []):
-                found.setdefault(str(item[_GATEWAY_KEY]), []).append(_plain(item))
+                found.setdefault(str(item[_GATEWAY_KEY]), []).append(integers(item))
             if "LastEvaluatedKey" not in page:
                 return found
             scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]

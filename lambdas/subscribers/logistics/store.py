@@ -6,8 +6,9 @@ carrier and tracking number, then ``PUBLISHED`` once ShipmentAssigned went out. 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Final
+
+from lambdas.shared.adapters.dynamo import integers
 
 SHIPMENT_SK: Final = "SHIPMENT"
 BOOKED: Final = "BOOKED"
@@ -20,18 +21,7 @@ def _key(order_id: str) -> dict[str, str]:
 
 def get(dynamo_table: Any, order_id: str) -> dict[str, Any]:
     """The order's record, its numbers as int (a booked shipment is published again as it was first)."""
-    return dict(_plain(dynamo_table.get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}))
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the record's are all integers (weights, expiry)."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return dict(integers(dynamo_table.get_item(Key=_key(order_id), ConsistentRead=True).get("Item") or {}))
 
 
 def _set(dynamo_table: Any, order_id: str, expires_at: int, values: dict[str, Any], add_refused: str = "") -> None:
