@@ -111,10 +111,15 @@ _installed: _Installed | None = None
 _install_lock = threading.Lock()
 
 
+_install_count = 0  # sandboxes alive at once (a test's own sandbox inside a package's): the last one switches off
+
+
 def install() -> None:
-    """Switch on the per-thread environment and output capture (idempotent)."""
-    global _installed
+    """Switch on the per-thread environment and output capture; counted, so that a sandbox started inside
+    another one (and stopped first) leaves the outer one's runtime on."""
+    global _installed, _install_count
     with _install_lock:
+        _install_count += 1
         if _installed is not None:
             return
         _installed = _Installed(type(os.environ), sys.stdout, sys.stderr)
@@ -125,9 +130,10 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    global _installed
+    global _installed, _install_count
     with _install_lock:
-        if _installed is None:
+        _install_count = max(0, _install_count - 1)
+        if _installed is None or _install_count:
             return
         os.environ.__class__ = _installed.environ_class
         sys.stdout, sys.stderr = _installed.stdout, _installed.stderr

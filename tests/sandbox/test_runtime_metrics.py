@@ -57,3 +57,19 @@ def test_metrics_work_as_before_once_the_sandbox_is_gone() -> None:
     metrics.add_metric(name="AfterTheSandbox", unit="Count", value=1)
     assert "AfterTheSandbox" in metrics.provider.metric_set
     metrics.provider.clear_metrics()
+
+
+def test_a_sandbox_stopped_inside_another_leaves_the_outer_runtime_on() -> None:
+    # Found: a test's own sandbox, stopped while the package's sandbox ran on, switched the per-thread
+    # environment off for both: the outer sandbox's functions then read the process environment.
+    import os
+
+    outer_environ = type(os.environ)
+    lambda_runtime.install()
+    try:
+        lambda_runtime.install()  # the inner sandbox
+        lambda_runtime.uninstall()
+        assert type(os.environ).__name__ == "EnvironOverlay"
+    finally:
+        lambda_runtime.uninstall()
+    assert type(os.environ) is outer_environ
