@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
+from lambdas.shared.adapters.executions import execution_arn
 from orderctl.errors import OrderctlError, UsageError
 
 # Fail fast on a wrong endpoint: an operator waits for every retry of every call.
@@ -185,8 +186,7 @@ class DeployedStack:
 
     def execution_arn(self, order_id: str) -> str:
         """The execution of an order: it is named after the order id."""
-        prefix = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
-        return f"{prefix}:{check_order_id(order_id)}"
+        return execution_arn(self.state_machine_arn, check_order_id(order_id))
 
     def query(self, table_name: str, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
         """Every item of one partition whose sort key has a prefix, in key order, all pages."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.shared import constants
+from lambdas.shared.adapters.executions import execution_arn
 from sandbox.reviewers import decision_payload
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -70,8 +71,7 @@ class Runner:
         self.state_machine_arn = sandbox.outputs["StateMachineArn"]
 
     def execution_arn(self, order_id: str) -> str:
-        execution_prefix = self.state_machine_arn.replace(":stateMachine:", ":execution:")
-        return f"{execution_prefix}:{order_id}"
+        return execution_arn(self.state_machine_arn, order_id)
 
     def start(self, order: Mapping[str, Any]) -> str:
         """Start one order; the execution is named by its orderId (a fallback name if it has none)."""

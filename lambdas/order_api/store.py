@@ -8,12 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.shared.adapters.executions import execution_arn
 from lambdas.timeline import store as timeline_store
-
-
-def execution_arn(state_machine_arn: str, order_id: str) -> str:
-    """The execution of an order: it is named after the order id."""
-    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + order_id
 
 
 class Executions:

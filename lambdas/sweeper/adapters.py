@@ -26,6 +26,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
+from lambdas.shared.adapters import executions
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
@@ -175,7 +176,7 @@ class SweeperAws:
 
     # -- executions --------------------------------------------------------------------------------
     def execution_arn(self, order_id: str) -> str:
-        return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{order_id}"
+        return executions.execution_arn(self.state_machine_arn, order_id)
 
     def execution(self, order_id: str) -> logic.Execution | None:
         try:
