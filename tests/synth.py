@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,3 +36,11 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesiz
     app.synth()
     template_path = outdir / f"{constants.STACK_NAME}.template.json"
     return Synthesized(outdir, template_path, json.loads(template_path.read_text()))
+
+
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint over one template; W3005 (a redundant DependsOn) is what CDK itself emits, so it is ignored."""
+    executable = Path(sys.executable).parent / "cfn-lint"
+    return subprocess.run(
+        [str(executable), "-i", "W3005", "--", str(template)], capture_output=True, text=True, check=False
+    )

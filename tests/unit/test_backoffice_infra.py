@@ -1,54 +1,17 @@
 """The back-office in the synthesized template: user pool and groups, the Cognito-authorised routes,
 the private bucket behind CloudFront with origin access control and security headers, the page's
-deployment; cdk-nag, cfn-lint and checkov clean.
-
-Until the stack wires the back-office itself (infra/stack.py), this test wires it the way the stack will
-(``wire``), on the real stack.
+deployment; cdk-nag, cfn-lint and checkov clean. Read from the session's synthesized app (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from infra.backoffice import GROUPS, ROUTES, add_back_office
-from tests.synth import Synthesized
+from infra.backoffice import GROUPS, ROUTES
+from tests.synth import Synthesized, cfn_lint
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def wire(stack: Any, functions: Any) -> None:
-    """What OrderProcessingStack will do (the lead's wiring line), on the real stack."""
-    from infra.api import OrderApi
-
-    api = getattr(stack, "api", None) or OrderApi(
-        stack, "Api", stack.config, functions, stack.tables, stack.workflow, stack.subscribers
-    )
-    add_back_office(stack, functions, api, stack.subscribers)
-
-
-@pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    from app import build_app
-    from lambdas.shared import constants
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(outdir=str(outdir))
-    if not stack.node.try_find_child("BackOffice"):
-        from constructs import Construct
-
-        from infra.functions import FunctionFactory
-
-        wire(stack, FunctionFactory(Construct(stack, "BackOfficeFunctions"), stack.config))
-    app.synth()
-    path = outdir / f"{stack.stack_name}.template.json"
-    del constants
-    return Synthesized(outdir, path, json.loads(path.read_text()))
 
 
 def test_user_pool_groups_and_page_client(synthesized: Synthesized) -> None:
@@ -120,12 +83,7 @@ def test_cdk_nag_clean_with_reasons(synthesized: Synthesized) -> None:
 
 
 def test_cfn_lint_clean(synthesized: Synthesized) -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "-i", "W3005", "--", str(synthesized.template_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(synthesized.template_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
