@@ -43,10 +43,11 @@ def _step(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def _paths_section(bench_run: Any) -> dict[str, Any]:
+def _paths_section(bench_run: Any, retention_days: int) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for run in bench_run.paths:
         usage = run.usage(bench_run.memory_mb)
+        usage.log_retention_days = retention_days
         usage_dict = usage.as_dict()
         by_function = usage_dict.pop("invocations")
         paths[run.path] = {
@@ -60,6 +61,8 @@ def _paths_section(bench_run: Any) -> dict[str, Any]:
             "lambda_invocations_by_function": by_function,
             "usage": usage_dict,
             "handler_calls": run.calls.as_dict()["calls"],
+            "stored_bytes_by_table": run.left.stored_by_table,
+            "log_bytes_by_group": run.left.log_bytes_by_group,
             "cost_per_million": cost.cost_per_million(usage),
         }
     return paths
@@ -104,12 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     document["sandbox_over_direct_ratio"] = throughput["sandbox_over_direct_ratio"]
     document["sandbox_orders_per_second_sequential"] = throughput["sandbox_orders_per_second_sequential"]
     document["sandbox_orders_per_second_concurrent"] = throughput["sandbox_orders_per_second_concurrent"]
-    paths = _paths_section(bench_run)
+    paths = _paths_section(bench_run, template.log_retention_days(args.cdk_out))
     document["paths"] = paths
     happy = paths.get("happy", {})
     document["happy_path_transitions"] = happy.get("transitions")
     document["happy_path_lambda_invocations"] = happy.get("workflow_lambda_invocations")
-    document["cost_per_million_orders"] = happy.get("cost_per_million")
+    metrics = set().union(*(run.left.metrics for run in bench_run.paths))
+    document["cost_per_million_orders"] = {
+        **(happy.get("cost_per_million") or {}),
+        # Not per order: what the stack costs a month with no orders at all.
+        "fixed_monthly": template.fixed_costs(args.cdk_out, len(metrics)).monthly(),
+    }
+    document["kms_users"] = template.kms_users(args.cdk_out)
     document["cost_check"] = {
         # The direct baseline must do the handlers' work exactly: same billed calls for the same order.
         "direct_calls": bench_run.happy_direct_calls.as_dict(),

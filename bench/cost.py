@@ -14,7 +14,20 @@ from bench import prices
 
 ORDERS = 1_000_000
 # The split every report shows, in this order.
-SERVICES = ("stepfunctions", "lambda", "eventbridge", "sqs", "dynamodb", "ses")
+SERVICES = (
+    "stepfunctions",
+    "lambda",
+    "eventbridge",
+    "sqs",
+    "dynamodb",
+    "ses",
+    "cloudwatch_logs",
+    "xray",
+    "kms",
+    "storage",
+)
+# How long an order's records are kept for the storage figure (the issue's "kept a year").
+STORAGE_MONTHS = 12
 
 
 def chunks(size_bytes: int, chunk_bytes: int) -> int:
@@ -44,6 +57,13 @@ class Usage:
     dynamodb_wru: float = 0.0
     dynamodb_rru: float = 0.0
     ses_emails: int = 0
+    log_bytes: int = 0  # ingested into CloudWatch Logs (function logs and the execution log)
+    log_stored_bytes: int = 0  # the same, compressed as CloudWatch stores it
+    log_retention_days: int = 0  # the template's (bench.template.log_retention_days)
+    traces: int = 0  # X-Ray traces the order starts (before sampling)
+    xray_sampling_rate: float = prices.XRAY_DEFAULT_SAMPLING_RATE
+    kms_requests: float = 0.0
+    stored_bytes: int = 0  # DynamoDB bytes the order leaves in tables (with the per-item overhead)
     # Lambda invocations by function (for the report; lambda_requests is their sum).
     invocations: dict[str, int] = field(default_factory=dict)
 
@@ -67,10 +87,48 @@ def cost_per_million(usage: Usage) -> dict[str, float]:
         "dynamodb": usage.dynamodb_wru * prices.DYNAMODB_PER_WRITE_REQUEST_UNIT
         + usage.dynamodb_rru * prices.DYNAMODB_PER_READ_REQUEST_UNIT,
         "ses": usage.ses_emails * prices.SES_PER_EMAIL,
+        "cloudwatch_logs": usage.log_bytes / prices.GB * prices.LOGS_PER_GB_INGESTED
+        + usage.log_stored_bytes / prices.GB * usage.log_retention_days / 30 * prices.LOGS_PER_GB_MONTH_STORED,
+        "xray": usage.traces * usage.xray_sampling_rate * prices.XRAY_PER_TRACE_RECORDED,
+        "kms": usage.kms_requests * prices.KMS_PER_REQUEST,
+        # Each order's items stay STORAGE_MONTHS months: that many GB-months of table and of PITR.
+        "storage": usage.stored_bytes
+        / prices.GB
+        * STORAGE_MONTHS
+        * (prices.DYNAMODB_STORAGE_PER_GB_MONTH + prices.DYNAMODB_PITR_PER_GB_MONTH),
     }
     split = {service: round(per_order[service] * ORDERS, 4) for service in SERVICES}
     split["total"] = round(sum(per_order.values()) * ORDERS, 4)
     return split
+
+
+@dataclass(frozen=True)
+class FixedCosts:
+    """What the stack costs a month whatever the orders (counted from the template and the metrics)."""
+
+    alarms: int
+    custom_metrics: int
+    dashboards: int
+    kms_keys: int
+    # Requests that scale with time, not orders: services cache a data key per resource (about one
+    # request per resource every 5 minutes), and X-Ray's reservoir (1 trace a second at most).
+    kms_cached_key_resources: int = 0
+
+    def monthly(self) -> dict[str, float]:
+        kms_requests = self.kms_cached_key_resources * prices.SECONDS_PER_MONTH / 300
+        block = {
+            "alarms": self.alarms * prices.ALARM_PER_MONTH,
+            "custom_metrics": self.custom_metrics * prices.CUSTOM_METRIC_PER_MONTH,
+            "dashboards": self.dashboards * prices.DASHBOARD_PER_MONTH,
+            "kms_keys": self.kms_keys * prices.KMS_PER_KEY_MONTH,
+            "kms_cached_key_requests": kms_requests * prices.KMS_PER_REQUEST,
+            "xray_reservoir_max": prices.XRAY_DEFAULT_RESERVOIR_PER_SECOND
+            * prices.SECONDS_PER_MONTH
+            * prices.XRAY_PER_TRACE_RECORDED,
+        }
+        rounded = {k: round(v, 2) for k, v in block.items()}
+        rounded["total"] = round(sum(block.values()), 2)
+        return rounded
 
 
 # ---------------------------------------------------------------------------

@@ -96,3 +96,31 @@ def count(events: Iterable[Mapping[str, Any]]) -> HistoryCounts:
             for entry in parameters.get("Entries", []):
                 counts.eventbridge_events += cost.chunks(_payload_bytes(entry), prices.EVENTBRIDGE_CHUNK_BYTES)
     return counts
+
+
+# What level ALL without execution data leaves out of each record (infra/workflow.py's LogOptions).
+_EXECUTION_DATA = ("input", "output", "parameters", "result")
+
+
+def execution_log_lines(events: Iterable[Mapping[str, Any]], execution_arn: str) -> list[str]:
+    """The execution log's records for this history, shaped as Step Functions writes them to CloudWatch
+    Logs (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-log-level-event-example)."""
+    lines = []
+    for event in events:
+        details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
+        record = {
+            "id": str(event.get("id", "")),
+            "type": event.get("type"),
+            "details": {k: v for k, v in details.items() if k not in _EXECUTION_DATA},
+            "previous_event_id": str(event.get("previousEventId", "0")),
+            "event_timestamp": str(int(_epoch_ms(event.get("timestamp")))),
+            "execution_arn": execution_arn,
+        }
+        lines.append(json.dumps(record, separators=(",", ":"), default=str))
+    return lines
+
+
+def _epoch_ms(value: Any) -> float:
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp()) * 1000
+    return float(value or 0)

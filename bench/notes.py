@@ -109,8 +109,11 @@ def closing(document: Mapping[str, Any]) -> list[str]:
         )
     notes.append(
         f"Prices: {prices.REGION} list prices (bench/prices.py cites each page); SES (the confirmation e-mail) is "
-        "included because the happy path sends one. Not modelled: CloudWatch Logs ingestion, X-Ray traces, "
-        "custom metrics, the warehouse's own SQS receive/delete, data transfer, storage, free tiers, and "
-        "Lambda INIT billing on cold starts."
+        "included because the happy path sends one. Logs: the bytes the functions wrote to their log groups "
+        "plus the execution log's records (from the history); X-Ray: one trace per order at the default "
+        "sampling rule's 5%; KMS: every user caches its data key, so its requests are in fixed_monthly; "
+        "storage: DynamoDB bytes the order leaves, each item until its TTL or a year, with PITR. Not modelled: "
+        "the warehouse's own SQS receive/delete, the event archive, data transfer, free tiers, and Lambda "
+        "INIT billing on cold starts."
     )
     return notes

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import cost, history
+from bench import cost, footprint, history
 from bench.meter import Calls, Meter
-from lambdas.shared import constants
+from lambdas.shared import constants, events
 from sandbox import lambda_runtime, moto_fixes, scenarios
-from sandbox.account import Sandbox
+from sandbox.account import ACCOUNT_ID, Sandbox
 from sandbox.demo import REVIEWERS, deployed_pricing, review_timeout_seconds
 from sandbox.events import lambda_event
 from sandbox.runner import OrderResult, Runner
@@ -63,19 +63,9 @@ class DirectRunner:
         self._sqs = sandbox.client("sqs")
         self._events = sandbox.client("events")
         self._specs: dict[str, lambda_runtime.FunctionSpec] = {}  # by handler and by function ARN
-        for page in self._lambda.get_paginator("list_functions").paginate():
-            for configuration in page["Functions"]:
-                spec = lambda_runtime.FunctionSpec(
-                    name=configuration["FunctionName"],
-                    arn=configuration["FunctionArn"],
-                    handler=configuration["Handler"],
-                    environment=dict(configuration.get("Environment", {}).get("Variables", {})),
-                    timeout_seconds=float(configuration["Timeout"]),
-                    memory_mb=int(configuration["MemorySize"]),
-                    region=sandbox.region,
-                )
-                self._specs[spec.handler] = spec
-                self._specs[spec.arn] = spec
+        for spec in sandbox.function_specs():
+            self._specs[spec.handler] = spec
+            self._specs[spec.arn] = spec
         self._bus = sandbox.outputs[constants.OUTPUT_EVENT_BUS_NAME]
         self._pending: list[_Delivery] = []
         self.invocations: list[tuple[str, float]] = []  # (handler, ms) of every handler call
@@ -96,7 +86,7 @@ class DirectRunner:
     def happy_path(self, order: dict[str, Any]) -> dict[str, Any]:
         """The ASL's happy path (statemachines/order_workflow.asl.json), state by state."""
         tasks = constants.TASK_FUNCTIONS
-        valid = self.call(tasks["ValidateOrderFunctionArn"], order)
+        valid = self.call(tasks["ValidateOrderFunctionArn"], {"order": order, "executionName": order["orderId"]})
         reservation = self.call(tasks["ReserveStockFunctionArn"], {"order": valid})
         pricing = self.call(tasks["PriceOrderFunctionArn"], {"order": valid})
         payment = self.call(
@@ -129,33 +119,22 @@ class DirectRunner:
             tasks["RecordAccountingFunctionArn"],
             {"orderId": valid["orderId"], "pricing": pricing, "chargeId": payment["chargeId"]},
         )
-        detail = {
-            "metadata": {
-                "eventVersion": constants.EVENT_VERSION,
-                "correlationId": valid["orderId"],
-                "occurredAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                "producer": constants.WORKFLOW_PRODUCER,
-                "executionArn": f"direct:{valid['orderId']}",
-            },
-            "data": {
-                "orderId": valid["orderId"],
-                "customer": valid["customer"],
-                "siteVariant": valid["siteVariant"],
-                "warehouseId": reservation["warehouseId"],
-                **{k: pricing[k] for k in ("lines", "subtotalCents", "taxCents", "shippingCents", "totalCents")},
-                "currency": pricing["currency"],
-            },
+        data = {
+            "orderId": valid["orderId"],
+            "customer": valid["customer"],
+            "siteVariant": valid["siteVariant"],
+            "channel": valid["channel"],
+            "fulfilment": valid["fulfilment"],
+            "destinationCountry": valid["shippingAddress"]["country"],
+            "warehouseId": reservation["warehouseId"],
+            **{k: pricing[k] for k in ("lines", "subtotalCents", "taxCents", "shippingCents", "totalCents")},
+            "currency": pricing["currency"],
         }
+        detail = events.envelope(data, valid["orderId"], constants.WORKFLOW_PRODUCER)
+        detail["metadata"]["executionArn"] = f"direct:{valid['orderId']}"
         with self._collecting():
             self._events.put_events(  # PublishOrderCompleted
-                Entries=[
-                    {
-                        "EventBusName": self._bus,
-                        "Source": constants.EVENT_SOURCE,
-                        "DetailType": constants.EVENT_ORDER_COMPLETED,
-                        "Detail": json.dumps(detail),
-                    }
-                ]
+                Entries=[events.put_events_entry(self._bus, constants.EVENT_ORDER_COMPLETED, detail)]
             )
             self._deliver_all()
         return {"orderId": valid["orderId"], "transactionId": accounting["transactionId"]}
@@ -305,6 +284,7 @@ class PathRun:
     counts: history.HistoryCounts
     invocations: list[tuple[str, str, float]]  # (function name, handler, duration ms)
     calls: Calls
+    left: footprint.Footprint  # logs (the execution log included), metrics, stored bytes
 
     def usage(self, memory_mb: dict[str, int]) -> cost.Usage:
         usage = cost.Usage(
@@ -314,6 +294,15 @@ class PathRun:
             dynamodb_wru=self.calls.dynamodb_wru,
             dynamodb_rru=self.calls.dynamodb_rru,
             ses_emails=self.calls.ses_emails,
+            log_bytes=self.left.log_bytes,
+            log_stored_bytes=self.left.log_stored_bytes,
+            # One trace per order: the execution's, which its Lambda tasks join and EventBridge passes on
+            # to the subscribers (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-related-service-xray.html).
+            traces=1,
+            # Every KMS user in the path caches its data key (template.kms_users): requests scale with
+            # time, not orders, and are in the fixed block.
+            kms_requests=0.0,
+            stored_bytes=self.left.stored_bytes,
         )
         for function, handler, duration_ms in self.invocations:
             usage.add_invocation(_short(handler), memory_mb.get(function, constants.LAMBDA_MEMORY_MB), duration_ms)
@@ -324,10 +313,13 @@ def _short(handler: str) -> str:
     return handler.removeprefix("lambdas.").removesuffix(".handler.handler")
 
 
-def one_path(sandbox: Sandbox, runner: Runner, meter: Meter, scenario: scenarios.Scenario) -> PathRun:
+def one_path(
+    sandbox: Sandbox, runner: Runner, meter: Meter, scenario: scenarios.Scenario, reader: footprint.Reader
+) -> PathRun:
     """Run one order alone (its reviewer acts, or the review timeout passes), count what it used."""
     sandbox.drain()
     meter.take()
+    reader.take()
     first = len(sandbox.invocations)
     arn = runner.start(scenario.order)
     if scenario.reviewer_decision:
@@ -340,10 +332,21 @@ def one_path(sandbox: Sandbox, runner: Runner, meter: Meter, scenario: scenarios
     runner.wait([arn], timeout=120.0)
     sandbox.drain()
     calls = meter.take()
+    left = reader.take()
     result: OrderResult = runner.result(arn)
+    execution_log = history.execution_log_lines(result.history, arn)
+    left.log_bytes += sum(len(line.encode()) for line in execution_log)
+    left.log_stored_bytes += footprint.compressed_size(execution_log)
     invocations = [(i.function, i.handler, i.duration_ms) for i in sandbox.invocations[first:]]
     return PathRun(
-        scenario.path, scenario.order_id, result.status, result.error, history.count(result.history), invocations, calls
+        scenario.path,
+        scenario.order_id,
+        result.status,
+        result.error,
+        history.count(result.history),
+        invocations,
+        calls,
+        left,
     )
 
 
@@ -375,16 +378,22 @@ def run(cdk_out: Path, repeats: int, batch: int, batches: int) -> SandboxBench:
         storefront = scenarios.Storefront(catalog, deployed_pricing(sandbox))
         # Paths first, on fresh stock (the out-of-stock and review scenarios are sized from it).
         runner = sandbox.runner()
+        ttl = {
+            sandbox.deployment.resources[logical].physical_id: spec["AttributeName"]
+            for logical, resource in sandbox.deployment.template["Resources"].items()
+            if (spec := resource.get("Properties", {}).get("TimeToLiveSpecification", {})).get("Enabled")
+        }
+        reader = footprint.Reader(ACCOUNT_ID, sandbox.region, sandbox.clock.now, ttl)
         with Meter() as meter:
             # A first pass warms every handler (imports, boto3 clients): billed durations are warm ones.
             for scenario in path_scenarios(storefront, catalog):
-                one_path(sandbox, runner, meter, scenario)
-            paths = [one_path(sandbox, runner, meter, s) for s in path_scenarios(storefront, catalog)]
+                one_path(sandbox, runner, meter, scenario, reader)
+            paths = [one_path(sandbox, runner, meter, s, reader) for s in path_scenarios(storefront, catalog)]
             direct = DirectRunner(sandbox, meter)
             meter.take()
             direct.happy_path(bench_order(storefront, "meter-dir", 0))
             direct_calls = meter.take()
             happy = scenarios.Scenario(scenarios.HAPPY, bench_order(storefront, "meter-sbx", 0))
-            happy_sandbox = one_path(sandbox, runner, meter, happy)
+            happy_sandbox = one_path(sandbox, runner, meter, happy, reader)
         measured = throughput(sandbox, storefront, repeats, batch, batches)
     return SandboxBench(measured, paths, happy_sandbox, direct_calls, memory)

@@ -52,6 +52,41 @@ DYNAMODB_READ_UNIT_BYTES: Final = 4 * 1024
 # https://aws.amazon.com/ses/pricing/
 SES_PER_EMAIL: Final = 0.10 / 1_000
 
+# CloudWatch Logs, Standard log class: $0.50 per GB ingested, $0.03 per GB-month archived (stored
+# compressed). Custom metrics $0.30 per metric-month (first 10,000), standard-resolution alarms $0.10
+# per alarm-month, dashboards $3.00 per dashboard-month (beyond the first 3 free: ignored, see above).
+# https://aws.amazon.com/cloudwatch/pricing/
+LOGS_PER_GB_INGESTED: Final = 0.50
+LOGS_PER_GB_MONTH_STORED: Final = 0.03
+CUSTOM_METRIC_PER_MONTH: Final = 0.30
+ALARM_PER_MONTH: Final = 0.10
+DASHBOARD_PER_MONTH: Final = 3.00
+GB: Final = 1024**3
+
+# X-Ray: $5.00 per million traces recorded. The default sampling rule (no custom rule in infra/)
+# records the first request each second and 5% of the rest:
+# https://aws.amazon.com/xray/pricing/
+# https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html
+XRAY_PER_TRACE_RECORDED: Final = 5.00 / 1_000_000
+XRAY_DEFAULT_SAMPLING_RATE: Final = 0.05
+XRAY_DEFAULT_RESERVOIR_PER_SECOND: Final = 1
+
+# KMS: $1.00 per customer managed key-month, $0.03 per 10,000 requests.
+# https://aws.amazon.com/kms/pricing/
+KMS_PER_KEY_MONTH: Final = 1.00
+KMS_PER_REQUEST: Final = 0.03 / 10_000
+
+# DynamoDB storage, Standard table class: $0.25 per GB-month (each item counts 100 bytes of index
+# overhead), continuous backups (PITR) $0.20 per GB-month of table size.
+# https://aws.amazon.com/dynamodb/pricing/on-demand/
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+DYNAMODB_STORAGE_PER_GB_MONTH: Final = 0.25
+DYNAMODB_PITR_PER_GB_MONTH: Final = 0.20
+DYNAMODB_ITEM_OVERHEAD_BYTES: Final = 100
+
+# A month of seconds (30 days), for the reservoir and the cached-key requests that scale with time.
+SECONDS_PER_MONTH: Final = 30 * 24 * 3600
+
 SOURCES: Final[dict[str, str]] = {
     "stepfunctions": "https://aws.amazon.com/step-functions/pricing/",
     "lambda": "https://aws.amazon.com/lambda/pricing/",
@@ -59,4 +94,8 @@ SOURCES: Final[dict[str, str]] = {
     "sqs": "https://aws.amazon.com/sqs/pricing/",
     "dynamodb": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     "ses": "https://aws.amazon.com/ses/pricing/",
+    "cloudwatch_logs": "https://aws.amazon.com/cloudwatch/pricing/",
+    "xray": "https://aws.amazon.com/xray/pricing/",
+    "kms": "https://aws.amazon.com/kms/pricing/",
+    "storage": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
 }

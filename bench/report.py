@@ -136,6 +136,10 @@ def table(document: Mapping[str, Any]) -> str:
             )
         headers = ["path", "status", "trans", "wf λ", "all λ", "WRU/RRU", *services, "total"]
         out.extend(_rows(headers, rows))
+    fixed = (document.get("cost_per_million_orders") or {}).get("fixed_monthly")
+    if fixed:
+        parts = ", ".join(f"{name} {_money(value)}" for name, value in fixed.items() if name != "total")
+        add(f"Fixed, a month whatever the orders: {_money(fixed['total'])} ({parts})")
 
     assets = document.get("assets")
     if assets:

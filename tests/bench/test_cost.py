@@ -59,6 +59,7 @@ def test_cost_per_million_splits_by_service():
     assert split["sqs"] == pytest.approx(0.5)
     assert split["dynamodb"] == pytest.approx(30 * 0.625 + 8 * 0.125)
     assert split["ses"] == pytest.approx(100.0)
+    assert split["cloudwatch_logs"] == 0 and split["xray"] == 0 and split["storage"] == 0
     assert split["total"] == pytest.approx(sum(split[s] for s in cost.SERVICES), abs=1e-3)
     assert usage.invocations == {"validate_order": 1}
 
@@ -67,3 +68,33 @@ def test_every_price_cites_its_page():
     assert set(prices.SOURCES) == set(cost.SERVICES)
     assert all(url.startswith("https://aws.amazon.com/") for url in prices.SOURCES.values())
     assert prices.REGION == "us-east-1"
+
+
+def test_logs_xray_kms_and_storage_are_billed_per_order():
+    gib = 1024**3
+    usage = cost.Usage(
+        log_bytes=gib // 1000,  # a thousandth of a GB ingested per order
+        log_stored_bytes=gib // 10_000,
+        log_retention_days=30,
+        traces=2,
+        xray_sampling_rate=0.05,
+        kms_requests=1,
+        stored_bytes=gib // 100_000,
+    )
+    split = cost.cost_per_million(usage)
+    assert split["cloudwatch_logs"] == pytest.approx(1000 * 0.50 + 100 * 0.03, rel=1e-3)
+    assert split["xray"] == pytest.approx(2 * 0.05 * 5.00)  # sampled traces at $5 per million
+    assert split["kms"] == pytest.approx(3.0)  # $0.03 per 10,000 requests
+    # kept 12 months: 10 GB x 12 GB-months x (storage $0.25 + PITR $0.20)
+    assert split["storage"] == pytest.approx(10 * 12 * 0.45, rel=1e-3)
+
+
+def test_fixed_costs_are_a_monthly_block_apart_from_orders():
+    block = cost.FixedCosts(alarms=10, custom_metrics=2, dashboards=1, kms_keys=3, kms_cached_key_resources=1).monthly()
+    assert block["alarms"] == pytest.approx(1.0)
+    assert block["custom_metrics"] == pytest.approx(0.6)
+    assert block["dashboards"] == pytest.approx(3.0)
+    assert block["kms_keys"] == pytest.approx(3.0)
+    assert block["kms_cached_key_requests"] == pytest.approx(8640 * 0.03 / 10_000, abs=0.01)
+    assert block["xray_reservoir_max"] == pytest.approx(2_592_000 * 5 / 1_000_000, abs=0.01)
+    assert block["total"] == pytest.approx(sum(v for k, v in block.items() if k != "total"), abs=0.02)
