@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import assets, coldstart, cost, notes, prices, report, template, toolchain
+from bench import assets, capacity, coldstart, cost, notes, prices, report, template, toolchain
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
@@ -119,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         "fixed_monthly": template.fixed_costs(args.cdk_out, len(metrics)).monthly(),
     }
     document["kms_users"] = template.kms_users(args.cdk_out)
+    per_order = capacity.UsagePerOrder.from_bench(document)
+    document["capacity"] = capacity.model(per_order)
+    # The committed per-order usage the capacity document is generated from (checked by a test).
+    per_order.save()
+    capacity.DOCUMENT_PATH.write_text(capacity.render(per_order))
     document["cost_check"] = {
         # The direct baseline must do the handlers' work exactly: same billed calls for the same order.
         "direct_calls": bench_run.happy_direct_calls.as_dict(),

@@ -141,6 +141,15 @@ def table(document: Mapping[str, Any]) -> str:
         parts = ", ".join(f"{name} {_money(value)}" for name, value in fixed.items() if name != "total")
         add(f"Fixed, a month whatever the orders: {_money(fixed['total'])} ({parts})")
 
+    capacity = document.get("capacity")
+    if capacity:
+        add("")
+        add(
+            f"Capacity (docs/CAPACITY.md): {capacity['max_orders_per_second']} orders/s, bound by "
+            f"{capacity['binding_quota']}; after the usual increases {capacity['max_orders_per_second_raised']} "
+            f"({capacity['binding_quota_raised']}); one hot product {capacity['hot_product_orders_per_second']}"
+        )
+
     assets = document.get("assets")
     if assets:
         add("")

@@ -1,0 +1,195 @@
+"""The capacity model: what one happy-path order uses (measured by `make bench`) against the AWS quotas
+(bench/quotas.py) -> the orders per second each quota allows, which binds first, what to raise.
+
+    .venv/bin/python -m bench.capacity           # docs/CAPACITY.md from bench/usage.json
+    .venv/bin/python -m bench.capacity --check   # exit 1 if docs/CAPACITY.md is stale
+
+`make bench` writes bench/usage.json (committed, so the document can be checked without a bench run)
+and regenerates the document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from bench import cost
+from bench.quotas import QUOTAS, Quota
+
+REPO = Path(__file__).resolve().parent.parent
+USAGE_PATH = REPO / "bench" / "usage.json"
+DOCUMENT_PATH = REPO / "docs" / "CAPACITY.md"
+# In AWS a function waits on network round trips that in-memory moto does not have: the model takes
+# each invocation as at least this long (the measured median when longer).
+MIN_INVOCATION_MS = 100.0
+
+
+@dataclass(frozen=True)
+class UsagePerOrder:
+    """What one happy-path order uses of each quota's unit."""
+
+    executions: float
+    transitions: float
+    lambda_invocations: float
+    lambda_seconds: float
+    dynamodb_wru: float
+    hot_item_wru: float
+    eventbridge_events: float
+    eventbridge_invocations: float
+    emails: float
+    warehouse_messages: float
+    api_requests: float
+
+    @classmethod
+    def from_bench(cls, document: Mapping[str, Any]) -> UsagePerOrder:
+        happy = document["paths"]["happy"]
+        usage = happy["usage"]
+        median_ms = (document.get("prices") or {}).get("lambda_median_invocation_ms") or 0.0
+        return cls(
+            executions=1,
+            transitions=happy["transitions"],
+            lambda_invocations=usage["lambda_requests"],
+            lambda_seconds=round(usage["lambda_requests"] * max(median_ms, MIN_INVOCATION_MS) / 1000, 3),
+            dynamodb_wru=usage["dynamodb_wru"],
+            # ReserveStock's hold: one transactional write of the product's stock item (under 1 KB).
+            hot_item_wru=cost.write_units(0, transactional=True),
+            eventbridge_events=usage["eventbridge_events"],
+            # Every Lambda invocation that is not a workflow task is a delivery from the bus.
+            eventbridge_invocations=usage["lambda_requests"] - happy["workflow_lambda_invocations"],
+            emails=usage["ses_emails"],
+            warehouse_messages=usage["sqs_requests"],
+            api_requests=1,  # POST /orders
+        )
+
+    @classmethod
+    def load(cls, path: Path = USAGE_PATH) -> UsagePerOrder:
+        values = json.loads(path.read_text())
+        missing = {f.name for f in fields(cls)} - set(values)
+        if missing:
+            raise ValueError(f"{path}: missing {', '.join(sorted(missing))}; run `make bench` to rewrite it")
+        return cls(**{f.name: float(values[f.name]) for f in fields(cls)})
+
+    def save(self, path: Path = USAGE_PATH) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def allows(quota: Quota, usage: UsagePerOrder, raised: bool = False) -> float | None:
+    """Orders per second this quota allows (None: the order does not use it)."""
+    per_order = float(getattr(usage, quota.usage))
+    limit = quota.raised if raised and quota.raised is not None else quota.per_second
+    return limit / per_order if per_order > 0 else None
+
+
+def model(usage: UsagePerOrder) -> dict[str, Any]:
+    rows = []
+    for quota in QUOTAS:
+        rows.append(
+            {
+                "quota": quota.key,
+                "orders_per_second": _round(allows(quota, usage)),
+                "orders_per_second_raised": _round(allows(quota, usage, raised=True)),
+            }
+        )
+    shop = [r for r in rows if r["quota"] != "dynamodb_hot_item" and r["orders_per_second"] is not None]
+    first = min(shop, key=lambda r: r["orders_per_second"])
+    first_raised = min(shop, key=lambda r: r["orders_per_second_raised"])
+    hot = next(r for r in rows if r["quota"] == "dynamodb_hot_item")
+    return {
+        "max_orders_per_second": first["orders_per_second"],
+        "binding_quota": first["quota"],
+        "max_orders_per_second_raised": first_raised["orders_per_second_raised"],
+        "binding_quota_raised": first_raised["quota"],
+        "hot_product_orders_per_second": hot["orders_per_second"],
+        "quotas": rows,
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def render(usage: UsagePerOrder) -> str:
+    result = model(usage)
+    by_key = {q.key: q for q in QUOTAS}
+    lines = [
+        "# Capacity: how many orders per second, and what stops more",
+        "",
+        "Generated by `.venv/bin/python -m bench.capacity` from `bench/usage.json` (what one happy-path order",
+        "uses, written by `make bench`) and `bench/quotas.py` (each quota with its AWS page). Do not edit by",
+        "hand: `tests/bench/test_capacity.py` regenerates it and fails when it differs.",
+        "",
+        "## What one order uses",
+        "",
+        "| unit | per order |",
+        "|---|---|",
+        *(f"| {name.replace('_', ' ')} | {value:g} |" for name, value in asdict(usage).items()),
+        "",
+        f"Lambda seconds: each invocation taken as the measured median or {MIN_INVOCATION_MS:g} ms, whichever is",
+        "longer (in-memory moto has no network round trips).",
+        "",
+        "## Orders per second each quota allows",
+        "",
+        "| quota | limit /s | per order | orders/s (default) | orders/s (raised) | what to raise or redesign |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in result["quotas"]:
+        quota = by_key[row["quota"]]
+        per_order = getattr(usage, quota.usage)
+        raised = "hard" if quota.raised is None else f"{quota.raised:,g}"
+        lines.append(
+            f"| [{quota.what}]({quota.source}) | {quota.per_second:,g} (raised: {raised}) | {per_order:g} "
+            f"{quota.unit} | {_number(row['orders_per_second'])} | {_number(row['orders_per_second_raised'])} "
+            f"| {quota.remedy} |"
+        )
+    notes = [f"- `{q.key}`: {q.note}" for q in QUOTAS if q.note]
+    lines += [
+        "",
+        *notes,
+        "",
+        "## What binds",
+        "",
+        f"- **At default quotas**: `{result['binding_quota']}`, at **{_number(result['max_orders_per_second'])} "
+        "orders per second**.",
+        f"- **After the usual increases** (the raised column): `{result['binding_quota_raised']}`, at "
+        f"**{_number(result['max_orders_per_second_raised'])} orders per second**.",
+        "- E-mails do not stop orders: the notifications subscriber's buffer holds them and sends at the SES",
+        "  rate, so the SES row is how fast confirmations keep up, not how fast orders are taken.",
+        "",
+        "## The hot product",
+        "",
+        f"One product in one warehouse taking every order: **{_number(result['hot_product_orders_per_second'])} "
+        "orders per second** for that product, from DynamoDB's per-item write limit (1,000 write units a",
+        f"second on one item; each hold is a transactional write of its stock item, {usage.hot_item_wru:g} units).",
+        "Transactions on one item also conflict with each other, so contention lowers this; other products",
+        "are unaffected. A sold-out product fails at ReserveStock's condition, before payment.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/CAPACITY.md is not what it would be")
+    args = parser.parse_args(argv)
+    text = render(UsagePerOrder.load())
+    if args.check:
+        if DOCUMENT_PATH.read_text() != text:
+            print("docs/CAPACITY.md is stale: run `.venv/bin/python -m bench.capacity`", file=sys.stderr)
+            return 1
+        return 0
+    DOCUMENT_PATH.write_text(text)
+    print(f"written: {DOCUMENT_PATH.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
