@@ -11,10 +11,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # No region is exported for your account: `make deploy`, `diff`, `watch`, `destroy`, `seed` use your AWS
 # profile's (or AWS_REGION). Only the offline targets get a default (the sandbox's account lives in it).
-demo serve test bench reliability: export AWS_DEFAULT_REGION ?= eu-west-1
+demo serve test bench reliability burst: export AWS_DEFAULT_REGION ?= eu-west-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help browser setup synth deploy diff watch destroy test lint typecheck demo serve seed bench reliability clean
+.PHONY: help browser setup synth deploy diff watch destroy test lint typecheck demo serve seed bench reliability burst clean
 
 # `make help` prints these lines: one per target, what it really does (tests/docs/test_make.py checks).
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "  make typecheck    mypy over lambdas/, infra/, orderctl/, sandbox/ (also part of make test)"
 	@echo "  make bench        benchmarks and cost model -> bench/results/latest.json"
 	@echo "  make reliability  randomized fault/bad-input/load suites at full size"
+	@echo "  make burst        300 orders at once, SES at 1/s and Lambda concurrency capped -> latest.json burst"
 	@echo "  make clean        remove cdk.out and tool caches (keeps the venvs and node_modules)"
 	@echo "Your AWS account (your profile and region; bootstrap first, see README):"
 	@echo "  make deploy       cdk deploy OrderProcessing (STAGE=dev) or OrderProcessing-STAGE; APPROVAL=never without a terminal"
@@ -111,6 +112,9 @@ bench: synth
 
 reliability: setup
 	$(PY) -m tests.reliability.run
+
+burst: synth
+	$(PY) -m bench.burst
 
 clean:
 	rm -rf cdk.out .pytest_cache .ruff_cache .mypy_cache .hypothesis
