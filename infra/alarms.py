@@ -274,6 +274,36 @@ def add_delivery_alarms(alarms: Alarms, subscribers: Subscribers, watched: list[
             f"{ALARM_PERIOD_MINUTES} min; a one-off is retried and not alarmed). Read its log group; "
             f"events it gives up on land in its dead-letter queue (`python -m orderctl redrive {name}`).",
         )
+    if NOTIFICATIONS in subscribers.subscribers:
+        add_email_alarm(alarms)
+
+
+NOTIFICATIONS = "notifications"
+
+
+def emails_not_sent() -> cloudwatch.Metric:
+    """E-mails SES refused for good (lambdas/subscribers/notifications): Powertools adds the subscriber dimension."""
+    return cloudwatch.Metric(
+        namespace=constants.METRICS_NAMESPACE,
+        metric_name=constants.METRIC_EMAILS_NOT_SENT,
+        dimensions_map={"service": constants.SERVICE_NAME, "subscriber": NOTIFICATIONS},
+        statistic="Sum",
+        period=PERIOD,
+    )
+
+
+def add_email_alarm(alarms: Alarms) -> None:
+    """One alarm when SES refuses e-mails for good (recorded NOT_SENT, never retried, never dead-lettered)."""
+    alarms.add(
+        "EmailsNotSent",
+        emails_not_sent(),
+        threshold=1,
+        description="SES refused an e-mail for good (an unverified recipient while the account is in the SES "
+        "sandbox, an address SES cannot send to, the MAIL FROM domain not verified). It is recorded as NOT_SENT "
+        "with SES's reason in the notifications table (`status = NOT_SENT`) and not retried; `python -m orderctl "
+        "status <orderId>` shows the order. docs/OPERATIONS.md (E-mail): request SES production access or fix the "
+        "domain; to resend, delete the item and replay the order's event to notifications.",
+    )
 
 
 def _camel(label: str) -> str:

@@ -46,6 +46,7 @@ METADATA_KEY = "checkov"
 class Role(Enum):
     TASK = "task"
     SUBSCRIBER = "subscriber"
+    BUFFERED_SUBSCRIBER = "buffered subscriber"  # its rule targets a queue; Lambda reads the queue
     SCHEDULED = "scheduled"
     OPERATOR = "operator"
     API = "api"
@@ -72,6 +73,11 @@ NO_RESERVED_CONCURRENCY = {
         "deliveries are retried by EventBridge and Lambda up to the event's maximum age and then land in its "
         "dead-letter queue, so nothing is lost without a cap, while a reservation would carve a slice out of "
         "the account's shared concurrency pool for every subscriber."
+    ),
+    Role.BUFFERED_SUBSCRIBER: (
+        "Invoked only by its SQS event source mapping, whose ScalingConfig.MaximumConcurrency bounds how many "
+        "copies run (infra/subscribers.py, QueueBuffer): a burst waits in the queue instead, without a "
+        "reservation carving a slice out of the account's shared pool."
     ),
     Role.SCHEDULED: (
         "Invoked only by its schedule, one run per interval: its concurrency is one in practice (a retry "
@@ -101,6 +107,11 @@ NO_FUNCTION_DLQ = {
         "config's on-failure destination (which keeps the error with the event) after Lambda's retries, and "
         "the rule target's dead-letter queue after EventBridge's. A DeadLetterConfig would be a third path "
         "to the same place, without the error."
+    ),
+    Role.BUFFERED_SUBSCRIBER: (
+        "Invoked synchronously by its SQS event source mapping: a failed message returns to the queue, whose "
+        "redrive policy moves it to the subscriber's dead-letter queue after maxReceiveCount receives. A "
+        "Lambda dead-letter queue receives only asynchronous invocations, so it would never receive anything."
     ),
     Role.SCHEDULED: (
         "Invoked only by its schedule: a failed run is superseded by the next run one interval later, which "
@@ -168,7 +179,8 @@ class Invocations:
     schedule_rules: int = 0
     on_failure_destination: bool = False
     service_permissions: set[str] = field(default_factory=set)  # principals of AWS::Lambda::Permission
-    other_triggers: int = 0  # event source mappings, function URLs, custom resources
+    other_triggers: int = 0  # event source mappings (but a buffered subscriber's), function URLs, custom resources
+    queue_sources: list[bool] = field(default_factory=list)  # SQS event source mappings: the queue has a redrive
     iam_invokers: set[str] = field(default_factory=set)  # roles granted lambda:InvokeFunction on it
 
     def role(
@@ -182,6 +194,9 @@ class Invocations:
         only_events = self.service_permissions <= {"events.amazonaws.com"}
         if self.other_triggers or self.other_state_machine_uses:
             return None
+        if self.queue_sources:
+            alone = not (rules or self.service_permissions or self.sync_tasks or self.iam_invokers)
+            return Role.BUFFERED_SUBSCRIBER if alone and all(self.queue_sources) else None
         if self.sync_tasks and not rules and not self.service_permissions:
             return Role.TASK if self.iam_invokers <= state_machine_roles | job_roles else None
         if self.schedule_rules and not self.pattern_rules and not self.sync_tasks and only_events:
@@ -299,6 +314,9 @@ class _Facts:
                 self.scheduler_roles |= _refs(target.get("roleArn"))
                 for fn in self._functions_in(target.get("arn")):
                     fn.schedule_rules += 1
+            elif isinstance(node, lambda_.CfnEventSourceMapping) and self._queue_source(node) is not None:
+                for fn in self._functions_in(node.function_name):
+                    fn.queue_sources.append(bool(self._queue_source(node)))
             elif isinstance(node, lambda_.CfnEventSourceMapping | lambda_.CfnUrl) or node.cfn_resource_type.startswith(
                 ("Custom::", "AWS::CloudFormation::CustomResource")
             ):
@@ -310,6 +328,18 @@ class _Facts:
 
     def _resolve(self, value: Any) -> Any:
         return self.stack.resolve(value)
+
+    def _queue_source(self, mapping: lambda_.CfnEventSourceMapping) -> bool | None:
+        """None when the mapping does not read a queue of this stack; else whether that queue has a redrive policy."""
+        queues = {
+            self.stack.get_logical_id(node): node
+            for node in self.stack.node.find_all()
+            if isinstance(node, sqs.CfnQueue) and Stack.of(node) is self.stack
+        }
+        (source, *others) = [*(_refs(self._resolve(mapping.event_source_arn)) & set(queues)), None]
+        if source is None or others != [None]:
+            return None
+        return bool(self.props(queues[source]).get("redrivePolicy"))
 
     def props(self, resource: CfnResource) -> dict[str, Any]:
         return properties(self.stack, resource)

@@ -23,6 +23,8 @@ from infra import nag, names, regions
 from infra.config import StackConfig
 
 SEND_ACTIONS = ["ses:SendEmail"]
+# The account's maximum send rate, read once a container is throttled (it paces its sends to it).
+QUOTA_ACTIONS = ["ses:GetSendQuota"]
 
 
 def sender_domain(sender: str) -> str:
@@ -60,6 +62,7 @@ def grant_send_as(function: lambda_.IFunction, sender: str) -> None:
             conditions={"StringEquals": {"ses:FromAddress": sender}},
         )
     )
+    function.add_to_role_policy(iam.PolicyStatement(actions=QUOTA_ACTIONS, resources=["*"]))  # no resource-level
     Validations.of(function).acknowledge(
         Acknowledgment(
             id=nag.PACK

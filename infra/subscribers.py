@@ -4,11 +4,17 @@ Adding a subscriber = one folder `lambdas/subscribers/<name>/` (handler.py + log
 `SubscriberSpec` in `REGISTRY` below. The workflow never changes: it publishes, the rules route.
 
 Each entry becomes its own Lambda function (through FunctionFactory), its own rule on the bus
-with the entry's event pattern, and its own encrypted SQS dead-letter queue. Delivery has two
-retry stages and both end in that queue: EventBridge retries an invoke that fails (throttling,
-service errors) under the target's retry policy, and Lambda retries a run that raises
-(async invocation config). Handlers must be idempotent on a business key: EventBridge delivers
-at least once and archive replays deliver again.
+with the entry's event pattern, and its own SQS dead-letter queue (whole events: under the subscribers'
+customer managed KMS key). Delivery has two retry stages and both end in that queue: EventBridge retries
+an invoke that fails (throttling, service errors) under the target's retry policy, and Lambda retries a
+run that raises (async invocation config). Handlers must be idempotent on a business key: EventBridge
+delivers at least once and archive replays deliver again.
+
+An entry with a ``buffer`` (notifications: SES's sending rate is far below a flash sale's order rate) gets
+an SQS queue between its rule and its function instead: the rule targets the queue, Lambda reads it in
+batches with a bounded concurrency (``ScalingConfig.MaximumConcurrency``), the function reports the
+messages that failed (``ReportBatchItemFailures``), which come back after the visibility timeout, and a
+message received ``max_receive_count`` times moves to the same dead-letter queue.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -49,6 +58,20 @@ class Context:
 
 
 @dataclass(frozen=True)
+class QueueBuffer:
+    """An SQS queue in front of a subscriber's function, read with bounded concurrency (see the module's docstring).
+
+    A message that keeps failing is received ``max_receive_count`` times, ``visibility_timeout_seconds`` apart,
+    before it is dead-lettered: that product is the backlog (at the downstream's rate) the buffer absorbs.
+    """
+
+    batch_size: int
+    max_concurrency: int  # Lambda's ScalingConfig: at least 2
+    visibility_timeout_seconds: int
+    max_receive_count: int
+
+
+@dataclass(frozen=True)
 class SubscriberSpec:
     """One subscriber: what it is, what it listens to, and what it may touch."""
 
@@ -67,6 +90,7 @@ class SubscriberSpec:
     retry_attempts: int = constants.SUBSCRIBER_RETRY_ATTEMPTS
     max_event_age_seconds: int = constants.SUBSCRIBER_MAX_EVENT_AGE_SECONDS
     timeout_seconds: int = LAMBDA_TIMEOUT_SECONDS
+    buffer: QueueBuffer | None = None  # an SQS queue between its rule and its function
 
 
 def order_events(*detail_types: str) -> dict[str, Any]:
@@ -149,6 +173,12 @@ REGISTRY: list[SubscriberSpec] = [
         own_table="read_write",
         environment=_ses_sender,
         grant=_grant_ses_send,
+        # SES sends 1 e-mail/s in the SES sandbox, 14/s by default in production. Two readers of batches of 10;
+        # once throttled, each paces its sends to half the account's rate (handler.Pace), so a flash sale's
+        # e-mails wait in the queue unread. A message that still fails comes back after 6 minutes (6 x the
+        # function's timeout, as AWS advises) and is dead-lettered on its 10th receive, an hour later.
+        buffer=QueueBuffer(batch_size=10, max_concurrency=2, visibility_timeout_seconds=360, max_receive_count=10),
+        timeout_seconds=60,  # a batch of 10 at 1 e-mail/s shared by 2 readers: 20 s
     ),
     SubscriberSpec(
         name="failure_stats",
@@ -204,7 +234,9 @@ def _typed(value: Any) -> Any:
 class Subscriber(Construct):
     """One registry entry: function, dead-letter queue, rule with retry policy, optional table."""
 
-    def __init__(self, scope: Construct, spec: SubscriberSpec, ctx: Context, functions: FunctionFactory) -> None:
+    def __init__(
+        self, scope: Construct, spec: SubscriberSpec, ctx: Context, functions: FunctionFactory, key: kms.IKey
+    ) -> None:
         super().__init__(scope, construct_id(spec.name))
         self.spec = spec
         env: dict[str, str] = {
@@ -224,6 +256,8 @@ class Subscriber(Construct):
             env[constants.ENV_EVENT_BUS] = ctx.bus.event_bus_name
         if spec.environment:
             env.update(spec.environment(ctx))
+        if spec.buffer:
+            env[constants.ENV_BUFFER_MAX_CONCURRENCY] = str(spec.buffer.max_concurrency)
 
         self.function = functions.create(
             self, "Function", spec.handler, spec.description, environment=env, timeout_seconds=spec.timeout_seconds
@@ -240,7 +274,8 @@ class Subscriber(Construct):
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
             enforce_ssl=True,
             retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
         )
@@ -251,21 +286,76 @@ class Subscriber(Construct):
             retry_attempts=constants.SUBSCRIBER_ASYNC_RETRY_ATTEMPTS,
             max_event_age=max_age,
         )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            Validations.of(self.function).acknowledge(
+                Acknowledgment(
+                    id=f"{nag.PACK}AwsSolutions-IAM5[Action::{action}]",
+                    reason="CDK's grant to send to a queue under a customer managed key (the dead-letter queue, "
+                    "Lambda's on-failure destination): on that one key only, which encrypts nothing but these queues.",
+                )
+            )
+        self.buffer: sqs.Queue | None = None
+        delivery: dict[str, Any] = {
+            "dead_letter_queue": self.dead_letter_queue,
+            "retry_attempts": spec.retry_attempts,
+            "max_event_age": max_age,
+        }
+        target: events.IRuleTarget
+        if spec.buffer is None:
+            target = targets.LambdaFunction(self.function, **delivery)
+        else:
+            self.buffer = self._buffer(spec.buffer, key)
+            target = targets.SqsQueue(self.buffer, **delivery)
         self.rule = events.Rule(
             self,
             "Rule",
             event_bus=ctx.bus,
             event_pattern=cdk_event_pattern(spec.event_pattern),
             description=spec.description,
-            targets=[
-                targets.LambdaFunction(
-                    self.function,
-                    dead_letter_queue=self.dead_letter_queue,
-                    retry_attempts=spec.retry_attempts,
-                    max_event_age=max_age,
-                )
-            ],
+            targets=[target],
         )
+
+    def _buffer(self, buffer: QueueBuffer, key: kms.IKey) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            "Buffer",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(buffer.visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=buffer.max_receive_count, queue=self.dead_letter_queue
+            ),
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=buffer.batch_size,
+                max_concurrency=buffer.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+        return queue
+
+
+def queue_key(scope: Construct) -> kms.Key:
+    """The customer managed key of the subscribers' queues (dead letters hold whole events: customer e-mails,
+    reviewers' notes). EventBridge encrypts what it puts there with it."""
+    key = kms.Key(
+        scope,
+        "QueueKey",
+        description="Encrypts the subscribers' dead-letter queues and the notifications buffer (whole order events)",
+        enable_key_rotation=True,
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            resources=["*"],  # in a key policy: this key
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        )
+    )
+    return key
 
 
 class Subscribers(Construct):
@@ -286,7 +376,8 @@ class Subscribers(Construct):
         ctx = Context(config=config, bus=bus, tables=tables, workflow=workflow)
         specs = REGISTRY if registry is None else registry
         validate(specs)
-        self.subscribers = {spec.name: Subscriber(self, spec, ctx, functions) for spec in specs}
+        self.queue_key = queue_key(self)
+        self.subscribers = {spec.name: Subscriber(self, spec, ctx, functions, self.queue_key) for spec in specs}
         for name, sub in self.subscribers.items():
             prefix = construct_id(name) + constants.OUTPUT_SUBSCRIBER_INFIX
             CfnOutput(
@@ -311,3 +402,11 @@ def validate(specs: list[SubscriberSpec]) -> None:
             raise ValueError(f"subscriber {spec.name!r}: an empty pattern would match every event")
         if unknown := set(spec.tables) - set(TABLE_ENV):
             raise ValueError(f"subscriber {spec.name!r}: unknown tables {sorted(unknown)}")
+        if spec.buffer and spec.buffer.visibility_timeout_seconds < spec.timeout_seconds:
+            raise ValueError(
+                f"subscriber {spec.name!r}: the buffer's visibility timeout "
+                f"({spec.buffer.visibility_timeout_seconds} s) must be at least the function's timeout "
+                f"({spec.timeout_seconds} s), or a batch still running is handed out again"
+            )
+        if spec.buffer and not 2 <= spec.buffer.max_concurrency <= 1000:
+            raise ValueError(f"subscriber {spec.name!r}: the buffer's max_concurrency must be 2..1000 (Lambda's range)")

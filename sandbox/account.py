@@ -31,6 +31,7 @@ from sandbox.clock import Clock
 from sandbox.deploy import Deployment, deploy, stack_environment
 from sandbox.events import LambdaTargets
 from sandbox.lambda_runtime import FunctionSpec, Invocation
+from sandbox.queues import QueuePollers
 
 DEFAULT_REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -109,6 +110,7 @@ class Sandbox:
         self.deployment: Deployment | None = None
         self.session: boto3.Session | None = None
         self.targets: LambdaTargets | None = None
+        self.queues: QueuePollers | None = None  # SQS -> Lambda event source mappings (sandbox/queues.py)
         self.server: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -160,6 +162,9 @@ class Sandbox:
         if self.cdk_out is None:
             return
         self.deployment = deploy(self, self.cdk_out)
+        self.queues = QueuePollers(self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries)
+        self.queues.take_over(ACCOUNT_ID, self.region)
+        self._stack.callback(self.queues.close)
         self._log_groups = self._resolve_log_groups(self.deployment)
         self._verify_email_senders()
         if self.seed_catalog:
@@ -249,9 +254,16 @@ class Sandbox:
         return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait for every EventBridge delivery in flight (subscribers run asynchronously)."""
+        """Wait for every EventBridge delivery in flight (subscribers run asynchronously), and every message of
+        a subscriber's queue (what one delivers may put events on the bus for another, and back)."""
         assert self.targets is not None
-        return self.targets.drain(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = max(0.0, deadline - time.monotonic())
+            drained = self.targets.drain(left) and (self.queues is None or self.queues.drain(left))
+            if drained and self.targets.drain(0) and (self.queues is None or self.queues.idle()):
+                return True
+        return False
 
     def runner(self) -> Any:
         from sandbox.runner import Runner

@@ -158,7 +158,7 @@ class LambdaTargets:
                 delivery.outcome = "SUCCEEDED"
                 delivery.results.append(json.loads(invocation.payload))
                 return
-            delivery.error = _error_text(invocation)
+            delivery.error = error_text(invocation)
             if attempt < retry_attempts:
                 delay = ASYNC_RETRY_DELAYS_SECONDS[min(attempt, len(ASYNC_RETRY_DELAYS_SECONDS) - 1)]
                 self._clock.record("delivery-retry", delay, None, f"{rule.name}/{target['Id']}")
@@ -322,7 +322,7 @@ def _on_failure_destination(function: Any) -> str | None:
     return destination or (getattr(function, "dead_letter_config", None) or {}).get("TargetArn")
 
 
-def _error_text(invocation: Invocation) -> str:
+def error_text(invocation: Invocation) -> str:
     try:
         payload = json.loads(invocation.payload)
         return f"{payload.get('errorType')}: {payload.get('errorMessage')}"

@@ -467,8 +467,8 @@ class FaultInjector:
     # -- the Lambda invocation hook ----------------------------------------------------------------------
     def __call__(self, spec: FunctionSpec, event: Any, proceed: Callable[[], Invocation]) -> Invocation:
         function = function_key(spec.handler)
-        order_id = _faulted_order(function, event)
         with self._lock:
+            order_id = self._batch_order(function, event)
             gate = self._gates.pop((order_id, function), None) if order_id else None
         if gate is not None:
             gate.wait(self.GATE_TIMEOUT_SECONDS)
@@ -477,6 +477,14 @@ class FaultInjector:
         if fault is None:
             return proceed()
         return _fail(fault, spec, order_id, proceed)
+
+    def _batch_order(self, function: str, event: Any) -> str | None:
+        """The order whose faults apply to this invocation; for a batch from a subscriber's queue (sandbox/queues.py),
+        the first of its orders with a fault or a gate planned for `function`, else its first order."""
+        orders = _faulted_orders(function, event)
+        planned = [o for o in orders if (o, function) in self._faults or (o, function) in self._gates]
+        chosen = planned or orders
+        return chosen[0] if chosen else None
 
     # -- the service integration hook ----------------------------------------------------------------------
     def integration(self, service: str, action: str, parameters: Any, proceed: Callable[[], Any]) -> Any:
@@ -522,6 +530,16 @@ class FaultInjector:
 # The workflow's own events: a subscriber's fault for an order applies to these (not, say, to a
 # ReorderSuggested event that carries the same correlation id), so its retries count one event's attempts.
 WORKFLOW_EVENTS = frozenset({constants.EVENT_ORDER_COMPLETED, constants.EVENT_ORDER_FAILED})
+
+
+def _faulted_orders(function: str, event: Any) -> list[str]:
+    """The orders of an invocation: one, or those of an SQS batch's events (a buffered subscriber)."""
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if function.startswith(ASYNC_PREFIX) and isinstance(records, list):
+        found = [_faulted_order(function, _json(r.get("body")) if isinstance(r, Mapping) else None) for r in records]
+        return [order for order in found if order]
+    order = _faulted_order(function, event)
+    return [order] if order else []
 
 
 def _faulted_order(function: str, event: Any) -> str | None:
@@ -589,6 +607,9 @@ class Budget:
     retries: int
     kinds: Sequence[Kind] = TRANSIENT_KINDS
     retries_everything: bool = False  # a Retry on States.ALL: even a crash is retried
+    # A subscriber EventBridge invokes (its delivery can fail too); False for one fed by its queue
+    # (sandbox/queues.py: EventBridge delivers to the queue, the function's retries are the queue's receives).
+    delivered_by_eventbridge: bool = True
 
 
 @dataclass
@@ -653,7 +674,7 @@ class RandomFaults:
             allowed = integration_kinds_for(function)
             return tuple(k for k in allowed if k in budget.kinds) or allowed
         if function.startswith(ASYNC_PREFIX):
-            return SUBSCRIBER_KINDS
+            return SUBSCRIBER_KINDS if budget.delivered_by_eventbridge else ASYNC_KINDS
         crashes = [Kind.CRASH, Kind.CRASH_AFTER] if self.task_crashes else []
         return tuple(dict.fromkeys([*budget.kinds, *crashes]))
 

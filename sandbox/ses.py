@@ -3,7 +3,7 @@
 - **the sending rate** (``send_rate_per_second``): SES accepts at most that many messages per second and
   answers the rest ``Throttling: Maximum sending rate exceeded.`` (1 per second in the SES sandbox, 14 by
   default in production). Seconds are the sandbox clock's (``Clock.now()``), so a test that advances the
-  clock lets the quota refill at once;
+  clock lets the quota refill at once; GetSendQuota answers that rate as ``MaxSendRate``;
 - **SES sandbox mode** (``verify_recipients``): a new account may send only to verified identities, so a
   customer's address is refused: ``MessageRejected: Email address is not verified. The following
   identities failed the check in region ...``;
@@ -120,7 +120,16 @@ def modelled(clock: Clock, limits: SesLimits) -> Iterator[SesModel]:
                 _active.check(self, source, destinations)
             return original(self, source, subject, body, destinations)
 
+        original_quota = SESBackend.get_send_quota
+
+        def get_send_quota(self: Any) -> Any:
+            quota = original_quota(self)
+            if _active is not None and _active.limits.send_rate_per_second is not None:
+                quota.max_send_rate = _active.limits.send_rate_per_second  # type: ignore[assignment]  # what it answers
+            return quota
+
         SESBackend.send_email = send_email  # type: ignore[method-assign]
+        SESBackend.get_send_quota = get_send_quota  # type: ignore[method-assign]
     try:
         with warnings.catch_warnings():
             # SES's service model has no Throttling shape (the code travels as a generic error, as in AWS).
@@ -131,4 +140,5 @@ def modelled(clock: Clock, limits: SesLimits) -> Iterator[SesModel]:
     finally:
         with _active_lock:
             SESBackend.send_email = original  # type: ignore[method-assign]
+            SESBackend.get_send_quota = original_quota  # type: ignore[method-assign]
             _active = None

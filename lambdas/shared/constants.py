@@ -174,6 +174,11 @@ PERSONAL_DATA_KEYS: Final = ("email",)
 
 # Notifications: a send that crashed midway may be retried once this lease has passed.
 NOTIFICATION_LEASE_SECONDS: Final = 300
+# An e-mail SES refused for good (recipient, address): recorded NOT_SENT and counted under this metric
+# (dimensions service and subscriber=notifications); its alarm is in infra/alarms.py.
+METRIC_EMAILS_NOT_SENT: Final = "EmailsNotSent"
+# A buffered subscriber (infra/subscribers.py QueueBuffer): how many copies read its queue at most.
+ENV_BUFFER_MAX_CONCURRENCY: Final = "BUFFER_MAX_CONCURRENCY"
 
 # DynamoDB key schemas (partition key, sort key or None), shared by the stack and test fixtures.
 INVENTORY_TABLE_KEYS: Final = ("pk", "sk")

@@ -31,7 +31,10 @@ def lambda_handler(correlation_id_path: str | None = "orderId") -> Callable[[Han
 
     def decorate(handler: Handler) -> Handler:
         wrapped = _publish_metrics(handler)
-        wrapped = tracer.capture_lambda_handler(wrapped)
+        # Responses stay out of traces: a task's answer carries the order (customer e-mail, address) and
+        # X-Ray keeps it 30 days under AWS's key (docs/PRIVACY.md). Errors are kept: their messages never
+        # echo an address or e-mail (lambdas/shared/order.py validates with echo=False for those).
+        wrapped = tracer.capture_lambda_handler(wrapped, capture_response=False)
         return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(wrapped)
 
     return decorate

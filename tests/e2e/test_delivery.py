@@ -16,6 +16,7 @@ import pytest
 
 from lambdas.shared import constants
 from lambdas.shared.events import envelope, put_events_entry
+from lambdas.subscribers.notifications import handler as notifications_handler
 from lambdas.subscribers.notifications import store as notifications
 from sandbox.account import Sandbox
 from sandbox.faults import Fault, FaultInjector, Kind
@@ -47,6 +48,19 @@ def _deliveries(sandbox: Sandbox, correlation_id: str) -> list[Any]:
     return [d for d in sandbox.targets.deliveries if d.correlation_id == correlation_id]
 
 
+def _event_of(payload: dict[str, Any]) -> dict[str, Any]:
+    """The event in a dead-letter message: a Lambda on-failure record's requestPayload, or the message itself
+    (an EventBridge target DLQ, or a buffer queue's redrive)."""
+    return payload["requestPayload"] if "requestContext" in payload else payload
+
+
+def _buffer_of(sandbox: Sandbox, function_arn: str) -> Any | None:
+    """The queue mapping that feeds a buffered subscriber's function (infra/subscribers.py), or None."""
+    assert sandbox.queues is not None
+    found = [m for m in sandbox.queues.mappings if m.function_arn == function_arn]
+    return found[0] if found else None
+
+
 def _dead_letter_payloads(sandbox: Sandbox, queue_arn: str) -> list[dict[str, Any]]:
     sqs = sandbox.client("sqs")
     url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
@@ -60,15 +74,21 @@ def test_a_subscriber_that_keeps_failing_ends_in_its_dead_letter_queue(sandbox: 
     failed = [d for d in _deliveries(sandbox, correlation_id) if d.outcome == "FAILED"]
     assert failed, "some subscriber must reject an OrderCompleted without data"
     for delivery in failed:
+        payloads = _dead_letter_payloads(sandbox, delivery.dead_letter)
+        mine = [p for p in payloads if _event_of(p)["detail"]["metadata"]["correlationId"] == correlation_id]
+        buffer = _buffer_of(sandbox, delivery.function)
+        if buffer is not None:
+            # Received from its queue maxReceiveCount times, visibility timeouts apart; then the queue's redrive.
+            assert delivery.attempts == buffer.max_receive_count and delivery.dead_letter == buffer.dead_letter_arn
+            assert mine
+            continue
         # Lambda ran it once and retried it per the function's async config, then gave up.
         configuration = sandbox.client("lambda").get_function_event_invoke_config(FunctionName=delivery.function)
         assert delivery.attempts == 1 + configuration["MaximumRetryAttempts"]
         assert delivery.dead_letter == configuration["DestinationConfig"]["OnFailure"]["Destination"]
-        payloads = _dead_letter_payloads(sandbox, delivery.dead_letter)
-        mine = [p for p in payloads if p["requestPayload"]["detail"]["metadata"]["correlationId"] == correlation_id]
         assert mine and mine[0]["requestContext"]["condition"] == "RetriesExhausted"
-    retries = [s for s in sandbox.clock.sleeps() if s.kind == "delivery-retry"]
-    assert len(retries) >= len(failed), "Lambda's retry back-off was recorded, not slept"
+    retries = [s for s in sandbox.clock.sleeps() if s.kind in ("delivery-retry", "queue-visibility")]
+    assert retries, "the retries' back-off and the queue's visibility timeouts were skipped and recorded, not slept"
 
 
 def test_a_disabled_rule_delivers_nothing(sandbox: Sandbox) -> None:
@@ -132,7 +152,7 @@ def _dead_lettered(sandbox: Sandbox, delivery: Any, correlation_id: str) -> list
     arn = parse_arn(delivery.dead_letter)
     queue = sqs_backends[arn.account][arn.region].queues[arn.resource_id]
     payloads = [json.loads(message.body) for message in queue.messages]
-    return [p for p in payloads if p["requestPayload"]["detail"]["metadata"]["correlationId"] == correlation_id]
+    return [p for p in payloads if _event_of(p)["detail"]["metadata"]["correlationId"] == correlation_id]
 
 
 def _emails_to(sandbox: Sandbox, address: str) -> list[Any]:
@@ -174,7 +194,7 @@ def injector(sandbox: Sandbox) -> Iterator[FaultInjector]:
 
 
 def test_a_malformed_order_completed_reaches_the_notifications_dead_letter_queue_with_nothing_claimed(
-    sandbox: Sandbox,
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = _order_id()
     data = _completed_data(order_id)
@@ -182,13 +202,29 @@ def test_a_malformed_order_completed_reaches_the_notifications_dead_letter_queue
     _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, data)
     delivery = _delivery(sandbox, order_id, "notifications")
     assert delivery.outcome == "FAILED", f"notifications absorbed a malformed event: {delivery.results}"
-    assert delivery.attempts == 1 + _retries(sandbox, delivery.function)
-    assert "InvalidEvent" in (delivery.error or "") and "detail.data.customer.email" in (delivery.error or "")
+    buffer = _buffer_of(sandbox, delivery.function)
+    assert delivery.attempts == (buffer.max_receive_count if buffer else 1 + _retries(sandbox, delivery.function))
+    assert any("InvalidEvent" in error and "detail.data.customer.email" in error for error in _errors(delivery, caplog))
     assert _dead_lettered(sandbox, delivery, order_id)
     assert _item(sandbox, "notifications", f"ORDER#{order_id}", "CONFIRMATION") is None
 
 
-def test_a_send_claim_left_by_a_killed_run_sends_the_event_to_the_dead_letter_queue(sandbox: Sandbox) -> None:
+def _errors(delivery: Any, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What failed the delivery: its error, and for a buffered subscriber what the function logged per message
+    (the queue's answer names the message only; pytest's log capture keeps the function's records)."""
+    return [delivery.error or "", *(str(getattr(record, "error", "")) for record in caplog.records)]
+
+
+@pytest.fixture
+def no_holder_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of the queue's receives would first wait for the claim's holder (real seconds): not these tests' point."""
+    monkeypatch.setattr(notifications_handler, "HOLDER_WAIT_SECONDS", 0.0)
+
+
+@pytest.mark.usefixtures("no_holder_wait")
+def test_a_send_claim_left_by_a_killed_run_sends_the_event_to_the_dead_letter_queue(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     order_id = _order_id()
     now = int(time.time())
     # A run that claimed the order and was killed (its function timeout) before recording anything.
@@ -205,11 +241,12 @@ def test_a_send_claim_left_by_a_killed_run_sends_the_event_to_the_dead_letter_qu
     _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
     delivery = _delivery(sandbox, order_id, "notifications")
     assert delivery.outcome == "FAILED", "a retry that finds a live claim must not report success"
-    assert "ConfirmationInProgress" in (delivery.error or "")
+    assert any("ConfirmationInProgress" in error for error in _errors(delivery, caplog))
     assert _dead_lettered(sandbox, delivery, order_id)
     assert _emails_to(sandbox, f"{order_id}@example.com") == []
 
 
+@pytest.mark.usefixtures("no_holder_wait")
 def test_notifications_crashing_after_ses_took_the_message_sends_one_email_and_dead_letters_the_event(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

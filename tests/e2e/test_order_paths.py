@@ -229,13 +229,20 @@ def _subscriber_rules(sandbox: Sandbox) -> dict[str, EventPattern]:
     """Deployed subscriber function name -> its rule's pattern (as moto matches it)."""
     template = sandbox.deployment.template["Resources"]
     physical = {r.logical_id: r.physical_id for r in sandbox.deployment.resources.values()}
+    # A buffered subscriber's rule targets its queue; the queue's event source mapping feeds the function.
+    fed_by = {
+        r["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: r["Properties"]["FunctionName"]["Ref"]
+        for r in template.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
     rules = {}
     for resource in template.values():
         if resource["Type"] != "AWS::Events::Rule" or "EventPattern" not in resource["Properties"]:
             continue
         for target in resource["Properties"].get("Targets", []):
             logical = target["Arn"]["Fn::GetAtt"][0]
-            rules[physical[logical]] = EventPattern.load(json.dumps(resource["Properties"]["EventPattern"]))
+            function = fed_by.get(logical, logical)
+            rules[physical[function]] = EventPattern.load(json.dumps(resource["Properties"]["EventPattern"]))
     return rules
 
 

@@ -16,11 +16,17 @@ def rules_by_subscriber(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
 def rule_ids_by_subscriber(synthesized: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
     """{subscriber name: (rule logical id, rule properties)}; other rules of the stack are left out."""
     functions = synthesized.resources("AWS::Lambda::Function")
+    # A buffered subscriber's rule targets its queue, which an event source mapping feeds to the function.
+    fed_by_queue = {
+        m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: functions[m["Properties"]["FunctionName"]["Ref"]]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    }
     by_handler = {spec.handler: spec.name for spec in REGISTRY}
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for rule_id, rule in synthesized.resources("AWS::Events::Rule").items():
         for target in rule["Properties"]["Targets"]:
-            function = functions.get(target["Arn"]["Fn::GetAtt"][0]) if "Fn::GetAtt" in target["Arn"] else None
+            target_id = target["Arn"]["Fn::GetAtt"][0] if "Fn::GetAtt" in target["Arn"] else None
+            function = functions.get(target_id) or fed_by_queue.get(target_id) if target_id else None
             if function and function["Properties"]["Handler"] in by_handler:
                 name = by_handler[function["Properties"]["Handler"]]
                 assert name not in found, f"{name} has more than one rule"

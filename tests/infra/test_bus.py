@@ -122,8 +122,19 @@ def test_each_subscriber_has_its_rule_with_retry_policy_and_dead_letter_queue(
     dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     queue = synthesized.template["Resources"][dlq]
     assert queue["Type"] == "AWS::SQS::Queue"
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    # Whole events (customer e-mails, reviewers' notes): under the subscribers' customer managed key.
+    key = queue["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    assert synthesized.template["Resources"][key]["Type"] == "AWS::KMS::Key"
+    assert synthesized.template["Resources"][key]["Properties"]["EnableKeyRotation"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == config.DEAD_LETTER_RETENTION_DAYS * 86_400
+    if spec.buffer is not None:
+        # The rule targets the subscriber's buffer queue, whose redrive ends in the same dead-letter queue.
+        buffer = synthesized.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
+        assert buffer["Properties"]["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+            "maxReceiveCount": spec.buffer.max_receive_count,
+        }
+        assert buffer["Properties"]["KmsMasterKeyId"] == queue["Properties"]["KmsMasterKeyId"]
 
     # A run that raises is retried by Lambda and then lands in the same queue.
     function_id, _ = function_of(synthesized, spec)

@@ -26,6 +26,7 @@ OTHER_ACCOUNT = "111122223333"
 # action -> why it needs Resource "*" (IAM has no resource-level permissions for it).
 ALLOWED_ON_EVERY_RESOURCE: dict[str, str] = {
     "xray:PutTraceSegments": "X-Ray tracing: no resource-level permissions exist for X-Ray writes.",
+    "ses:GetSendQuota": "The account's SES sending quota (notifications paces to it): account-level, no resource.",
     "xray:PutTelemetryRecords": "X-Ray tracing: no resource-level permissions exist for X-Ray writes.",
     "xray:GetSamplingRules": "X-Ray sampling (state machine tracing): account-wide, no resource type.",
     "xray:GetSamplingTargets": "X-Ray sampling (state machine tracing): account-wide, no resource type.",

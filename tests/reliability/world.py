@@ -266,17 +266,25 @@ class World:
         return model.budgets()
 
     def _subscriber_budgets(self) -> dict[str, Budget]:
-        """Lambda's async retries of each subscriber (its deployed EventInvokeConfig)."""
+        """Lambda's async retries of each subscriber (its deployed EventInvokeConfig), or for one fed by its queue
+        the queue's receives before its redrive (sandbox/queues.py)."""
         from sandbox.faults import ASYNC_KINDS, function_key
 
         lambda_ = self.sandbox.client("lambda")
         budgets = {}
-        assert self.sandbox.deployment is not None
+        assert self.sandbox.deployment is not None and self.sandbox.queues is not None
+        buffered = {m.function_arn: m for m in self.sandbox.queues.mappings}
         for name, properties in self.sandbox.deployment.functions().items():
             key = function_key(properties.get("Handler", ""))
-            if key.startswith("subscribers."):
-                config = lambda_.get_function_event_invoke_config(FunctionName=name)
-                budgets[key] = Budget(int(config["MaximumRetryAttempts"]), ASYNC_KINDS, retries_everything=True)
+            if not key.startswith("subscribers."):
+                continue
+            arn = lambda_.get_function_configuration(FunctionName=name)["FunctionArn"]
+            mapping = buffered.get(arn)
+            if mapping is not None and mapping.max_receive_count is not None:
+                budgets[key] = Budget(mapping.max_receive_count - 1, ASYNC_KINDS, True, delivered_by_eventbridge=False)
+                continue
+            config = lambda_.get_function_event_invoke_config(FunctionName=name)
+            budgets[key] = Budget(int(config["MaximumRetryAttempts"]), ASYNC_KINDS, retries_everything=True)
         return budgets
 
     def faults_injected(self) -> int:

@@ -50,6 +50,7 @@ def test_the_send_rate_throttles_within_a_virtual_second_and_refills_when_the_cl
         clock.advance(1.0)
         _send(client)
         assert (model.sent, model.throttled) == (3, 1)
+        assert client.get_send_quota()["MaxSendRate"] == 2
     for _ in range(3):
         _send(client)  # restored on exit
 

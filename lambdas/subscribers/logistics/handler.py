@@ -144,5 +144,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         marker_expiry(detail, s.subscriber.marker_ttl_days),
     )
     count_delivery("logistics", applied)
-    logger.info("shipment assigned" if applied else "already assigned (redelivery)", extra=shipment)
+    # The shipment's customer (their e-mail) stays out of the log: only what identifies the parcel.
+    booked = {key: shipment.get(key) for key in ("orderId", "carrier", "trackingNumber", "promisedDate")}
+    logger.info("shipment assigned" if applied else "already assigned (redelivery)", extra=booked)
     return {"orderId": order_id, "assigned": applied, "carrier": shipment["carrier"]}

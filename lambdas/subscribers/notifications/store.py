@@ -2,13 +2,17 @@
 
 The claim item, in the subscriber's table (the sweeper reads this shape, see ``expired_claims``):
 ``pk = ORDER#<orderId>``, ``sk = CONFIRMATION`` (the tracking e-mail: ``sk = TRACKING``),
-``status`` SENDING | SENT, ``leaseUntil`` (epoch s), ``owner`` (the claiming run's request id),
-``claimedAt`` (epoch s), ``messageId`` (SES, once SENT), ``expiresAt`` (TTL).
+``status`` SENDING | SENT | NOT_SENT, ``leaseUntil`` (epoch s), ``owner`` (the claiming run's request id),
+``claimedAt`` (epoch s), ``messageId`` (SES, once SENT), ``reason`` (SES's refusal, addresses masked, once
+NOT_SENT), ``expiresAt`` (TTL).
 
 - Absent, or SENDING with ``leaseUntil`` passed: a run may claim it (SENDING, lease, owner).
 - SENDING with a live lease: another run is sending, or died without telling (a killed run cannot
   release). Nobody may send; the caller raises so Lambda retries the event, then dead-letters it.
 - SENT: done; a redelivery or replay changes nothing.
+- NOT_SENT: SES refused this e-mail for good (an unverified recipient in SES sandbox mode, an address it
+  cannot send to): recorded with its reason and counted, never retried; a redelivery changes nothing either
+  (delete the item to send again once the cause is fixed).
 
 A run that fails before SES could have taken the message releases its own claim (``leaseUntil = 0``), so
 its retry claims at once. A run that fails after SES took the message (or without knowing whether it did)
@@ -20,16 +24,19 @@ reported the expired claim by then.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
+import boto3
 from boto3.dynamodb.conditions import Attr
+from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
-
-from lambdas.shared.adapters.aws_clients import client
 
 SENT = "SENT"
 SENDING = "SENDING"
+NOT_SENT = "NOT_SENT"
 HELD = "HELD"  # not stored: what ``claim`` answers when another run's lease is live
 CLAIM_SK = "CONFIRMATION"
 ORDER_PREFIX = "ORDER#"
@@ -39,10 +46,11 @@ ORDER_PREFIX = "ORDER#"
 class Claim:
     """The state of an order's confirmation after a run tried to claim it."""
 
-    status: str  # SENDING: this run holds the claim; SENT: sent before; HELD: another run's live lease
+    status: str  # SENDING: this run holds the claim; SENT / NOT_SENT: settled before; HELD: another run's lease
     owner: str = ""
     lease_until: int = 0
     message_id: str = ""
+    reason: str = ""  # NOT_SENT: why
 
     @property
     def ours(self) -> bool:
@@ -77,12 +85,13 @@ def claim(
         if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
         current = dynamo_table.get_item(Key=_key(order_id, kind), ConsistentRead=True).get("Item") or {}
-        status = SENT if current.get("status") == SENT else HELD
+        status = current.get("status") if current.get("status") in (SENT, NOT_SENT) else HELD
         return Claim(
-            status,
+            str(status),
             str(current.get("owner", "")),
             int(current.get("leaseUntil", 0)),
             str(current.get("messageId", "")),
+            str(current.get("reason", "")),
         )
     return Claim(SENDING, owner, now + lease_seconds)
 
@@ -108,12 +117,60 @@ def release(dynamo_table: Any, order_id: str, owner: str, kind: str = "") -> boo
 
 
 def mark_sent(dynamo_table: Any, order_id: str, owner: str, message_id: str, kind: str = "") -> None:
+    _settle(dynamo_table, order_id, owner, SENT, "messageId", message_id, kind)
+
+
+def mark_not_sent(dynamo_table: Any, order_id: str, owner: str, reason: str, kind: str = "") -> None:
+    """SES refused this e-mail for good: settled as NOT_SENT with the reason (addresses masked)."""
+    _settle(dynamo_table, order_id, owner, NOT_SENT, "reason", reason, kind)
+
+
+def _settle(dynamo_table: Any, order_id: str, owner: str, status: str, field: str, value: str, kind: str) -> None:
+    """The claim's final state: SENT with SES's message id, or NOT_SENT with SES's reason."""
     dynamo_table.update_item(
         Key=_key(order_id, kind),
-        UpdateExpression="SET #s = :sent, messageId = :m, sentBy = :owner",
+        UpdateExpression=f"SET #s = :status, {field} = :value, sentBy = :owner",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":sent": SENT, ":m": message_id, ":owner": owner},
+        ExpressionAttributeValues={":status": status, ":value": value, ":owner": owner},
     )
+
+
+# SES's answers that no retry changes: the recipient's address (unverified in SES sandbox mode, malformed,
+# non-ASCII...), the message, or a custom MAIL FROM domain whose MX check fails (SES refuses every e-mail
+# until the DNS is fixed, hours at best: counted and alarmed rather than retried into the dead-letter queue).
+# Our sender address failing the identity check is not one of them: that is fixed once for every e-mail, so
+# it is retried (and dead-lettered for a redrive) like any other failure.
+PERMANENT_REFUSALS: Final = frozenset(
+    {"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"}
+)
+THROTTLED: Final = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+_ADDRESS: Final = re.compile(r"[^\s,;:<>\"'()\[\]]+@[^\s,;:<>\"'()\[\]]+")
+
+
+def error_code(error: BaseException) -> str:
+    return str(error.response.get("Error", {}).get("Code", "")) if isinstance(error, ClientError) else ""
+
+
+def refusal(error: BaseException, sender: str) -> str | None:
+    """Why SES refused this e-mail for good (addresses masked), or None when a retry may succeed."""
+    code = error_code(error)
+    if code not in PERMANENT_REFUSALS:
+        return None
+    assert isinstance(error, ClientError)
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    if code == "MessageRejected" and sender.lower() in message.lower():
+        return None  # our sender failed the check: the shop's configuration, not this customer's address
+    return f"{code}: {mask_addresses(message)}"
+
+
+def mask_addresses(text: str) -> str:
+    """`text` with every e-mail address replaced (a refusal's reason is stored and logged, the address is not)."""
+    return _ADDRESS.sub("<address>", text)
+
+
+def throttled(error: BaseException) -> bool:
+    """SES's sending rate is exceeded ("Maximum sending rate exceeded."): try again later."""
+    return error_code(error) in THROTTLED
 
 
 def never_reached_ses(error: BaseException) -> bool:
@@ -122,8 +179,26 @@ def never_reached_ses(error: BaseException) -> bool:
     return isinstance(error, ClientError | EndpointConnectionError)
 
 
+@cache
+def _ses() -> Any:
+    """SES without botocore's own retries: a throttled send goes back to the queue, which is the retry (and
+    does not hold a container sleeping while the account's sending rate is spent)."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=5)
+    return boto3.client("ses", config=config)
+
+
+@cache
+def max_send_rate() -> float:
+    """The account's maximum send rate (e-mails per second; GetSendQuota), once per container: 1 in the SES
+    sandbox, 14 by default in production, more after an increase. 1 when it cannot be read."""
+    try:
+        return max(float(_ses().get_send_quota()["MaxSendRate"]), 0.001)
+    except (ClientError, EndpointConnectionError, KeyError, ValueError):
+        return 1.0
+
+
 def send_email(sender: str, to: str, subject: str, text: str, html: str) -> str:
-    response = client("ses").send_email(
+    response = _ses().send_email(
         Source=sender,
         Destination={"ToAddresses": [to]},
         Message={
