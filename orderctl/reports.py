@@ -70,6 +70,7 @@ def sales(
         "baseline": baseline,
         "currency": currency,
         "variants": [asdict(s) for s in stats],
+        "channels": [asdict(c) for c in report.channels],
     }
     period = f"{first}" if first == last else f"{first} to {last}"
     scope = f" of {sku}" if sku else ""
@@ -98,4 +99,11 @@ def sales(
     note = "merchandise revenue (before tax and shipping)"
     if split:
         note += "; lifts normalised by the traffic split"
-    return render.Output(data, f"Sales by site variant{scope}, {period} (UTC), {note}:\n{table}")
+    text = f"Sales by site variant{scope}, {period} (UTC), {note}:\n{table}"
+    if not sku:  # channels count whole orders, not one product's share of them
+        channels = render.table(
+            ("CHANNEL", "ORDERS", "UNITS", "REVENUE"),
+            [(c.channel, c.orders, c.units, render.money(c.revenue_cents, currency)) for c in report.channels],
+        )
+        text += f"\nSales by channel (web, marketplace:<name>, store:<name>):\n{channels}"
+    return render.Output(data, text)

@@ -38,7 +38,12 @@ def test_audit_verify_passes_an_intact_trail_and_names_an_edited_record(
     assert orderctl("audit-verify").code == 0
 
 
+def web_orders(orderctl: Orderctl) -> int:
+    return next((c["orders"] for c in orderctl.data("sales")["channels"] if c["channel"] == "web"), 0)
+
+
 def test_sales_compares_variants_against_the_baseline(orderctl: Orderctl, server: Sandbox, new_id: OrderIds) -> None:
+    web_before = web_orders(orderctl)
     for variant in ("sales-a", "sales-b", "sales-b"):
         orderctl.ok("start", "--example", "happy", "--order-id", new_id("sales"), "--variant", variant, "--wait", "30")
     assert server.drain(30)
@@ -58,6 +63,10 @@ def test_sales_compares_variants_against_the_baseline(orderctl: Orderctl, server
     weighted = orderctl.data("sales", "--baseline", "sales-a", "--split", "sales-a=0.25,sales-b=0.75")
     lifts = {v["variant"]: v["ordersLiftPct"] for v in weighted["variants"]}
     assert lifts["sales-b"] == pytest.approx(-33.33, abs=0.01)  # twice the orders on three times the traffic
+
+    assert web_orders(orderctl) == web_before + 3  # and per channel: all three came through the web
+    assert "Sales by channel" in orderctl.ok("sales").out
+    assert "Sales by channel" not in text  # one product's report has no per-channel totals
 
 
 def test_sales_of_days_without_orders_and_bad_arguments(orderctl: Orderctl) -> None:

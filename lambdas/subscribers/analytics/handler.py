@@ -1,4 +1,4 @@
-"""OrderCompleted -> sales counters per day x SKU x site variant (once per order)."""
+"""OrderCompleted -> sales counters per day x SKU x site variant and per channel (once per order)."""
 
 from __future__ import annotations
 

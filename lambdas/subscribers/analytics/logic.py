@@ -1,7 +1,8 @@
-"""Sales per day x SKU x site variant, and the comparison of variants the shop reads.
+"""Sales per day x SKU x site variant and per channel, and the comparison of variants the shop reads.
 
 Counters are keyed ``DAY#<yyyy-mm-dd>`` / ``VARIANT#<variant>#SKU#<sku>`` (orders containing the
-SKU, units, merchandise revenue) plus ``VARIANT#<variant>#ALL`` for the variant's whole day.
+SKU, units, merchandise revenue) plus ``VARIANT#<variant>#ALL`` for the variant's whole day, and
+``CHANNEL#<channel>`` for the channel's whole day (web, marketplace:<name>, store:<name>).
 One shop currency is assumed (pricing.currency); each item records it.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from lambdas.shared import constants
+
 ALL = "ALL"
 Adds = dict[str, int]
 
@@ -23,6 +26,13 @@ def day_pk(day: str) -> str:
 
 def variant_sk(variant: str, sku: str | None = None) -> str:
     return f"VARIANT#{variant}#" + (f"SKU#{sku}" if sku else ALL)
+
+
+def channel_sk(channel: str) -> str:
+    return f"{CHANNEL_PREFIX}{channel}"
+
+
+CHANNEL_PREFIX = "CHANNEL#"
 
 
 def order_counters(data: dict[str, Any], day: str) -> dict[tuple[str, str], Adds]:
@@ -37,11 +47,11 @@ def order_counters(data: dict[str, Any], day: str) -> dict[tuple[str, str], Adds
         per_sku[line["sku"]]["revenueCents"] += int(line["lineTotalCents"])
     pk = day_pk(day)
     counters = {(pk, variant_sk(variant, sku)): adds for sku, adds in per_sku.items()}
-    counters[(pk, variant_sk(variant))] = {
-        "orders": 1,
-        "units": sum(a["units"] for a in per_sku.values()),
-        "revenueCents": int(data["subtotalCents"]),
-    }
+    units = sum(a["units"] for a in per_sku.values())
+    whole = {"orders": 1, "units": units, "revenueCents": int(data["subtotalCents"])}
+    counters[(pk, variant_sk(variant))] = whole
+    # An event from before channels existed carries none: it was a web order.
+    counters[(pk, channel_sk(data.get("channel") or constants.CHANNEL_WEB))] = dict(whole)
     return counters
 
 
@@ -123,6 +133,25 @@ def compare_variants(
     ]
 
 
+@dataclass(frozen=True)
+class ChannelStats:
+    channel: str
+    orders: int
+    units: int
+    revenue_cents: int
+
+
+def by_channel(rows: list[dict[str, Any]]) -> list[ChannelStats]:
+    """Sum counter rows (any days) per channel, web first, then by name."""
+    totals: dict[str, Adds] = defaultdict(lambda: {"orders": 0, "units": 0, "revenueCents": 0})
+    for row in rows:
+        if row["sk"].startswith(CHANNEL_PREFIX):
+            for name in ("orders", "units", "revenueCents"):
+                totals[row["sk"].removeprefix(CHANNEL_PREFIX)][name] += int(row.get(name, 0))
+    ordered = sorted(totals, key=lambda c: (c != constants.CHANNEL_WEB, c))
+    return [ChannelStats(c, totals[c]["orders"], totals[c]["units"], totals[c]["revenueCents"]) for c in ordered]
+
+
 def days(first: date, last: date) -> list[str]:
     """Every UTC day from ``first`` to ``last``, both included (YYYY-MM-DD)."""
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
@@ -130,10 +159,11 @@ def days(first: date, last: date) -> list[str]:
 
 @dataclass(frozen=True)
 class SalesReport:
-    """Sales by site variant over a day range: what `orderctl sales`, the sandbox and bench read."""
+    """Sales by site variant and by channel over a day range: what `orderctl sales`, the sandbox and bench read."""
 
     currency: str  # the shop's, as the counters recorded it ("" without sales)
     variants: list[VariantStats]
+    channels: list[ChannelStats]  # whole orders per channel (not per SKU)
 
 
 def currency_of(rows: Iterable[dict[str, Any]]) -> str:

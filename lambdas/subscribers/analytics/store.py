@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from lambdas.shared.adapters.dynamo import Increment, add_once, query_all
-from lambdas.subscribers.analytics.logic import SalesReport, compare_variants, currency_of, day_pk, days
+from lambdas.subscribers.analytics.logic import SalesReport, by_channel, compare_variants, currency_of, day_pk, days
 
 
 def record_order(
@@ -26,8 +26,8 @@ def record_order(
 
 
 def counter_rows(dynamo_table: Any, day_pks: Iterable[str]) -> list[dict[str, Any]]:
-    """Every variant counter of the given days (one query per day)."""
-    return [row for pk in day_pks for row in query_all(dynamo_table, pk, "VARIANT#")]
+    """Every counter (variant and channel) of the given days (one query per day)."""
+    return [row for pk in day_pks for row in query_all(dynamo_table, pk)]
 
 
 def sales_report(
@@ -38,7 +38,7 @@ def sales_report(
     baseline: str = "control",
     traffic_split: dict[str, float] | None = None,
 ) -> SalesReport:
-    """The one way to read sales by site variant: the counters of the UTC days ``first``..``last``, compared
-    (`orderctl sales`, the sandbox and bench call it)."""
+    """The one way to read sales by site variant and by channel: the counters of the UTC days
+    ``first``..``last``, compared (`orderctl sales`, the sandbox and bench call it)."""
     rows = counter_rows(dynamo_table, [day_pk(d) for d in days(first, last)])
-    return SalesReport(currency_of(rows), compare_variants(rows, baseline, sku, traffic_split))
+    return SalesReport(currency_of(rows), compare_variants(rows, baseline, sku, traffic_split), by_channel(rows))

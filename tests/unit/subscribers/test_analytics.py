@@ -30,7 +30,33 @@ def test_an_order_counts_per_day_sku_and_variant(subscriber_table: Any) -> None:
         ("DAY#2026-11-20", "VARIANT#checkout-v2#SKU#MUG"): {"orders": 1, "units": 2, "revenueCents": 2000},
         ("DAY#2026-11-20", "VARIANT#checkout-v2#SKU#TEE"): {"orders": 1, "units": 1, "revenueCents": 2500},
         ("DAY#2026-11-20", "VARIANT#checkout-v2#ALL"): {"orders": 1, "units": 3, "revenueCents": 4500},
+        ("DAY#2026-11-20", "CHANNEL#web"): {"orders": 1, "units": 3, "revenueCents": 4500},
     }
+
+
+def channel_order(order_id: str, channel: str | None, price: int) -> dict[str, Any]:
+    event = order_completed(order_id, [line("MUG", 1, price)])
+    data = event["detail"]["data"]
+    data.pop("channel")
+    if channel:
+        data["channel"] = channel
+    return event
+
+
+def test_sales_are_reported_per_channel(subscriber_table: Any) -> None:
+    deliveries = [("w-1", "web", 1000), ("m-1", "marketplace:ebuy", 900), ("m-2", "marketplace:ebuy", 900)]
+    deliveries += [("s-1", "store:city_store", 1000), ("old", None, 500)]  # an event from before channels: web
+    for order_id, channel, price in deliveries:
+        deliver(analytics_handler.handler, channel_order(order_id, channel, price))
+    deliver(analytics_handler.handler, channel_order("m-1", "marketplace:ebuy", 900))  # redelivered: counted once
+    report = store.sales_report(subscriber_table, date(2026, 11, 20), date(2026, 11, 20))
+    assert [(c.channel, c.orders, c.units, c.revenue_cents) for c in report.channels] == [
+        ("web", 2, 2, 1500),
+        ("marketplace:ebuy", 2, 2, 1800),
+        ("store:city_store", 1, 1, 1000),
+    ]
+    (variant,) = report.variants  # the channel counters do not leak into the variants
+    assert variant.orders == 5
 
 
 def test_duplicate_delivery_and_replay_count_once(subscriber_table: Any) -> None:
