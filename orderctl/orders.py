@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from lambdas.review_monitor.logic import waiting_review
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.timeline import logic as timeline
 from orderctl import render
 from orderctl.errors import OrderctlError, UsageError
 from orderctl.stack import DeployedStack, check_order_id
@@ -111,6 +112,10 @@ class OrderState:
     payment: dict[str, Any] | None
     input: Any = None
     output: Any = None
+
+    @property
+    def channel(self) -> str:
+        return timeline.channel_of(self.input)
 
     @property
     def current_state(self) -> str | None:
@@ -283,7 +288,7 @@ def _summary(state: OrderState) -> str:
 def status_output(state: OrderState, now: datetime | None = None) -> render.Output:
     """``now``: the account's time (``DeployedStack.now``: the sandbox has a clock of its own)."""
     now = now or datetime.now(UTC)
-    pairs: list[tuple[str, str]] = [("started", render.when(state.started, now))]
+    pairs: list[tuple[str, str]] = [("channel", state.channel), ("started", render.when(state.started, now))]
     if state.stopped:
         took = render.duration((state.stopped - state.started).total_seconds())
         pairs.append(("ended", f"{render.when(state.stopped, now)}, took {took}"))
@@ -313,6 +318,7 @@ def status_output(state: OrderState, now: datetime | None = None) -> render.Outp
     data = {
         "orderId": state.order_id,
         "status": state.status,
+        "channel": state.channel,
         "waitingForReview": state.waiting_for_review,
         "currentState": state.current_state,
         "states": state.states,

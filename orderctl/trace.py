@@ -28,6 +28,7 @@ def trace(stack: DeployedStack, order_id: str) -> render.Output:
         ]
         for entry in view["timeline"]
     ]
-    headline = f"Order {order_id}: {view['status']}" + (f" with {view['error']}" if view.get("error") else "")
+    failed = f" with {view['error']}" if view.get("error") else ""
+    headline = f"Order {order_id} ({view['channel']}): {view['status']}{failed}"
     text = "\n".join([headline, render.table(["at (UTC)", "who", "event", "outcome"], rows)])
     return render.Output(view, text, ok=view["status"] in ("RUNNING", "SUCCEEDED"))

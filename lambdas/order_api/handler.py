@@ -88,6 +88,7 @@ class TimelineEntry(BaseModel):
 class OrderView(BaseModel):
     orderId: str
     status: str
+    channel: str = Field(description="Where the order came from: web, marketplace:<name> or store:<name>")
     startedAt: str | None = None
     stoppedAt: str | None = None
     states: list[str] = Field(description="The states the order passed, in order")

@@ -111,6 +111,7 @@ def order_view(
     return {
         "orderId": order_id,
         "status": described["status"],
+        "channel": timeline.channel_of(described.get("input")),
         "startedAt": _iso(described.get("startDate")),
         "stoppedAt": _iso(described.get("stopDate")),
         "states": [entry["state"] for entry in states if entry.get("state")],

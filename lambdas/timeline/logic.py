@@ -7,6 +7,7 @@ subscribers' actions into one list.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -77,6 +78,18 @@ def delivery_record(
     if error:
         item["error"] = error[:1000]
     return item
+
+
+def channel_of(execution_input: Any) -> str:
+    """The channel an order came through, from its execution's input (the JSON text or the parsed order):
+    web, marketplace:<name> or store:<name>; web when the input names none (web orders before channels)."""
+    if isinstance(execution_input, str):
+        try:
+            execution_input = json.loads(execution_input)
+        except ValueError:
+            execution_input = None
+    channel = execution_input.get("channel") if isinstance(execution_input, Mapping) else None
+    return channel if isinstance(channel, str) and channel else constants.CHANNEL_WEB
 
 
 def failure_key(order_id: str, subscriber: str, event_id: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ def test_start_runs_an_order_and_status_shows_where_it_went(orderctl: Orderctl, 
     assert "ValidateOrder -> ReserveStock -> PriceOrder -> CollectPayment" in started.out
 
     status = orderctl.data("status", order_id)
-    assert status["status"] == "SUCCEEDED"
+    assert status["status"] == "SUCCEEDED" and status["channel"] == "web"
     assert status["states"][:4] == ["ValidateOrder", "ReserveStock", "PriceOrder", "CollectPayment"]
     assert status["states"][-3:] == ["NotifyWarehouse", "RecordAccounting", "PublishOrderCompleted"]
     assert not {"WaitForPaymentReview", "RefundPayment", "ReleaseStock"} & set(status["states"])
@@ -111,6 +111,22 @@ def test_status_of_a_failed_order_names_the_error_the_cause_and_the_step(orderct
     status = settle(orderctl, invalid)
     assert status["error"] == "Order.Invalid" and "items[0].quantity" in status["cause"]
     assert status["payment"] is None
+
+
+def test_status_and_trace_show_the_channel_an_order_came_through(
+    orderctl: Orderctl, server: Sandbox, new_id: OrderIds
+) -> None:
+    """A marketplace's order, started as its intake starts it (the channel is in the execution's input)."""
+    order = json.loads((Path("examples/orders/happy.json")).read_text())
+    order_id = "ebuy-" + new_id("channel")
+    order.update(orderId=order_id, channel="marketplace:ebuy", payment={"method": "prepaid", "token": "EBPAY-1"})
+    order["displayedTotal"] = 27.41  # ebuy sells below our list price (lambdas/marketplaces/registry.py)
+    sfn = server.client("stepfunctions")
+    sfn.start_execution(stateMachineArn=server.outputs["StateMachineArn"], name=order_id, input=json.dumps(order))
+    assert settle(orderctl, order_id)["channel"] == "marketplace:ebuy"
+    assert "channel    marketplace:ebuy" in orderctl.ok("status", order_id).out
+    assert orderctl.ok("trace", order_id).out.startswith(f"Order {order_id} (marketplace:ebuy): ")
+    assert orderctl.data("trace", order_id)["channel"] == "marketplace:ebuy"
 
 
 def test_status_of_unknown_or_malformed_ids(orderctl: Orderctl) -> None:

@@ -25,7 +25,7 @@ def test_trace_shows_the_states_the_event_and_what_each_subscriber_did(orderctl:
     assert applied >= COMPLETED_SUBSCRIBERS, timeline
 
     text = orderctl.ok("trace", order_id).out
-    assert f"Order {order_id}: SUCCEEDED" in text and "notifications" in text
+    assert f"Order {order_id} (web): SUCCEEDED" in text and "notifications" in text
 
 
 def test_trace_of_an_unknown_order_says_so(orderctl: Orderctl) -> None:
