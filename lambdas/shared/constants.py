@@ -151,6 +151,7 @@ PAYMENT_METHOD_PREPAID: Final = "prepaid"
 ENV_SUBSCRIBER_TABLE: Final = "SUBSCRIBER_TABLE_NAME"
 ENV_NOTIFICATION_SENDER: Final = "NOTIFICATION_SENDER_EMAIL"
 ENV_MARKER_TTL_DAYS: Final = "MARKER_TTL_DAYS"
+ENV_AUDIT_CHECKPOINT_BUCKET: Final = "AUDIT_CHECKPOINT_BUCKET_NAME"
 # Subscriber tables: (pk, sk), plus the TTL attribute of idempotency markers.
 SUBSCRIBER_TABLE_KEYS: Final = ("pk", "sk")
 MARKER_TTL_ATTRIBUTE: Final = "expiresAt"
@@ -169,8 +170,22 @@ DEFAULT_LEAD_TIME_DAYS: Final = 14
 
 # Audit: an appender that loses the race for the chain head re-reads it and tries again.
 AUDIT_APPEND_ATTEMPTS: Final = 10
-# Fields that name a person; audit stores them redacted (the chain proves what happened, not to whom).
-PERSONAL_DATA_KEYS: Final = ("email",)
+# Fields that name or locate a person, at any depth of an event's detail: audit stores them redacted (the
+# chain proves what happened, not to whom). Every field of every event schema is either here or declared
+# impersonal in tests/unit/subscribers/test_audit_redaction.py, so a new field must be classified.
+PERSONAL_DATA_KEYS: Final = (
+    "email",
+    "phone",
+    "name",  # an address's recipient
+    "line1",
+    "line2",
+    "city",
+    "postalCode",
+    "reviewer",
+    "reviewedBy",
+    "note",
+    "notes",
+)
 
 # Notifications: a send that crashed midway may be retried once this lease has passed.
 NOTIFICATION_LEASE_SECONDS: Final = 300
@@ -208,6 +223,8 @@ OUTPUT_SUBSCRIBER_DEAD_LETTER_QUEUE: Final = "DeadLetterQueueUrl"
 OUTPUT_SUBSCRIBER_TABLE: Final = "TableName"
 OUTPUT_SUBSCRIBER_FUNCTION: Final = "FunctionName"
 OUTPUT_SUBSCRIBER_RULE_ARN: Final = "RuleArn"
+# The audit trail's write-once checkpoints (infra/audit.py): where verification finds the anchored head.
+OUTPUT_AUDIT_CHECKPOINT_BUCKET: Final = "AuditCheckpointBucketName"
 
 # ---------------------------------------------------------------------------
 # Observability (infra/observability.py, lambdas/review_monitor, orderctl)

@@ -1,10 +1,16 @@
-"""Audit trail: every event from our sources, append-only, chained by hashes so edits show.
+"""Audit trail: every event from our sources, append-only, chained by hashes, anchored outside the table.
 
 Record ``n`` stores ``prevHash`` (record n-1's hash, or GENESIS) and
 ``hash = sha256(prevHash + canonical JSON of the record's other fields)``. Editing a record breaks
-its own hash; deleting one leaves a gap in ``seq`` and a ``prevHash`` that matches nothing; cutting
-the tail disagrees with the chain head. (Someone who can rewrite the whole table including the
-head can forge a consistent chain: anchor the head hash elsewhere if that matters.)
+its own hash; deleting one leaves a gap in ``seq`` and a ``prevHash`` that matches nothing; a record
+past the head, or a head past the last record, is a cut or an injected tail.
+
+Whoever can write the table could still rewrite it consistently (edit a record, recompute every later
+hash and the head; or delete the tail and roll the head back). So after each append the writer also
+puts a *checkpoint* (seq, hash) where nobody can rewrite it: a write-once object in an object-locked
+bucket (``store.CheckpointBucket``, docs/SECURITY.md says why not a signature). Verification compares
+the newest checkpoint with the chain: a checkpoint past the last record means records were deleted, a
+different hash at its seq means the chain was rewritten.
 
 A record's identity is the hash of the event's source, detail-type and detail (``event_key``),
 not the EventBridge event id: a redelivery or an archive replay has a new id but the same key,
@@ -19,12 +25,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lambdas.marketplaces import registry as channels
 from lambdas.shared import constants
 
 GENESIS = "0" * 64
 REDACTED = "[redacted]"
 # The fields a record's hash covers, in this order.
-HASHED_FIELDS = ("seq", "eventKey", "prevHash", "source", "detailType", "eventId", "eventTime", "detail", "appendedAt")
+HASHED_FIELDS = (
+    "seq",
+    "eventKey",
+    "prevHash",
+    "source",
+    "detailType",
+    "channel",
+    "eventId",
+    "eventTime",
+    "detail",
+    "appendedAt",
+)
 
 
 def canonical(value: Any) -> str:
@@ -44,6 +62,20 @@ def redact(value: Any) -> Any:
     return value
 
 
+def channel_of(event: Mapping[str, Any]) -> str:
+    """Where the event's order came from (web, marketplace:<name>, store:<name>); "" for an event that is
+    no order's (ReorderSuggested). A marketplace's own event names it by its source."""
+    data = event["detail"].get("data", {}) if isinstance(event["detail"], Mapping) else {}
+    if isinstance(data, Mapping) and isinstance(data.get("channel"), str):
+        return str(data["channel"])
+    if connector := channels.by_source(event["source"]):
+        return connector.channel
+    if event["source"] != constants.EVENT_SOURCE:
+        return ""
+    # Our order events carry the channel since channels exist; before that every order came from the web.
+    return constants.CHANNEL_WEB if isinstance(data, Mapping) and "orderId" in data else ""
+
+
 def record_hash(record: Mapping[str, Any]) -> str:
     fields = [int(record["seq"]) if name == "seq" else record[name] for name in HASHED_FIELDS]
     return hashlib.sha256((record["prevHash"] + canonical(fields)).encode()).hexdigest()
@@ -56,6 +88,7 @@ def new_record(seq: int, prev_hash: str, event: Mapping[str, Any], key: str, app
         "prevHash": prev_hash,
         "source": event["source"],
         "detailType": event["detail-type"],
+        "channel": channel_of(event),
         "eventId": event.get("id", ""),  # the first delivery's id, for tracing only
         "eventTime": event.get("time", ""),
         # Stored as canonical JSON text: DynamoDB would turn numbers into Decimals and change it.
@@ -94,21 +127,37 @@ class ChainContention(Exception):
     """Other appenders kept winning the race for the chain head (retried by EventBridge/Lambda)."""
 
 
-def append_event(store: AuditStore, event: Mapping[str, Any], now: str) -> dict[str, Any] | None:
-    """Append the event to the chain; None when it is already there (redelivery or replay)."""
+class CheckpointWriter(Protocol):
+    def anchor(self, head: Head) -> bool:
+        """Write the checkpoint of ``head`` once; False when it already exists."""
+        ...
+
+
+def append_event(
+    store: AuditStore, checkpoints: CheckpointWriter, event: Mapping[str, Any], now: str
+) -> dict[str, Any] | None:
+    """Append the event to the chain and anchor the new head; None when it is already there (redelivery
+    or replay: then the current head is anchored again, which repairs a run that died between its append
+    and its checkpoint)."""
     key = event_key(event["source"], event["detail-type"], event["detail"])
     for _ in range(constants.AUDIT_APPEND_ATTEMPTS):
         if store.is_recorded(key):
-            return None
+            return _anchor_head(store, checkpoints)
         head = store.head() or Head(0, GENESIS)
         record = new_record(head.seq + 1, head.hash, event, key, now)
         outcome = store.append(record, head)
         if outcome == "appended":
+            checkpoints.anchor(Head(record["seq"], record["hash"]))
             return record
         if outcome == "duplicate":
-            return None
+            return _anchor_head(store, checkpoints)
         # "conflict": someone appended first; the chain must not fork, so build on their record.
     raise ChainContention(f"could not append {key} after {constants.AUDIT_APPEND_ATTEMPTS} attempts")
+
+
+def _anchor_head(store: AuditStore, checkpoints: CheckpointWriter) -> None:
+    if head := store.head():
+        checkpoints.anchor(head)
 
 
 @dataclass(frozen=True)
@@ -117,37 +166,74 @@ class Verification:
     checked: int
     first_broken_seq: int | None = None
     problem: str | None = None
+    anchored_seq: int = 0  # the newest checkpoint: records up to it cannot be cut or rewritten unseen
 
 
-def verify(records: Iterable[Mapping[str, Any]], head: Head | None) -> Verification:
-    """Walk the chain in ``seq`` order and report the first edited, missing or reordered record."""
-    expected_seq, prev_hash, checked = 1, GENESIS, 0
+class CheckpointReader(Protocol):
+    def latest(self) -> Head | None:
+        """The checkpoint with the highest seq, or None when none was written."""
+        ...
+
+
+def verify(
+    records: Iterable[Mapping[str, Any]],
+    head: Head | None,
+    checkpoint: Head | None,
+    head_after: Head | None = None,
+) -> Verification:
+    """Walk every stored record in ``seq`` order and report the first edited, missing, reordered, cut or
+    injected one, and any disagreement with the newest checkpoint.
+
+    ``head`` is read before the records and ``head_after`` after them (default: ``head``): a record past
+    ``head_after`` was not appended through the head, a ``head`` past the last record lost its tail.
+    """
+    head_after = head if head_after is None else head_after
+    anchored = checkpoint.seq if checkpoint else 0
+
+    def broken(checked: int, seq: int | None, problem: str) -> Verification:
+        return Verification(False, checked, seq, problem, anchored)
+
+    expected_seq, prev_hash, hashes = 1, GENESIS, [GENESIS]
     for record in records:
         seq = int(record["seq"])
         if seq != expected_seq:
-            return Verification(False, checked, expected_seq, f"record {expected_seq} is missing (next is {seq})")
+            return broken(len(hashes) - 1, expected_seq, f"record {expected_seq} is missing (next is {seq})")
         if record["prevHash"] != prev_hash:
-            return Verification(False, checked, seq, "prevHash does not match the previous record's hash")
+            return broken(len(hashes) - 1, seq, "prevHash does not match the previous record's hash")
         if record_hash(record) != record["hash"]:
-            return Verification(False, checked, seq, "record content does not match its hash (edited)")
-        prev_hash, expected_seq, checked = record["hash"], expected_seq + 1, checked + 1
-    last = expected_seq - 1
-    if head is None:
-        return (
-            Verification(True, 0) if checked == 0 else Verification(False, checked, None, "the chain head is missing")
+            return broken(len(hashes) - 1, seq, "record content does not match its hash (edited)")
+        prev_hash, expected_seq = record["hash"], expected_seq + 1
+        hashes.append(prev_hash)
+    last = len(hashes) - 1
+    if head is None and last:
+        return broken(last, None, "the chain head is missing")
+    if head is not None and head.seq > last:
+        return broken(last, last + 1, f"head says {head.seq} records, found {last} (tail deleted)")
+    if head is not None and head.hash != hashes[head.seq]:
+        return broken(last, head.seq, "head hash does not match its record (edited)")
+    if last > (head_after.seq if head_after else 0):
+        after = head_after.seq if head_after else 0
+        return broken(last, after + 1, f"records {after + 1}..{last} are past the head (appended around it)")
+    if checkpoint is None:
+        return broken(last, 1, "no checkpoint anchors the chain") if last else Verification(True, 0)
+    if checkpoint.seq > last:
+        return broken(last, last + 1, f"checkpoint {checkpoint.seq} is past the last record {last} (records deleted)")
+    if checkpoint.hash != hashes[checkpoint.seq]:
+        return broken(
+            last,
+            checkpoint.seq,
+            f"record {checkpoint.seq} differs from its checkpoint (the chain up to it was rewritten)",
         )
-    if head.seq != last:
-        return Verification(False, checked, last + 1, f"head says {head.seq} records, found {last} (tail deleted)")
-    if head.hash != prev_hash:
-        return Verification(False, checked, last, "head hash does not match the last record (edited)")
-    return Verification(True, checked)
+    return Verification(True, last, anchored_seq=anchored)
 
 
-def verify_trail(store: ChainReader) -> Verification:
-    """The one check of the audit trail (the function's store, orderctl audit-verify, the sandbox).
+def verify_trail(store: ChainReader, checkpoints: CheckpointReader) -> Verification:
+    """The one check of the audit trail (orderctl audit-verify and the sandbox, through store.verify_stored).
 
-    The head is read first: records appended while the chain is walked then only extend past what the
-    head promised, and are left for the next check.
+    Read in the order appends write, backwards: the checkpoint, the head, the records, the head again. An
+    append racing the check then only adds records that the second read of the head covers.
     """
+    checkpoint = checkpoints.latest()
     head = store.head()
-    return verify((r for r in store.records() if head is None or int(r["seq"]) <= head.seq), head)
+    records = list(store.records())
+    return verify(records, head, checkpoint, store.head())

@@ -1,9 +1,15 @@
-"""The audit subscriber's table: the hash chain's records, its head and one marker per recorded event.
+"""The audit subscriber's table (the hash chain's records, its head, one marker per recorded event) and its
+checkpoint bucket (the anchored heads).
 
 Items (pk / sk): ``CHAIN`` / ``HEAD`` {seq, hash}; ``CHAIN`` / ``SEQ#<000000000042>`` the records;
 ``EVENT#<eventKey>`` / ``EVENT`` {seq}: the event is in the chain. An append writes all three in one
-transaction conditioned on the head being unchanged, so concurrent appenders cannot fork the chain.
-The subscriber's role may put and update but not delete (see infra/subscribers.py).
+transaction, each Put conditioned: the record and the marker must not exist (``attribute_not_exists``),
+the head must be unchanged, so concurrent appenders cannot fork the chain and nothing is overwritten.
+The subscriber's role may GetItem and PutItem only (infra/audit.py says what IAM cannot enforce).
+
+Checkpoints: one object per appended record, ``checkpoints/<999999999999 - seq>`` holding its hash, written
+with ``If-None-Match: *`` into a bucket under S3 Object Lock (compliance mode): never overwritten, never
+deleted within the retention. The key counts down so the newest checkpoint is the first one listed.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
 from lambdas.shared.adapters.dynamo import condition_failed, query_all, transact
-from lambdas.subscribers.audit.logic import Head
+from lambdas.subscribers.audit.logic import Head, Verification, verify_trail
 
 CHAIN: Final = "CHAIN"
 HEAD_KEY: Final = {"pk": CHAIN, "sk": "HEAD"}
@@ -72,3 +80,49 @@ class AuditTable:
     def records(self) -> Iterator[dict[str, Any]]:
         """The chain in seq order."""
         return query_all(self._table, CHAIN, "SEQ#")
+
+
+CHECKPOINT_PREFIX: Final = "checkpoints/"
+_MAX_SEQ: Final = 10**12 - 1
+
+
+def checkpoint_key(seq: int) -> str:
+    return f"{CHECKPOINT_PREFIX}{_MAX_SEQ - seq:012d}"
+
+
+class CheckpointBucket:
+    """The chain's anchors in the object-locked bucket (an S3 client: the function's, or a tool's own)."""
+
+    def __init__(self, s3_client: Any, bucket: str) -> None:
+        self._s3, self.bucket = s3_client, bucket
+
+    def anchor(self, head: Head) -> bool:
+        """Write the checkpoint of ``head`` once; False when it is already there (a retry, a redelivery)."""
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=checkpoint_key(head.seq),
+                Body=head.hash.encode(),
+                ContentType="text/plain",
+                IfNoneMatch="*",  # write-once; the bucket policy refuses a put without it
+                ChecksumAlgorithm="SHA256",  # S3 requires a checksum for objects under a retention period
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False
+            raise
+        return True
+
+    def latest(self) -> Head | None:
+        page = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=CHECKPOINT_PREFIX, MaxKeys=1)
+        if not page.get("Contents"):
+            return None
+        key = page["Contents"][0]["Key"]
+        body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
+        return Head(_MAX_SEQ - int(key.removeprefix(CHECKPOINT_PREFIX)), body)
+
+
+def verify_stored(dynamo_table: Any, s3_client: Any, bucket: str) -> Verification:
+    """The audit trail's check on the deployed table and bucket, with the caller's own clients (orderctl's
+    operator credentials, the sandbox's)."""
+    return verify_trail(AuditTable(dynamo_table), CheckpointBucket(s3_client, bucket))

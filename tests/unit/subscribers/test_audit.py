@@ -1,4 +1,5 @@
-"""Audit: every event appended once, a hash chain that cannot fork, and verify() finds tampering."""
+"""Audit: every event appended once, a hash chain that cannot fork, anchored by write-once checkpoints, and
+verification finds tampering (including a consistent rewrite of the table by someone who may write it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.shared import constants
 from lambdas.subscribers.audit import handler as audit_handler
 from lambdas.subscribers.audit.logic import (
     GENESIS,
@@ -17,11 +19,32 @@ from lambdas.subscribers.audit.logic import (
     Verification,
     append_event,
     record_hash,
-    verify_trail,
 )
-from lambdas.subscribers.audit.store import AuditTable, record_key
+from lambdas.subscribers.audit.store import (
+    HEAD_KEY,
+    AuditTable,
+    CheckpointBucket,
+    checkpoint_key,
+    record_key,
+    verify_stored,
+)
 from tests.contract import samples
 from tests.unit.subscribers.conftest import deliver, deliver_async, fail_once
+
+BUCKET = "test-audit-checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_bucket(subscriber_table: Any, monkeypatch: pytest.MonkeyPatch) -> CheckpointBucket:
+    """The object-locked bucket the stack makes (infra/audit.py), named in the environment."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(
+        Bucket=BUCKET,
+        CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name},
+        ObjectLockEnabledForBucket=True,
+    )
+    monkeypatch.setenv(constants.ENV_AUDIT_CHECKPOINT_BUCKET, BUCKET)
+    return CheckpointBucket(s3, BUCKET)
 
 
 def chain(table: Any) -> list[dict[str, Any]]:
@@ -29,7 +52,16 @@ def chain(table: Any) -> list[dict[str, Any]]:
 
 
 def verify_table(table: Any) -> Verification:
-    return verify_trail(AuditTable(table))
+    return verify_stored(boto3.resource("dynamodb").Table(table.name), boto3.client("s3"), BUCKET)
+
+
+def writable(table: Any) -> Any:
+    """The table as anyone who may write it (not the audit function's role) sees it."""
+    return boto3.resource("dynamodb").Table(table.name)
+
+
+def set_head(table: Any, seq: int, hash_: str) -> None:
+    writable(table).put_item(Item={**HEAD_KEY, "seq": seq, "hash": hash_})
 
 
 def fill(count: int = 4) -> list[dict[str, Any]]:
@@ -105,6 +137,95 @@ def test_verify_notices_a_deleted_tail(subscriber_table: Any) -> None:
     assert (result.ok, result.first_broken_seq) == (False, 4)
 
 
+def test_every_append_is_anchored_by_a_checkpoint(subscriber_table: Any, checkpoint_bucket: CheckpointBucket) -> None:
+    fill(4)
+    last = chain(subscriber_table)[-1]
+    assert checkpoint_bucket.latest() == Head(4, last["hash"])
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.checked, result.anchored_seq) == (True, 4, 4)
+
+
+def test_tampering_a_deleted_last_record_with_the_head_rolled_back_is_detected(subscriber_table: Any) -> None:
+    fill(4)
+    third = chain(subscriber_table)[2]
+    writable(subscriber_table).delete_item(Key=record_key(4))
+    set_head(subscriber_table, 3, third["hash"])  # a consistent table of 3 records...
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.first_broken_seq, result.checked) == (False, 4, 3)  # ...but checkpoint 4 exists
+    assert result.problem == "checkpoint 4 is past the last record 3 (records deleted)"
+
+
+def test_tampering_the_head_rolled_back_alone_is_detected(subscriber_table: Any) -> None:
+    fill(4)
+    third = chain(subscriber_table)[2]
+    set_head(subscriber_table, 3, third["hash"])
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.first_broken_seq) == (False, 4)
+    assert result.problem == "records 4..4 are past the head (appended around it)"
+
+
+def test_tampering_an_edit_with_every_later_hash_recomputed_is_detected(subscriber_table: Any) -> None:
+    fill(4)
+    records = chain(subscriber_table)
+    prev_hash = records[0]["hash"]
+    for record in records[1:]:  # edit record 2, then re-link and re-hash 2..4 and move the head
+        forged = {**record, "prevHash": prev_hash}
+        if forged["seq"] == 2:
+            detail = json.loads(forged["detail"])
+            detail["data"]["totalCents"] = 1
+            forged["detail"] = json.dumps(detail)
+        forged["hash"] = prev_hash = record_hash(forged)
+        writable(subscriber_table).put_item(Item=forged)
+    set_head(subscriber_table, 4, prev_hash)
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.first_broken_seq, result.checked) == (False, 4, 4)
+    assert result.problem == "record 4 differs from its checkpoint (the chain up to it was rewritten)"
+
+
+def test_a_wiped_trail_is_detected(subscriber_table: Any) -> None:
+    fill(2)
+    for seq in (1, 2):
+        writable(subscriber_table).delete_item(Key=record_key(seq))
+    writable(subscriber_table).delete_item(Key=HEAD_KEY)
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.problem) == (False, "checkpoint 2 is past the last record 0 (records deleted)")
+
+
+def test_a_chain_without_a_checkpoint_does_not_verify(subscriber_table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CheckpointBucket, "anchor", lambda self, head: True)  # a writer that skips anchoring
+    fill(2)
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.problem) == (False, "no checkpoint anchors the chain")
+
+
+def test_checkpoints_are_written_once(checkpoint_bucket: CheckpointBucket) -> None:
+    assert checkpoint_bucket.anchor(Head(1, "a" * 64)) is True
+    assert checkpoint_bucket.anchor(Head(1, "b" * 64)) is False  # a second writer cannot replace it
+    assert checkpoint_bucket.latest() == Head(1, "a" * 64)
+    s3 = boto3.client("s3")
+    assert s3.get_object(Bucket=BUCKET, Key=checkpoint_key(1))["Body"].read() == b"a" * 64
+
+
+def test_a_retry_after_a_lost_checkpoint_anchors_the_head(
+    subscriber_table: Any, checkpoint_bucket: CheckpointBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_once(monkeypatch, CheckpointBucket, "anchor")  # the run dies after its append, before its checkpoint
+    outcome = deliver_async(audit_handler.handler, samples.order_completed("o-1"))
+    assert outcome.error_names == ["Crash"] and outcome.result == {"appended": False}
+    assert checkpoint_bucket.latest() == Head(1, chain(subscriber_table)[0]["hash"])
+    assert verify_table(subscriber_table).ok
+
+
+def test_records_carry_the_orders_channel(subscriber_table: Any) -> None:
+    store_order = samples.order_completed("city_store-T1")
+    store_order["detail"]["data"]["channel"] = "store:city_store"
+    for event in (samples.order_completed("o-1"), store_order, samples.marketplace_order_received()):
+        deliver(audit_handler.handler, event)
+    deliver(audit_handler.handler, samples.reorder_suggested())
+    assert [r["channel"] for r in chain(subscriber_table)] == ["web", "store:city_store", "marketplace:ebuy", ""]
+    assert verify_table(subscriber_table).ok
+
+
 def test_an_empty_trail_verifies(subscriber_table: Any) -> None:
     assert verify_table(subscriber_table).ok
 
@@ -114,6 +235,7 @@ class RacingStore(AuditTable):
 
     def __init__(self, dynamo_table: Any, rival_event: dict[str, Any]) -> None:
         super().__init__(dynamo_table)
+        self.checkpoints = CheckpointBucket(boto3.client("s3"), BUCKET)
         self.rival_event: dict[str, Any] | None = rival_event
         self.conflicts = 0
 
@@ -121,7 +243,7 @@ class RacingStore(AuditTable):
         stale = super().head()
         if self.rival_event is not None:
             rival, self.rival_event = self.rival_event, None
-            append_event(AuditTable(self._table), rival, "2026-11-20T10:00:00+00:00")
+            append_event(AuditTable(self._table), self.checkpoints, rival, "2026-11-20T10:00:00+00:00")
         return stale
 
     def append(self, record: dict[str, Any], expected_head: Head) -> str:
@@ -133,7 +255,7 @@ class RacingStore(AuditTable):
 def test_concurrent_appends_do_not_fork_the_chain(subscriber_table: Any) -> None:
     deliver(audit_handler.handler, samples.order_completed("o-0"))
     store = RacingStore(subscriber_table, rival_event=samples.order_completed("rival"))
-    mine = append_event(store, samples.order_completed("mine"), "2026-11-20T10:00:01+00:00")
+    mine = append_event(store, store.checkpoints, samples.order_completed("mine"), "2026-11-20T10:00:01+00:00")
 
     assert store.conflicts == 1  # the stale head was refused...
     assert mine is not None and mine["seq"] == 3  # ...and the retry built on the rival's record
@@ -145,7 +267,7 @@ def test_concurrent_appends_do_not_fork_the_chain(subscriber_table: Any) -> None
 def test_a_duplicate_that_races_its_original_appends_once(subscriber_table: Any) -> None:
     event = samples.order_completed("o-1")
     store = RacingStore(subscriber_table, rival_event=event)  # the same event, delivered twice at once
-    assert append_event(store, event, "2026-11-20T10:00:01+00:00") is None
+    assert append_event(store, store.checkpoints, event, "2026-11-20T10:00:01+00:00") is None
     assert len(chain(subscriber_table)) == 1
 
 
