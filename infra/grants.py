@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from lambdas.shared import constants
 
 # "read_update": read and UpdateItem only (no PutItem overwrite, no delete);
-# "append_only": read, put and update but never delete (the audit trail);
+# "append_only": GetItem and PutItem only, never update or delete (the audit trail: infra/audit.py);
 # "get_put": GetItem and (conditional) PutItem only: the order ledger, written once per transaction.
 TableAccess = Literal["read", "read_update", "read_write", "append_only", "get_put"]
 
@@ -25,10 +25,11 @@ TABLE_ENV = {
     "ledger": constants.ENV_LEDGER_TABLE,
 }
 READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+_GET_PUT = ("dynamodb:GetItem", "dynamodb:PutItem")
 _ACTIONS: dict[str, tuple[str, ...]] = {
     "read_update": (*READ_ACTIONS, "dynamodb:UpdateItem"),
-    "append_only": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    "get_put": ("dynamodb:GetItem", "dynamodb:PutItem"),
+    "append_only": _GET_PUT,
+    "get_put": _GET_PUT,
 }
 
 

@@ -37,6 +37,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag
+from infra.audit import checkpoint_environment, grant_checkpoints
 from infra.config import DEAD_LETTER_RETENTION_DAYS, LAMBDA_TIMEOUT_SECONDS, MARKER_TTL_MARGIN_DAYS, StackConfig
 from infra.data import OrderTables, marker_table
 from infra.email import grant_send_as
@@ -161,8 +162,10 @@ REGISTRY: list[SubscriberSpec] = [
         name="audit",
         handler="lambdas.subscribers.audit.handler.handler",
         event_pattern={"source": list(OUR_EVENT_SOURCES)},
-        description="Audit: every event from our sources, append-only, hash-chained",
+        description="Audit: every event from our sources, append-only, hash-chained, anchored in a locked bucket",
         own_table="append_only",
+        environment=checkpoint_environment,  # infra/audit.py: the write-once checkpoints
+        grant=grant_checkpoints,
     ),
     SubscriberSpec(
         name="notifications",

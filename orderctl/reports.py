@@ -8,8 +8,7 @@ from datetime import date
 
 from lambdas.shared import constants
 from lambdas.subscribers.analytics import store as analytics
-from lambdas.subscribers.audit.logic import verify_trail
-from lambdas.subscribers.audit.store import AuditTable
+from lambdas.subscribers.audit.store import verify_stored
 from orderctl import render
 from orderctl.errors import OrderctlError
 from orderctl.stack import DeployedStack
@@ -17,17 +16,20 @@ from orderctl.stack import DeployedStack
 
 def audit_verify(stack: DeployedStack) -> render.Output:
     name = stack.subscriber_output("audit", constants.OUTPUT_SUBSCRIBER_TABLE)
-    store = AuditTable(stack.table(name))
-    result = verify_trail(store)
+    bucket = stack.output(constants.OUTPUT_AUDIT_CHECKPOINT_BUCKET)
+    result = verify_stored(stack.table(name), stack.client("s3"), bucket)
     data = asdict(result)
     if result.ok:
-        head = store.head() if result.checked else None
-        tail = f", chain head {head.hash[:16]}" if head else ""
+        unanchored = result.checked - result.anchored_seq
+        tail = f", anchored up to record {result.anchored_seq} in {bucket}" if result.checked else ""
+        if unanchored:
+            tail += f" ({unanchored} appended since, not yet anchored)"
         return render.Output(data, f"Audit trail intact: {result.checked} records checked{tail}.")
     where = f" at record {result.first_broken_seq}" if result.first_broken_seq is not None else ""
     text = (
         f"Audit trail BROKEN{where}: {result.problem}.\n"
-        f"  {result.checked} records before it check out. Compare with a backup (point-in-time recovery) of {name}."
+        f"  {result.checked} records before it check out. Compare with a backup (point-in-time recovery) of {name}\n"
+        f"  and with the checkpoints in {bucket} (write-once, object-locked)."
     )
     return render.Output(data, text, ok=False)
 

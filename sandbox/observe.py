@@ -114,11 +114,16 @@ def subscriber_table(sandbox: Any, subscriber: str) -> str:
 
 
 def audit_verification(sandbox: Any) -> Verification:
-    """The audit trail's one check (lambdas.subscribers.audit.logic.verify_trail), on the sandbox's table."""
-    from lambdas.subscribers.audit.logic import verify_trail
-    from lambdas.subscribers.audit.store import AuditTable
+    """The audit trail's one check (lambdas.subscribers.audit.store.verify_stored), on the sandbox's table and
+    checkpoint bucket."""
+    from lambdas.shared import constants
+    from lambdas.subscribers.audit.store import verify_stored
 
-    return verify_trail(AuditTable(sandbox.resource("dynamodb").Table(subscriber_table(sandbox, "Audit"))))
+    return verify_stored(
+        sandbox.resource("dynamodb").Table(subscriber_table(sandbox, "Audit")),
+        sandbox.client("s3"),
+        sandbox.outputs[constants.OUTPUT_AUDIT_CHECKPOINT_BUCKET],
+    )
 
 
 def analytics_by_variant(sandbox: Any, day: date | None = None) -> list[VariantStats]:

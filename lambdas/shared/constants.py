@@ -152,6 +152,8 @@ ENV_SUBSCRIBER_TABLE: Final = "SUBSCRIBER_TABLE_NAME"
 ENV_NOTIFICATION_SENDER: Final = "NOTIFICATION_SENDER_EMAIL"
 ENV_MARKER_TTL_DAYS: Final = "MARKER_TTL_DAYS"
 ENV_AUDIT_CHECKPOINT_BUCKET: Final = "AUDIT_CHECKPOINT_BUCKET_NAME"
+# Where the audit writer puts its checkpoints in that bucket (the only keys its role may write).
+AUDIT_CHECKPOINT_PREFIX: Final = "checkpoints/"
 # Subscriber tables: (pk, sk), plus the TTL attribute of idempotency markers.
 SUBSCRIBER_TABLE_KEYS: Final = ("pk", "sk")
 MARKER_TTL_ATTRIBUTE: Final = "expiresAt"

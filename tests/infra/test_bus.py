@@ -164,9 +164,9 @@ def test_dead_letter_queues_refuse_plain_http_and_admit_only_their_own_rule(synt
 def test_the_audit_trail_cannot_be_deleted_by_its_writer(synthesized: Synthesized) -> None:
     spec = next(s for s in REGISTRY if s.name == "audit")
     _, function = function_of(synthesized, spec)
-    granted = set().union(*(actions(s) for s in role_statements(synthesized, function)))
-    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"} <= granted
-    assert granted.isdisjoint({"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteTable"})
+    on_trail = [s for s in role_statements(synthesized, function) if "SubscribersAuditTable" in json.dumps(s)]
+    # Append only: conditional Puts (infra/audit.py: what IAM cannot enforce, the checkpoints catch).
+    assert set().union(*(actions(s) for s in on_trail)) == {"dynamodb:GetItem", "dynamodb:PutItem"}
     (table,) = [t for n, t in synthesized.resources("AWS::DynamoDB::Table").items() if n.startswith("SubscribersAudit")]
     assert table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"

@@ -223,6 +223,8 @@ TABLE_ACTIONS: dict[str, dict[str, set[str]]] = {
     # lambdas/shared/adapters/ledger.py: get_item, put_item (a transaction is written once, never deleted)
     "WorkflowRecordAccounting": {"TablesLedger": {"dynamodb:GetItem", "dynamodb:PutItem"}},
     "WorkflowRefundPayment": {"TablesLedger": {"dynamodb:GetItem", "dynamodb:PutItem"}},
+    # lambdas/subscribers/audit/store.py: get_item, a transaction of conditional Puts (append only: infra/audit.py)
+    "SubscribersAuditFunction": {"SubscribersAuditTable": {"dynamodb:GetItem", "dynamodb:PutItem"}},
     # ConfirmReviewDecision (dynamodb:getItem): the recorded decision
     "WorkflowStateMachineRole": {"TablesPayments": {"dynamodb:GetItem"}},
 }

@@ -20,6 +20,7 @@ def test_audit_verify_passes_an_intact_trail_and_names_an_edited_record(
     assert intact.out.startswith("Audit trail intact: ")
     checked = orderctl.data("audit-verify")
     assert checked["ok"] is True and checked["checked"] >= 2
+    assert f"anchored up to record {checked['anchoredSeq']} in " in intact.out  # each append's checkpoint
 
     table = server.resource("dynamodb").Table(server.outputs["AuditSubscriberTableName"])
     key = {"pk": "CHAIN", "sk": "SEQ#000000000002"}

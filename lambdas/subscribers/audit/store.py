@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from lambdas.shared import constants
 from lambdas.shared.adapters.dynamo import condition_failed, query_all, transact
 from lambdas.subscribers.audit.logic import Head, Verification, verify_trail
 
@@ -82,7 +83,7 @@ class AuditTable:
         return query_all(self._table, CHAIN, "SEQ#")
 
 
-CHECKPOINT_PREFIX: Final = "checkpoints/"
+CHECKPOINT_PREFIX: Final = constants.AUDIT_CHECKPOINT_PREFIX
 _MAX_SEQ: Final = 10**12 - 1
 
 
