@@ -2,7 +2,7 @@
 
 The audit subscriber (lambdas/subscribers/audit) appends to a hash chain in its DynamoDB table, then puts
 the new head (seq, hash) as one object per record into this bucket. Verification (``orderctl audit-verify``)
-compares the newest checkpoint with the chain, so whoever may write the table (an operator, a leaked key,
+compares every checkpoint with the chain, so whoever may write the table (an operator, a leaked key,
 the writer's own role) cannot cut the tail, roll the head back or rewrite the chain unseen.
 
 What IAM enforces and what it cannot (docs/SECURITY.md):
@@ -29,8 +29,8 @@ from constructs import Construct, IConstruct
 from infra import nag
 from lambdas.shared import constants
 
-# How long a checkpoint cannot be deleted by anyone. Verification reads only the newest one, which a
-# trail that receives events keeps renewing.
+# How long a checkpoint cannot be deleted by anyone. Any later checkpoint still covers a record whose own
+# checkpoint has expired (its hash chains over every record before it).
 CHECKPOINT_RETENTION_DAYS: Final = 400
 _ID: Final = "AuditCheckpoints"
 

@@ -247,7 +247,11 @@ def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
     verification = observe.audit_verification(sandbox)
     seen = observe.events_seen(sandbox, "audit")
     kinds = ", ".join(f"{name} {count}" for name, count in sorted(seen.items()))
-    verdict = "hash chain verified" if verification.ok else f"CHAIN BROKEN at {verification.first_broken_seq}"
+    verdict = (
+        f"hash chain verified, anchored to record {verification.anchored_seq}"
+        if verification.ok
+        else f"CHAIN BROKEN at {verification.first_broken_seq}"
+    )
     write(
         f"  audit          {sum(seen.values())} events recorded ({kinds}); {verdict} ({verification.checked} records)"
     )

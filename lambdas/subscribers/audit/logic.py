@@ -9,8 +9,8 @@ Whoever can write the table could still rewrite it consistently (edit a record, 
 hash and the head; or delete the tail and roll the head back). So after each append the writer also
 puts a *checkpoint* (seq, hash) where nobody can rewrite it: a write-once object in an object-locked
 bucket (``store.CheckpointBucket``, docs/SECURITY.md says why not a signature). Verification compares
-the newest checkpoint with the chain: a checkpoint past the last record means records were deleted, a
-different hash at its seq means the chain was rewritten.
+every checkpoint with the chain: one past the last record means records were deleted, a different hash
+at its seq means the chain was rewritten.
 
 A record's identity is the hash of the event's source, detail-type and detail (``event_key``),
 not the EventBridge event id: a redelivery or an archive replay has a new id but the same key,
@@ -170,25 +170,28 @@ class Verification:
 
 
 class CheckpointReader(Protocol):
-    def latest(self) -> Head | None:
-        """The checkpoint with the highest seq, or None when none was written."""
+    def checkpoints(self) -> Iterable[Head]:
+        """Every checkpoint written (one per appended record), in any order."""
         ...
 
 
 def verify(
     records: Iterable[Mapping[str, Any]],
     head: Head | None,
-    checkpoint: Head | None,
+    checkpoints: Iterable[Head],
     head_after: Head | None = None,
 ) -> Verification:
     """Walk every stored record in ``seq`` order and report the first edited, missing, reordered, cut or
-    injected one, and any disagreement with the newest checkpoint.
+    injected one, and the first that differs from its checkpoint.
 
     ``head`` is read before the records and ``head_after`` after them (default: ``head``): a record past
     ``head_after`` was not appended through the head, a ``head`` past the last record lost its tail.
+    Every checkpoint is compared, not only the newest: a writer that kept appending on a rewritten chain
+    anchors the rewrite from there on, the checkpoints before it still hold the original hashes.
     """
     head_after = head if head_after is None else head_after
-    anchored = checkpoint.seq if checkpoint else 0
+    anchors = list(checkpoints)
+    anchored = max((c.seq for c in anchors), default=0)
 
     def broken(checked: int, seq: int | None, problem: str) -> Verification:
         return Verification(False, checked, seq, problem, anchored)
@@ -211,29 +214,29 @@ def verify(
         return broken(last, last + 1, f"head says {head.seq} records, found {last} (tail deleted)")
     if head is not None and head.hash != hashes[head.seq]:
         return broken(last, head.seq, "head hash does not match its record (edited)")
-    if last > (head_after.seq if head_after else 0):
-        after = head_after.seq if head_after else 0
+    after = head_after.seq if head_after else 0
+    if last > after:
         return broken(last, after + 1, f"records {after + 1}..{last} are past the head (appended around it)")
-    if checkpoint is None:
-        return broken(last, 1, "no checkpoint anchors the chain") if last else Verification(True, 0)
-    if checkpoint.seq > last:
-        return broken(last, last + 1, f"checkpoint {checkpoint.seq} is past the last record {last} (records deleted)")
-    if checkpoint.hash != hashes[checkpoint.seq]:
-        return broken(
-            last,
-            checkpoint.seq,
-            f"record {checkpoint.seq} differs from its checkpoint (the chain up to it was rewritten)",
-        )
+    if last and not anchors:
+        return broken(last, 1, "no checkpoint anchors the chain")
+    if anchored > last:
+        return broken(last, last + 1, f"checkpoint {anchored} is past the last record {last} (records deleted)")
+    seen: dict[int, str] = {}
+    for checkpoint in sorted(anchors, key=lambda c: c.seq):
+        if seen.setdefault(checkpoint.seq, checkpoint.hash) != checkpoint.hash:
+            return broken(last, checkpoint.seq, f"record {checkpoint.seq} has two different checkpoints")
+        if checkpoint.hash != hashes[checkpoint.seq]:
+            return broken(last, checkpoint.seq, f"record {checkpoint.seq} differs from its checkpoint (rewritten)")
     return Verification(True, last, anchored_seq=anchored)
 
 
 def verify_trail(store: ChainReader, checkpoints: CheckpointReader) -> Verification:
     """The one check of the audit trail (orderctl audit-verify and the sandbox, through store.verify_stored).
 
-    Read in the order appends write, backwards: the checkpoint, the head, the records, the head again. An
+    Read in the order appends write, backwards: the checkpoints, the head, the records, the head again. An
     append racing the check then only adds records that the second read of the head covers.
     """
-    checkpoint = checkpoints.latest()
+    anchors = list(checkpoints.checkpoints())
     head = store.head()
     records = list(store.records())
-    return verify(records, head, checkpoint, store.head())
+    return verify(records, head, anchors, store.head())

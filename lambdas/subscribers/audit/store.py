@@ -7,9 +7,9 @@ transaction, each Put conditioned: the record and the marker must not exist (``a
 the head must be unchanged, so concurrent appenders cannot fork the chain and nothing is overwritten.
 The subscriber's role may GetItem and PutItem only (infra/audit.py says what IAM cannot enforce).
 
-Checkpoints: one object per appended record, ``checkpoints/<999999999999 - seq>`` holding its hash, written
-with ``If-None-Match: *`` into a bucket under S3 Object Lock (compliance mode): never overwritten, never
-deleted within the retention. The key counts down so the newest checkpoint is the first one listed.
+Checkpoints: one object per appended record, ``checkpoints/<000000000042>/<hash>`` (the key says it all:
+verification lists them, 1,000 per request, and reads no object), written with ``If-None-Match: *`` into a
+bucket under S3 Object Lock (compliance mode): never overwritten, never deleted within the retention.
 """
 
 from __future__ import annotations
@@ -84,11 +84,10 @@ class AuditTable:
 
 
 CHECKPOINT_PREFIX: Final = constants.AUDIT_CHECKPOINT_PREFIX
-_MAX_SEQ: Final = 10**12 - 1
 
 
-def checkpoint_key(seq: int) -> str:
-    return f"{CHECKPOINT_PREFIX}{_MAX_SEQ - seq:012d}"
+def checkpoint_key(head: Head) -> str:
+    return f"{CHECKPOINT_PREFIX}{head.seq:012d}/{head.hash}"
 
 
 class CheckpointBucket:
@@ -102,7 +101,7 @@ class CheckpointBucket:
         try:
             self._s3.put_object(
                 Bucket=self.bucket,
-                Key=checkpoint_key(head.seq),
+                Key=checkpoint_key(head),
                 Body=head.hash.encode(),
                 ContentType="text/plain",
                 IfNoneMatch="*",  # write-once; the bucket policy refuses a put without it
@@ -114,13 +113,11 @@ class CheckpointBucket:
             raise
         return True
 
-    def latest(self) -> Head | None:
-        page = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=CHECKPOINT_PREFIX, MaxKeys=1)
-        if not page.get("Contents"):
-            return None
-        key = page["Contents"][0]["Key"]
-        body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
-        return Head(_MAX_SEQ - int(key.removeprefix(CHECKPOINT_PREFIX)), body)
+    def checkpoints(self) -> Iterator[Head]:
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=CHECKPOINT_PREFIX):
+            for item in page.get("Contents", []):
+                seq, _, hash_ = item["Key"].removeprefix(CHECKPOINT_PREFIX).partition("/")
+                yield Head(int(seq), hash_)
 
 
 def verify_stored(dynamo_table: Any, s3_client: Any, bucket: str) -> Verification:

@@ -140,7 +140,7 @@ def test_verify_notices_a_deleted_tail(subscriber_table: Any) -> None:
 def test_every_append_is_anchored_by_a_checkpoint(subscriber_table: Any, checkpoint_bucket: CheckpointBucket) -> None:
     fill(4)
     last = chain(subscriber_table)[-1]
-    assert checkpoint_bucket.latest() == Head(4, last["hash"])
+    assert sorted(checkpoint_bucket.checkpoints(), key=lambda c: c.seq)[-1] == Head(4, last["hash"])
     result = verify_table(subscriber_table)
     assert (result.ok, result.checked, result.anchored_seq) == (True, 4, 4)
 
@@ -178,8 +178,15 @@ def test_tampering_an_edit_with_every_later_hash_recomputed_is_detected(subscrib
         writable(subscriber_table).put_item(Item=forged)
     set_head(subscriber_table, 4, prev_hash)
     result = verify_table(subscriber_table)
-    assert (result.ok, result.first_broken_seq, result.checked) == (False, 4, 4)
-    assert result.problem == "record 4 differs from its checkpoint (the chain up to it was rewritten)"
+    assert (result.ok, result.first_broken_seq, result.checked) == (False, 2, 4)
+    assert result.problem == "record 2 differs from its checkpoint (rewritten)"
+
+
+def test_a_rewrite_stays_detected_while_the_writer_appends_on_top_of_it(subscriber_table: Any) -> None:
+    test_tampering_an_edit_with_every_later_hash_recomputed_is_detected(subscriber_table)
+    deliver(audit_handler.handler, samples.order_completed("after-the-rewrite"))  # anchors the forged chain's 5
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.first_broken_seq, result.anchored_seq) == (False, 2, 5)
 
 
 def test_a_wiped_trail_is_detected(subscriber_table: Any) -> None:
@@ -200,10 +207,19 @@ def test_a_chain_without_a_checkpoint_does_not_verify(subscriber_table: Any, mon
 
 def test_checkpoints_are_written_once(checkpoint_bucket: CheckpointBucket) -> None:
     assert checkpoint_bucket.anchor(Head(1, "a" * 64)) is True
-    assert checkpoint_bucket.anchor(Head(1, "b" * 64)) is False  # a second writer cannot replace it
-    assert checkpoint_bucket.latest() == Head(1, "a" * 64)
+    assert checkpoint_bucket.anchor(Head(1, "a" * 64)) is False  # a retry: already there, not replaced
+    assert list(checkpoint_bucket.checkpoints()) == [Head(1, "a" * 64)]
     s3 = boto3.client("s3")
-    assert s3.get_object(Bucket=BUCKET, Key=checkpoint_key(1))["Body"].read() == b"a" * 64
+    assert s3.get_object(Bucket=BUCKET, Key=checkpoint_key(Head(1, "a" * 64)))["Body"].read() == b"a" * 64
+
+
+def test_a_second_checkpoint_for_one_record_is_detected(
+    subscriber_table: Any, checkpoint_bucket: CheckpointBucket
+) -> None:
+    fill(2)
+    checkpoint_bucket.anchor(Head(2, "f" * 64))  # the writer's role, misused
+    result = verify_table(subscriber_table)
+    assert (result.ok, result.first_broken_seq) == (False, 2)
 
 
 def test_a_retry_after_a_lost_checkpoint_anchors_the_head(
@@ -212,7 +228,7 @@ def test_a_retry_after_a_lost_checkpoint_anchors_the_head(
     fail_once(monkeypatch, CheckpointBucket, "anchor")  # the run dies after its append, before its checkpoint
     outcome = deliver_async(audit_handler.handler, samples.order_completed("o-1"))
     assert outcome.error_names == ["Crash"] and outcome.result == {"appended": False}
-    assert checkpoint_bucket.latest() == Head(1, chain(subscriber_table)[0]["hash"])
+    assert list(checkpoint_bucket.checkpoints()) == [Head(1, chain(subscriber_table)[0]["hash"])]
     assert verify_table(subscriber_table).ok
 
 
