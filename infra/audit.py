@@ -33,6 +33,11 @@ from lambdas.shared import constants
 # checkpoint has expired (its hash chains over every record before it).
 CHECKPOINT_RETENTION_DAYS: Final = 400
 _ID: Final = "AuditCheckpoints"
+NO_ACCESS_LOGS: Final = (
+    "Checkpoints are written once by the audit function and never changed or deleted (Object Lock, compliance "
+    "mode); who wrote each is in CloudTrail. Access logs would add a second bucket that records nothing the "
+    "lock does not already prevent."
+)
 
 
 class AuditCheckpoints(Construct):
@@ -62,13 +67,10 @@ class AuditCheckpoints(Construct):
                 conditions={"Null": {"s3:if-none-match": "true"}},
             )
         )
-        Validations.of(self.bucket).acknowledge(
-            Acknowledgment(
-                id=nag.PACK + "AwsSolutions-S1",
-                reason="Checkpoints are written once by the audit function and never changed or deleted (Object "
-                "Lock, compliance mode); who wrote each is in CloudTrail. Access logs would add a second bucket "
-                "that records nothing the lock does not already prevent.",
-            )
+        Validations.of(self.bucket).acknowledge(Acknowledgment(id=nag.PACK + "AwsSolutions-S1", reason=NO_ACCESS_LOGS))
+        # checkov's same finding (CKV_AWS_18), on the resource: see infra/checkov.py.
+        self.bucket.node.default_child.add_metadata(  # type: ignore[union-attr]
+            "checkov", {"skip": [{"id": "CKV_AWS_18", "comment": NO_ACCESS_LOGS}]}
         )
         CfnOutput(Stack.of(self), constants.OUTPUT_AUDIT_CHECKPOINT_BUCKET, value=self.bucket.bucket_name)
 
