@@ -142,7 +142,8 @@ def append_event(
     key = event_key(event["source"], event["detail-type"], event["detail"])
     for _ in range(constants.AUDIT_APPEND_ATTEMPTS):
         if store.is_recorded(key):
-            return _anchor_head(store, checkpoints)
+            _anchor_head(store, checkpoints)
+            return None
         head = store.head() or Head(0, GENESIS)
         record = new_record(head.seq + 1, head.hash, event, key, now)
         outcome = store.append(record, head)
@@ -150,7 +151,8 @@ def append_event(
             checkpoints.anchor(Head(record["seq"], record["hash"]))
             return record
         if outcome == "duplicate":
-            return _anchor_head(store, checkpoints)
+            _anchor_head(store, checkpoints)
+            return None
         # "conflict": someone appended first; the chain must not fork, so build on their record.
     raise ChainContention(f"could not append {key} after {constants.AUDIT_APPEND_ATTEMPTS} attempts")
 
