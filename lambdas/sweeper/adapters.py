@@ -160,13 +160,14 @@ class SweeperAws:
         )
         return sum(1 for item in page.get("Items", []) if item.get("status") == HELD)
 
-    def expired_claims(self, now: datetime) -> Iterator[tuple[str, int, int]]:
-        """(orderId, leaseUntil, claimedAt) of every notifications claim still SENDING whose lease has
-        passed (leaseUntil 0: released by its run), as the notifications subscriber's store reads them."""
+    def expired_claims(self, now: datetime) -> Iterator[tuple[str, int, int, str]]:
+        """(orderId, leaseUntil, claimedAt, kind) of every notifications claim still SENDING whose lease has
+        passed (leaseUntil 0: released by its run), as the notifications subscriber's store reads them
+        (kind: "" the confirmation e-mail, TRACKING the tracking e-mail)."""
         if self.notifications is None:
             return
         for claim in expired_claims(self.notifications, int(now.timestamp())):
-            yield claim["orderId"], claim["leaseUntil"], claim["claimedAt"]
+            yield claim["orderId"], claim["leaseUntil"], claim["claimedAt"], claim["kind"]
 
     def booked(self, order_id: str) -> bool:
         """The ledger holds the order's sale (RecordAccounting ran: the order passed its commit point)."""

@@ -374,10 +374,11 @@ def _old(since: datetime | None, execution: Execution | None, now: datetime, gra
     return not moments or now - max(moments) >= timedelta(seconds=grace_seconds)
 
 
-def claim_finding(order_id: str, lease_until: int, claimed_at: int, now: datetime) -> Finding | None:
+def claim_finding(order_id: str, lease_until: int, claimed_at: int, now: datetime, kind: str = "") -> Finding | None:
     """A notifications SENDING claim nobody will finish: its lease passed (the sender died, or failed
     after SES may have taken the message) or its run released it (``leaseUntil`` 0: SES never took it)
-    and no retry claimed it again within the grace period."""
+    and no retry claimed it again within the grace period. ``kind``: "" the confirmation e-mail (on
+    OrderCompleted), else the tracking e-mail (on ShipmentAssigned)."""
     since = max(lease_until, claimed_at)
     if since + GRACE_SECONDS > now.timestamp():
         return None
@@ -391,7 +392,8 @@ def claim_finding(order_id: str, lease_until: int, claimed_at: int, now: datetim
     return Finding(
         Kind.SEND_CLAIM_EXPIRED,
         order_id,
-        "confirmation e-mail claimed (SENDING), never marked sent, and nobody holds the claim",
+        f"{'tracking e-mail (ShipmentAssigned)' if kind else 'confirmation e-mail'} claimed (SENDING), "
+        "never marked sent, and nobody holds the claim",
         None,
         hint,
         datetime.fromtimestamp(since, tz=now.tzinfo),

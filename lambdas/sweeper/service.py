@@ -105,8 +105,8 @@ def find_stuck(aws: SweeperAws, now: datetime) -> list[logic.Finding]:
     findings = list(found.findings)
     for order_id, items in sorted(_items(aws).items()):
         findings += _item_findings(aws, items, order_id in found.executions, now)
-    for order_id, lease_until, claimed_at in aws.expired_claims(now):
-        if (claim := logic.claim_finding(order_id, lease_until, claimed_at, now)) is not None:
+    for order_id, lease_until, claimed_at, kind in aws.expired_claims(now):
+        if (claim := logic.claim_finding(order_id, lease_until, claimed_at, now, kind)) is not None:
             findings.append(claim)
     return sorted(findings, key=lambda f: (f.since is None, f.since or now, f.order_id, f.kind))
 

@@ -59,7 +59,14 @@ def test_scans_find_only_the_intermediate_items(aws_: SweeperAws) -> None:
     assert aws_.notifications is not None
     for order_id, claim in claims.items():
         aws_.notifications.put_item(Item={"pk": f"ORDER#{order_id}", "sk": "CONFIRMATION", **claim})
-    assert sorted(aws_.expired_claims(NOW)) == [("o-10", 0, now - 20), ("o-7", now - 1, now - 301)]
+    # The tracking e-mail's claims (on ShipmentAssigned) are swept the same way.
+    aws_.notifications.put_item(Item={"pk": "ORDER#o-7", "sk": "TRACKING", "status": "SENDING", "leaseUntil": 0})
+    aws_.notifications.put_item(Item={"pk": "ORDER#o-8", "sk": "TRACKING", "status": "SENT", "leaseUntil": 0})
+    assert sorted(aws_.expired_claims(NOW)) == [
+        ("o-10", 0, now - 20, ""),
+        ("o-7", 0, 0, "TRACKING"),
+        ("o-7", now - 1, now - 301, ""),
+    ]
 
 
 def test_a_repair_record_admits_one_repair_at_a_time_and_none_once_done(aws_: SweeperAws) -> None:

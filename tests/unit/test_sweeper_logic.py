@@ -170,6 +170,13 @@ def test_an_expired_send_claim_is_reported_never_resent(
     if finding is not None:
         assert finding.action is None and hint is not None and hint in finding.hint
         assert "orderctl redrive notifications" in finding.hint
+        assert finding.detail.startswith("confirmation e-mail claimed")
+
+
+def test_an_expired_tracking_email_claim_is_reported_as_the_tracking_email() -> None:
+    finding = logic.claim_finding("o-1", 0, int(LONG_AGO.timestamp()), NOW, "TRACKING")
+    assert finding is not None and finding.kind is Kind.SEND_CLAIM_EXPIRED and finding.action is None
+    assert finding.detail.startswith("tracking e-mail (ShipmentAssigned) claimed") and "SES never took" in finding.hint
 
 
 def test_metrics_count_what_is_left_per_kind_every_run() -> None:

@@ -34,6 +34,8 @@ from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from lambdas.subscribers.notifications.logic import TRACKING
+
 SENT = "SENT"
 SENDING = "SENDING"
 NOT_SENT = "NOT_SENT"
@@ -210,14 +212,18 @@ def send_email(sender: str, to: str, subject: str, text: str, html: str) -> str:
 
 
 def expired_claims(dynamo_table: Any, now: int) -> list[dict[str, Any]]:
-    """Every SENDING claim whose lease has passed (for the sweeper): ``{orderId, owner, claimedAt,
-    leaseUntil, maybeSent}``. Its event failed and is being retried or is in the notifications dead-letter
-    queue. ``maybeSent`` is False for a claim its run released (``leaseUntil = 0``: SES never took the
-    message, a redrive is safe) and True for one whose lease ran out (the run died or failed after SES may
-    have taken it: check SES before a redrive, which would send again). A scan: the table holds one
-    claim per order within the marker TTL, and the sweeper runs rarely."""
+    """Every SENDING claim whose lease has passed (for the sweeper), the confirmation's and the tracking
+    e-mail's: ``{orderId, kind, owner, claimedAt, leaseUntil, maybeSent}`` (``kind`` as ``claim`` takes
+    it: "" the confirmation, TRACKING the tracking e-mail). Its event failed and is being retried or is in
+    the notifications dead-letter queue. ``maybeSent`` is False for a claim its run released
+    (``leaseUntil = 0``: SES never took the message, a redrive is safe) and True for one whose lease ran
+    out (the run died or failed after SES may have taken it: check SES before a redrive, which would send
+    again). A scan: the table holds two claims per order at most within the marker TTL, and the sweeper
+    runs rarely."""
     kwargs: dict[str, Any] = {
-        "FilterExpression": Attr("sk").eq(CLAIM_SK) & Attr("status").eq(SENDING) & Attr("leaseUntil").lt(now),
+        "FilterExpression": Attr("sk").is_in([CLAIM_SK, TRACKING])
+        & Attr("status").eq(SENDING)
+        & Attr("leaseUntil").lt(now),
         "ConsistentRead": True,
     }
     found: list[dict[str, Any]] = []
@@ -226,6 +232,7 @@ def expired_claims(dynamo_table: Any, now: int) -> list[dict[str, Any]]:
         found += [
             {
                 "orderId": str(item["pk"]).removeprefix(ORDER_PREFIX),
+                "kind": "" if item["sk"] == CLAIM_SK else str(item["sk"]),
                 "owner": str(item.get("owner", "")),
                 "claimedAt": int(item.get("claimedAt", 0)),
                 "leaseUntil": int(item.get("leaseUntil", 0)),

@@ -295,6 +295,7 @@ def test_the_sweeper_finds_expired_send_claims_and_whether_an_email_may_have_gon
     assert found == [
         {
             "orderId": "died",
+            "kind": "",
             "owner": "run-died",
             "claimedAt": now - LEASE - 1,
             "leaseUntil": now - 1,
@@ -302,6 +303,7 @@ def test_the_sweeper_finds_expired_send_claims_and_whether_an_email_may_have_gon
         },
         {
             "orderId": "released",
+            "kind": "",
             "owner": "run-released",
             "claimedAt": now - LEASE - 1,
             "leaseUntil": 0,
