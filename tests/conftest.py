@@ -29,7 +29,7 @@ os.environ.pop("AWS_PROFILE", None)
 from moto import mock_aws
 
 from lambdas.shared import constants
-from tests.synth import Synthesized, synthesize
+from tests.synth import Synthesized, synthesize, synthesized_once
 
 TEST_TABLES = {
     constants.ENV_INVENTORY_TABLE: ("test-inventory", constants.INVENTORY_TABLE_KEYS),
@@ -78,12 +78,50 @@ def lambda_context(function_name: str = "test-function") -> Any:
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app synthesized once per session (cdk-nag on), shared by infra, e2e, orderctl and reliability."""
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+def synthesized(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Synthesized:
+    """The app synthesized once per session (cdk-nag on), shared by infra, e2e, orderctl and reliability.
+
+    Under pytest-xdist every worker has this session fixture: the first to ask synthesizes into the run's
+    shared temporary directory, the others wait for it and read it (a synth costs a core for half a minute)."""
+    if worker_id == "master":
+        return synthesize(tmp_path_factory.mktemp("cdk.out"))
+    return synthesized_once(tmp_path_factory.getbasetemp().parent / "cdk.out")
 
 
 @pytest.fixture(scope="session")
 def cdk_out(synthesized: Synthesized) -> Path:
     """The cloud assembly directory, as `make synth` writes cdk.out/."""
     return synthesized.outdir
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``, keep the tests that share a package- or module-scoped fixture on one worker.
+
+    A package's sandbox (tests/e2e, tests/orderctl, ...) or a module's own synth is then set up once, not once
+    per worker. A module goes whole into the group of the widest such fixture any of its tests uses; tests
+    using only function- or session-scoped fixtures are spread test by test.
+    """
+    widest: dict[Path, str] = {}
+    for item in items:
+        module = item.path
+        for group in _shared_fixture_groups(item):
+            if module not in widest or len(group) < len(widest[module]):
+                widest[module] = group  # a package's path is shorter than any of its modules'
+    for item in items:
+        if item.path in widest:
+            item.add_marker(pytest.mark.xdist_group(widest[item.path]))
+
+
+def _shared_fixture_groups(item: pytest.Item) -> list[str]:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    groups = []
+    for definitions in info.name2fixturedefs.values():
+        for definition in definitions:
+            if definition.scope == "package":
+                groups.append(definition.baseid or ".")
+            elif definition.scope == "module":
+                groups.append(item.nodeid.split("::", 1)[0])
+    return groups

@@ -7,9 +7,6 @@ from what the resource is; a function of no known role gets none, so checkov fai
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,31 +21,16 @@ from aws_cdk.assertions import Template
 
 from infra.checkov import METADATA_KEY, add_checkov_skips
 from infra.functions import REPO_ROOT
-from tests.synth import Synthesized
+from tests.synth import Synthesized, checkov_assembly
 
-CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 PINNED = (REPO_ROOT / "requirements-checkov.txt").read_text().split("checkov==")[1].split()[0]
 PROBES = ("Subscriber", "NoDeadLetters", "Scheduled", "Api", "Tool", "PeopleTool", "FunctionCalled")
 FUNCTION_CHECKS = {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
 
 
-def run_checkov(templates: list[Path], cwd: Path) -> dict[str, Any]:
-    assert CHECKOV.exists(), f"{CHECKOV} is missing: `make setup` makes it"
-    command = [str(CHECKOV), "--framework", "cloudformation", "--skip-download", "--output", "json", "--compact"]
-    for template in templates:
-        command += ["--file", str(template)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd, timeout=300)
-    assert result.stdout, result.stderr
-    report = json.loads(result.stdout)
-    (report,) = report if isinstance(report, list) else [report]  # one framework: one report
-    return report
-
-
 @pytest.fixture(scope="module")
 def checkov_report(synthesized: Synthesized) -> dict[str, Any]:
-    templates = sorted(synthesized.outdir.rglob("*.template.json"))  # every stack, in every stage
-    assert synthesized.template_path in templates
-    return run_checkov(templates, synthesized.outdir)
+    return checkov_assembly(synthesized)
 
 
 def test_checkov_finds_nothing_unaddressed_in_any_template(checkov_report: dict[str, Any]) -> None:

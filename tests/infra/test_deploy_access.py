@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 
 from infra.deploy_access import DeployAccessStack
 from infra.nag import enable_nag
-from tests.infra.test_checkov import run_checkov
+from tests.synth import run_checkov
 
 REPOSITORY = "octo-org/orders"
 ACCOUNT, REGION = "111122223333", "eu-west-1"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,8 @@ import pytest
 from infra import names, regions
 from infra.workflow import ASL_INTEGRATION, load_definition
 from tests.infra.synth_support import own_functions, synthesize_for
-from tests.synth import Synthesized
+from tests.synth import Synthesized, cfn_lint
 
-CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 OWN_LAYER = "arn:aws:lambda:ca-west-1:111122223333:layer:powertools-python313-arm64:1"
 
 # region, partition, layer account (None: the override), has the schema registry, has SES
@@ -29,15 +26,6 @@ KINDS = [
     ("cn-north-1", "aws-cn", "498634801083", True, False),
     ("us-gov-west-1", "aws-us-gov", "165093116878", True, True),
 ]
-
-
-def cfn_lint(template: Path, *regions_: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CFN_LINT, "-i", "W3005", "--regions", *regions_, "--", str(template)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(("region", "partition", "account", "has_registry", "has_ses"), KINDS)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from infra.backoffice import GROUPS, ROUTES
-from tests.synth import Synthesized, cfn_lint
+from tests.synth import Synthesized, cfn_lint, checkov_assembly
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,8 +88,6 @@ def test_cfn_lint_clean(synthesized: Synthesized) -> None:
 
 
 def test_checkov_clean(synthesized: Synthesized) -> None:
-    from tests.infra.test_checkov import run_checkov
-
-    report = run_checkov([synthesized.template_path], synthesized.outdir)
+    report = checkov_assembly(synthesized)  # the same scan as tests/infra/test_checkov's, run once
     failed = [f"{f['check_id']} {f['resource']}: {f['check_name']}" for f in report["results"]["failed_checks"]]
     assert not failed, "\n".join(failed)
