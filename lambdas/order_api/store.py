@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.shared.adapters.executions import execution_arn
+from lambdas.shared.adapters.executions import execution_arn, start_once
 from lambdas.timeline import store as timeline_store
 
 
@@ -30,12 +30,7 @@ class Executions:
     def start(self, order_id: str, execution_input: str) -> dict[str, Any] | None:
         """Start the order's execution; None when one of that name exists with another input or has ended
         (ExecutionAlreadyExists). Same name and input while it runs: Step Functions answers as it did."""
-        try:
-            return dict(self._sfn.start_execution(stateMachineArn=self._machine, name=order_id, input=execution_input))
-        except ClientError as error:
-            if _code(error) == "ExecutionAlreadyExists":
-                return None
-            raise
+        return start_once(self._sfn, self._machine, order_id, execution_input)
 
     def history(self, order_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

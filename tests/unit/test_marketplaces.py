@@ -169,7 +169,7 @@ def test_start_once_answers_none_for_a_taken_order_id() -> None:
             return {"executionArn": f"arn:execution:{name}"}
 
     sfn = Client()
-    assert start_once(sfn, "arn:sm", "ebuy-EB-1", "{}") == "arn:execution:ebuy-EB-1"
+    assert start_once(sfn, "arn:sm", "ebuy-EB-1", "{}") == {"executionArn": "arn:execution:ebuy-EB-1"}
     assert start_once(sfn, "arn:sm", "ebuy-EB-1", "{}") is None
 
 

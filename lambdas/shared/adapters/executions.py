@@ -23,17 +23,20 @@ def execution_arn(state_machine_arn: str, order_id: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + order_id
 
 
-def start_once(stepfunctions_client: Any, state_machine_arn: str, order_id: str, execution_input: str) -> str | None:
-    """Start the order's execution, named after it: its ARN, or None when an execution of that name exists with
-    another input or has ended (Step Functions answers a start with the same name and input while it runs as the
-    first). The caller reads the existing one with ``existing_input``."""
+def start_once(
+    stepfunctions_client: Any, state_machine_arn: str, order_id: str, execution_input: str
+) -> dict[str, Any] | None:
+    """Start the order's execution, named after it: StartExecution's answer (``executionArn``, ``startDate``), or
+    None when an execution of that name exists with another input or has ended (Step Functions answers a start with
+    the same name and input while it runs as the first). The caller reads the existing one with ``existing_input``
+    (the intake) or DescribeExecution (the order API)."""
     try:
         started = stepfunctions_client.start_execution(
             stateMachineArn=state_machine_arn, name=order_id, input=execution_input
         )
     except stepfunctions_client.exceptions.ExecutionAlreadyExists:
         return None
-    return str(started["executionArn"])
+    return dict(started)
 
 
 def existing_input(stepfunctions_client: Any, state_machine_arn: str, order_id: str) -> str:
