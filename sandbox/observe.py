@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from lambdas.shared.adapters.inventory import stock_totals
+
 if TYPE_CHECKING:
     from lambdas.subscribers.analytics.logic import VariantStats
     from lambdas.subscribers.audit.logic import Verification
@@ -46,18 +48,11 @@ def _scan(table: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 def stock_levels(sandbox: Any) -> list[StockLevel]:
-    """Every PRODUCT#<sku> / STOCK#<warehouse> item of the inventory table."""
+    """Every SKU-warehouse's stock, its shards summed (the stock feature's ``stock_totals``)."""
     table = sandbox.resource("dynamodb").Table(sandbox.outputs["InventoryTableName"])
     levels = [
-        StockLevel(
-            sku=item["pk"].removeprefix("PRODUCT#"),
-            warehouse=item["sk"].removeprefix("STOCK#"),
-            available=int(item.get("available", 0)),
-            held=int(item.get("held", 0)),
-            sold=int(item.get("sold", 0)),
-        )
-        for item in _scan(table)
-        if item["pk"].startswith("PRODUCT#") and item["sk"].startswith("STOCK#")
+        StockLevel(sku=sku, warehouse=warehouse, **level)
+        for (sku, warehouse), level in stock_totals(_scan(table)).items()
     ]
     return sorted(levels, key=lambda level: (level.sku, level.warehouse))
 

@@ -101,6 +101,11 @@ DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS: Final = 100_000
 # Limits of a valid order (DynamoDB transactions cap at 100 items: 2 per line on reserve).
 MAX_ORDER_LINES: Final = 25
 MAX_LINE_QUANTITY: Final = 1_000
+# Hot products: a SKU's stock in one warehouse is split over this many items (catalog "stockShards"
+# overrides it per SKU), each on its own partition, so holds spread over their write limits
+# (docs/HOT-PRODUCT.md). 1 = one stock item, as before sharding.
+DEFAULT_STOCK_SHARDS: Final = 1
+MAX_STOCK_SHARDS: Final = 32
 ORDER_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 SKU_PATTERN: Final = r"^[A-Z0-9][A-Z0-9-]{0,39}$"
 

@@ -44,6 +44,7 @@ from boto3.dynamodb.conditions import Key
 
 from lambdas.shared import constants
 from lambdas.shared import payment_status as pay
+from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.payments import GatewayLedger
 from lambdas.subscribers.audit.logic import event_key
 from sandbox import observe
@@ -104,13 +105,12 @@ def read_state(world: World) -> State:
     def scan(table_name: str) -> list[dict[str, Any]]:
         return [plain(i) for i in observe._scan(dynamodb.Table(table_name))]
 
-    stock: dict[tuple[str, str], dict[str, int]] = {}
     holds: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for item in scan(outputs[constants.OUTPUT_INVENTORY_TABLE]):
-        if item["pk"].startswith("PRODUCT#") and item["sk"].startswith("STOCK#"):
-            key = (item["pk"].removeprefix("PRODUCT#"), item["sk"].removeprefix("STOCK#"))
-            stock[key] = {name: int(item.get(name, 0)) for name in ("available", "held", "sold")}
-        elif item["pk"].startswith("ORDER#") and item["sk"].startswith("HOLD#"):
+    inventory_items = scan(outputs[constants.OUTPUT_INVENTORY_TABLE])
+    # A SKU-warehouse's stock is the sum of its shards (docs/HOT-PRODUCT.md).
+    stock = inventory.stock_totals(inventory_items)
+    for item in inventory_items:
+        if item["pk"].startswith("ORDER#") and item["sk"].startswith("HOLD#"):
             holds[item["pk"].removeprefix("ORDER#")].append({**item, "sku": item["sk"].removeprefix("HOLD#")})
     ledger: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for item in scan(outputs[constants.OUTPUT_LEDGER_TABLE]):

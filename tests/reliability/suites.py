@@ -403,7 +403,16 @@ def load_suite(world: World, racers: int, faults: bool = True) -> SuiteResult:
         f"RACE{round_}-RUG": {"WH-EU-1": 4, "WH-UK-1": 2, "WH-US-1": 3},
     }
     world.add_products(
-        {"sku": sku, "name": f"Scarce {sku}", "priceCents": 4900, "leadTimeDays": 30, "active": True, "stock": levels}
+        # Sharded (docs/HOT-PRODUCT.md), so the racers also race over shards and fall over between them.
+        {
+            "sku": sku,
+            "name": f"Scarce {sku}",
+            "priceCents": 4900,
+            "leadTimeDays": 30,
+            "active": True,
+            "stockShards": 3,
+            "stock": levels,
+        }
         for sku, levels in stock.items()
     )
     units = sum(sum(levels.values()) for levels in stock.values())
