@@ -85,12 +85,21 @@ def holds_per_second_unsharded(item_kb: float = 1.0) -> float:
     return ITEM_WCU_PER_SECOND / hold_write_units(item_kb)
 
 
-def holds_per_second(shards: int, item_kb: float = 1.0) -> float:
+# RCU each order reads today on shard 0's partition, PRODUCT#<sku>, which also holds the CATALOG item:
+# ReserveStock's read of shard 0 (0.5), the catalog read by ValidateOrder, PriceOrder, the logistics
+# and the inventory subscribers (4 x 0.5), and the inventory subscriber's consistent stock query (1).
+HEAD_RCU_PER_ORDER: Final = EVENTUAL_RCU_PER_4KB + 4 * EVENTUAL_RCU_PER_4KB + CONSISTENT_RCU_PER_4KB
+
+
+def holds_per_second(shards: int, item_kb: float = 1.0, head_rcu_per_order: float = EVENTUAL_RCU_PER_4KB) -> float:
     """With ``shards`` items: writes spread over them, while every hold reads each shard once
-    (eventually consistent) to find a shard with stock, so reads cap the gain per partition."""
+    (eventually consistent) to find one with stock, so each shard's partition also caps it by reads;
+    shard 0's partition takes ``head_rcu_per_order`` (pass ``HEAD_RCU_PER_ORDER`` for the whole pipeline)."""
+    reads = max(1, math.ceil(item_kb / 4))
     writes = shards * ITEM_WCU_PER_SECOND / hold_write_units(item_kb)
-    reads = PARTITION_RCU_PER_SECOND / (EVENTUAL_RCU_PER_4KB * max(1, math.ceil(item_kb / 4)))
-    return min(writes, reads)
+    other_shards = PARTITION_RCU_PER_SECOND / (EVENTUAL_RCU_PER_4KB * reads)
+    head = PARTITION_RCU_PER_SECOND / (head_rcu_per_order * reads)
+    return min(writes, other_shards, head)
 
 
 def sold_out_rejections_per_second(item_kb: float = 1.0) -> float:

@@ -37,7 +37,8 @@ def test_the_example_catalog_has_a_product_with_only_a_few_units_left() -> None:
 
 def test_seed_inventory_writes_catalog_and_stock(tables: dict[str, Any]) -> None:
     written = seed.seed_inventory(INVENTORY_TABLE, CATALOG)
-    assert written == len(PRODUCTS) + sum(len(p["stock"]) for p in PRODUCTS)
+    # One item per product, one per stock shard (a sharded product's level is spread over its shards).
+    assert written == len(PRODUCTS) + sum(len(p["stock"]) * p.get("stockShards", 1) for p in PRODUCTS)
     catalog = inventory.get_catalog([p["sku"] for p in PRODUCTS], table_name=INVENTORY_TABLE)
     for product in PRODUCTS:
         item = catalog[product["sku"]]

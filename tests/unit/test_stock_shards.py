@@ -91,6 +91,8 @@ def test_the_figure_before_and_after() -> None:
     assert stock.holds_per_second(32) == stock.holds_per_second(12) == 6000
     assert stock.sold_out_rejections_per_second() == 2000
     assert stock.holds_per_second(8, item_kb=2) == 2000
+    # With today's catalog reads on shard 0's partition, reads bind at 3000 / 3.5 RCU per order.
+    assert round(stock.holds_per_second(8, head_rcu_per_order=stock.HEAD_RCU_PER_ORDER)) == 857
 
 
 @pytest.mark.parametrize("bad", [0, -1, 33, 2.5, True, "4"])
@@ -213,3 +215,12 @@ def test_random_holds_and_settlements_across_shards_never_oversell(
             # Each shard's `held` is exactly what the holds say they took from it: releases go back there.
             assert [item["held"] for item in shard_items(sku)] == held_per_shard(sku, holding)
             assert available[sku] + held + sold == seeded[sku]
+
+
+def test_a_hold_that_keeps_losing_its_units_to_other_orders_gives_up_clearly(
+    tables: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inventory.seed({"products": [product("HOT", 6, 3)]})
+    monkeypatch.setattr(inventory, "_commit_hold", lambda *args: False)  # every plan loses its race
+    with pytest.raises(inventory.StockContended, match="ord-1: other orders kept taking the stock"):
+        inventory.hold_stock("ord-1", WAREHOUSE, [{"sku": "HOT", "quantity": 2}])
