@@ -27,14 +27,13 @@ DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_ARCHIVE_RETENTION_DAYS = 90
 DEFAULT_NOTIFICATION_SENDER = "orders@example.com"
-DEFAULT_STAGE = "dev"
+DEFAULT_STAGE = constants.DEFAULT_STAGE
 # What the stack verifies in SES for the sender: the address itself (SES mails it a link), its domain
 # (DKIM records to publish in DNS, infra/email.py), or nothing (an identity that exists
 # already, e.g. the domain another stage of this account verifies).
 SENDER_IDENTITY_KINDS = ("address", "domain", "none")
 DEFAULT_SENDER_IDENTITY = "address"
-# A stage name goes into the stack name, SSM paths, alarm names and the bus policy's statement id (64 characters).
-STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+STAGE_PATTERN = re.compile(constants.STAGE_PATTERN)
 
 # -- functions ---------------------------------------------------------------------------------------
 LAMBDA_TIMEOUT_SECONDS = 10

@@ -7,7 +7,6 @@ handlers publish, stack outputs the tools look up) stay in `lambdas/shared/const
 
 from __future__ import annotations
 
-from infra.config import DEFAULT_STAGE
 from lambdas.shared import constants
 
 # Every source we publish under: the archive keeps these, and the bus policy forbids other accounts
@@ -16,10 +15,8 @@ OUR_EVENT_SOURCES = (constants.EVENT_SOURCE,)
 
 
 # -- per stage: every physical name carries the stage, so two stages share an account ----------------------
-def stack_name(stage: str) -> str:
-    """The CloudFormation stack of a stage. The default stage keeps the name the tools look up
-    (constants.STACK_NAME: orderctl, the sandbox, make); any other is "OrderProcessing-<stage>"."""
-    return constants.STACK_NAME if stage == DEFAULT_STAGE else f"{constants.STACK_NAME}-{stage}"
+# The stack of a stage: named in the kernel, since orderctl --stage and the sandbox look it up too.
+stack_name = constants.stack_name
 
 
 def name_prefix(stage: str) -> str:

@@ -50,12 +50,28 @@ def _global_options(parser: argparse.ArgumentParser, inherited: bool) -> None:
     group.add_argument(
         "--stack", default=default(constants.STACK_NAME), help=f"stack name (default: {constants.STACK_NAME})"
     )
+    group.add_argument(
+        "--stage",
+        dest="stack",
+        type=_stage_stack,
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help=f"the stack of this stage (`cdk deploy -c stage=NAME`; {constants.DEFAULT_STAGE}: {constants.STACK_NAME})",
+    )
     group.add_argument("--region", default=default(None), help="AWS region (default: your profile's)")
     group.add_argument("--profile", default=default(None), help="AWS profile (default: AWS_PROFILE)")
     group.add_argument(
         "--endpoint-url", default=default(None), help="AWS endpoint, e.g. the sandbox: http://127.0.0.1:5000"
     )
     group.add_argument("--json", action="store_true", default=default(False), help="JSON output for scripts")
+
+
+def _stage_stack(stage: str) -> str:
+    if not re.match(constants.STAGE_PATTERN, stage):
+        raise argparse.ArgumentTypeError(
+            f"{stage!r} is not a stage: 1-20 lower-case letters, digits and '-', starting with a letter"
+        )
+    return constants.stack_name(stage)
 
 
 def _wait_option(parser: argparse.ArgumentParser, until: str) -> None:

@@ -16,6 +16,17 @@ from typing import Final
 SERVICE_NAME: Final = "orders"
 METRICS_NAMESPACE: Final = "OrderProcessing"
 STACK_NAME: Final = "OrderProcessing"
+# A stage (`cdk deploy -c stage=NAME`) is an independent copy of the stack; the default one keeps STACK_NAME.
+DEFAULT_STAGE: Final = "dev"
+# A stage name goes into the stack name, SSM paths, alarm names and the bus policy's statement id (64 characters).
+STAGE_PATTERN: Final = r"^[a-z][a-z0-9-]{0,19}$"
+
+
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a stage (the stack, `orderctl --stage` and the sandbox name it alike):
+    the default stage keeps STACK_NAME; any other is "OrderProcessing-<stage>"."""
+    return STACK_NAME if stage == DEFAULT_STAGE else f"{STACK_NAME}-{stage}"
+
 
 # ---------------------------------------------------------------------------
 # Events on the order bus (the contract other teams subscribe to)

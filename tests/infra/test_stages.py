@@ -6,6 +6,7 @@ cdk.json's "stages", and both deploy into one sandbox account, where an order go
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from aws_cdk import App
 from infra import config, names
 from infra.config import StackConfig
 from lambdas.shared import constants
+from orderctl.__main__ import main as orderctl_main
 from tests.infra.synth_support import synthesize_for
 from tests.synth import Synthesized
 
@@ -181,3 +183,17 @@ def test_both_stages_run_an_order_in_one_sandbox_account(cdk_out: Path, prod: Sy
             for key in (constants.OUTPUT_PAYMENTS_TABLE, "AuditSubscriberTableName"):
                 items = json.dumps(dynamodb.scan(TableName=outputs[key])["Items"])
                 assert f"stage-{stage}-1" in items and f"stage-{other}-1" not in items, (stage, key)
+        # `orderctl --stage NAME` finds each stage's own stack: its order, and not the other's.
+        with sandbox.client_environment():
+            for stage in ("dev", "prod"):
+                other = "prod" if stage == "dev" else "dev"
+                status = orderctl_json("--stage", stage, "status", f"stage-{stage}-1")
+                assert (status["status"], status["channel"]) == ("SUCCEEDED", "web"), stage
+                missing = orderctl_main(["--stage", stage, "status", f"stage-{other}-1"], io.StringIO(), io.StringIO())
+                assert missing == 1, (stage, other)
+
+
+def orderctl_json(*argv: str) -> Any:
+    out = io.StringIO()
+    assert orderctl_main([*argv, "--json"], out, io.StringIO()) == 0
+    return json.loads(out.getvalue())

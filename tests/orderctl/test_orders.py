@@ -140,6 +140,16 @@ def test_status_of_unknown_or_malformed_ids(orderctl: Orderctl) -> None:
     assert "'ord/1' is not an order id" in malformed.err
 
 
+def test_stage_targets_that_stages_stack(orderctl: Orderctl, new_id: OrderIds) -> None:
+    order_id = new_id("stage")
+    orderctl.ok("--stage", "dev", "start", "--example", "happy", "--order-id", order_id, "--wait", "30")
+    assert orderctl.data("status", order_id, "--stage", "dev")["status"] == "SUCCEEDED"  # dev: OrderProcessing
+    other = orderctl("--stage", "prod", "status", order_id)
+    assert other.code == 1 and "stack 'OrderProcessing-prod' not found at http://127.0.0.1:" in other.err
+    bad = orderctl("--stage", "Prod!", "status", order_id)
+    assert bad.code == 2 and "'Prod!' is not a stage" in bad.err
+
+
 def test_a_stack_that_is_not_there(orderctl: Orderctl) -> None:
     missing = orderctl("--stack", "NoSuchStack", "status", "ord-1")
     assert missing.code == 1
