@@ -29,6 +29,7 @@ from sandbox import observe, scenarios, ses
 from sandbox.account import Sandbox
 from sandbox.concurrency import ConcurrencyCap
 from sandbox.demo import deployed_pricing
+from sandbox.runner import Runner
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
@@ -69,6 +70,18 @@ def _sold(sandbox: Sandbox, sku: str) -> int:
     return sum(level.sold + level.held for level in observe.stock_levels(sandbox) if level.sku == sku)
 
 
+def _wait(runner: Runner, arns: set[str], timeout: float) -> None:
+    """Until none of `arns` runs. Not Runner.wait: it pages ListExecutions(RUNNING), and with more than a
+    page of executions finishing meanwhile moto loses the page token (InvalidToken)."""
+    deadline = time.monotonic() + timeout
+    pending = set(arns)
+    while pending:
+        pending = {arn for arn in pending if runner.status(arn) == "RUNNING"}
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} executions still running after {timeout:g} s")
+        time.sleep(0.5 if pending else 0)
+
+
 def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_SANDBOX_SEND_RATE) -> BurstReport:
     cap = ConcurrencyCap(concurrency)
     with (
@@ -86,8 +99,11 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
         runner = sandbox.runner()
         started_clock, started_wall = sandbox.clock.now(), time.monotonic()
         arns = {order["orderId"]: runner.start(order) for order in batch}
-        runner.wait(arns.values(), timeout=600.0)
-        sandbox.drain()
+        _wait(runner, set(arns.values()), timeout=900.0)
+        deadline = time.monotonic() + 900.0
+        while not sandbox.drain(timeout=30.0):  # deliveries wait for SES and for Lambda slots
+            if time.monotonic() > deadline:
+                raise TimeoutError("deliveries still running after 900 s")
         caught_up = sandbox.clock.now() - started_clock
         statuses = {order_id: runner.status(arn) for order_id, arn in arns.items()}
         hot_ids = {order["orderId"] for order in batch if order["items"][0]["sku"] == hot}
