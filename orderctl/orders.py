@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from botocore.exceptions import ClientError
 from lambdas.review_monitor.logic import waiting_review
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.shared.errors import readable_cause
 from lambdas.timeline import logic as timeline
 from orderctl import render
 from orderctl.errors import OrderctlError, UsageError
@@ -23,7 +23,6 @@ from orderctl.stack import DeployedStack, check_order_id
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "orders"
 POLL_SECONDS = 0.25
 # ReviewTimedOut's cause (statemachines/order_workflow.asl.json) counts seconds: ASL cannot divide.
-_WITHIN_SECONDS = re.compile(r"\bwithin (\d+) seconds\b")
 
 
 # -- building the order --------------------------------------------------------------------------
@@ -129,19 +128,6 @@ class OrderState:
     def settled(self) -> bool:
         """Nothing will change without a person: it ended, or it waits for a reviewer."""
         return self.status != "RUNNING" or self.waiting_for_review
-
-
-def readable_cause(cause: str | None) -> str | None:
-    """A Lambda task's cause is its JSON error payload: keep the message a person reads; a length of
-    time the workflow counted in seconds reads as it was configured (``within 72 h``)."""
-    if not cause:
-        return cause
-    try:
-        payload = json.loads(cause)
-    except ValueError:
-        payload = None
-    text = str(payload.get("errorMessage", cause)) if isinstance(payload, dict) else cause
-    return _WITHIN_SECONDS.sub(lambda match: f"within {render.span(int(match[1]))}", text)
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from lambdas.shared.durations import duration, span
+
+__all__ = ["duration", "span"]
+
 
 @dataclass(frozen=True)
 class Output:
@@ -54,26 +58,6 @@ def fields(pairs: Sequence[tuple[str, str]], indent: int = 2) -> str:
     """``label  value`` lines, labels aligned."""
     width = max((len(label) for label, _ in pairs), default=0)
     return "\n".join(f"{' ' * indent}{label.ljust(width)}  {value}" for label, value in pairs)
-
-
-def duration(seconds: float) -> str:
-    """3 d 4 h, 2 h 5 min, 12 min, 40 s: the two largest units a person needs."""
-    seconds = int(max(0, seconds))
-    units = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
-    parts: list[str] = []
-    for name, size in units:
-        if seconds >= size or (name == "s" and not parts):
-            parts.append(f"{seconds // size} {name}")
-            seconds %= size
-        if len(parts) == 2:
-            break
-    return " ".join(parts)
-
-
-def span(seconds: float) -> str:
-    """A configured length of time as people set it: ``72 h`` (whole hours), else ``duration``."""
-    whole = int(seconds)
-    return f"{whole // 3600} h" if whole >= 3600 and whole % 3600 == 0 else duration(seconds)
 
 
 def when(moment: datetime | None, now: datetime | None = None) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lambdas.shared import constants
 from lambdas.shared.adapters.executions import execution_arn
+from lambdas.shared.errors import readable_cause
 from sandbox.reviewers import decision_payload
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -49,19 +50,6 @@ class OrderResult:
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
         return [e for e in self.history if e["type"] == event_type]
-
-
-def readable_cause(cause: str | None) -> str:
-    """A Lambda error's cause is its JSON error payload: show the message only."""
-    if not cause:
-        return ""
-    try:
-        payload = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(payload, dict) and "errorMessage" in payload:
-        return str(payload["errorMessage"])
-    return cause
 
 
 class Runner:

@@ -1,5 +1,6 @@
 """CollectPayment task: {orderId, customerId, amountCents, currency, payment}
--> {status: APPROVED | REVIEW | PREPAID, chargeId, reviewTimeoutSeconds}; a decline raises Order.PaymentDeclined."""
+-> {status: APPROVED | REVIEW | PREPAID, chargeId, reviewTimeoutSeconds, reviewTimeout ("72 h")};
+a decline raises Order.PaymentDeclined."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from lambdas.shared import constants
 from lambdas.shared import payment_gateway as gw
 from lambdas.shared import payment_status as status
+from lambdas.shared.durations import span
 from lambdas.shared.errors import InvalidOrder, PaymentDeclined
 from lambdas.shared.payment_inputs import Fields, format_amount, iso
 
@@ -66,7 +67,7 @@ def collect(
     review_timeout_seconds: int,
     now: datetime,
 ) -> dict[str, Any]:
-    """{status: APPROVED | REVIEW | PREPAID, chargeId, reviewTimeoutSeconds}; raises PaymentDeclined."""
+    """{status: APPROVED | REVIEW | PREPAID, chargeId, reviewTimeoutSeconds, reviewTimeout}; raises PaymentDeclined."""
     if request.method == constants.PAYMENT_METHOD_PREPAID:
         return record_prepaid(request, payments, review_timeout_seconds, now)
     claim = {
@@ -138,7 +139,14 @@ def outcome(item: dict[str, Any], review_timeout_seconds: int) -> dict[str, Any]
         result = gw.REVIEW
     else:
         raise PaymentDeclined(_declined_message(item))
-    return {"status": result, "chargeId": item["chargeId"], "reviewTimeoutSeconds": review_timeout_seconds}
+    # The seconds drive the task token's timeout; the text ("72 h") is what a person reads in the timeout's
+    # cause (the ASL cannot divide), said as the stack's reviewTimeoutHours was configured.
+    return {
+        "status": result,
+        "chargeId": item["chargeId"],
+        "reviewTimeoutSeconds": review_timeout_seconds,
+        "reviewTimeout": span(review_timeout_seconds),
+    }
 
 
 def _declined_message(item: dict[str, Any]) -> str:

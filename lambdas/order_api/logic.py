@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from lambdas.shared.errors import InvalidOrder
+from lambdas.shared.errors import InvalidOrder, readable_cause
 from lambdas.timeline import logic as timeline
 from lambdas.validate_order.logic import CatalogLookup, validate
 
@@ -119,17 +119,6 @@ def order_view(
         "cause": readable_cause(cause),
         "timeline": timeline.merge(states, timeline.subscriber_entries(timeline_items)),
     }
-
-
-def readable_cause(cause: str | None) -> str | None:
-    """A Lambda task's cause is its JSON error payload: the message a person reads."""
-    if not cause:
-        return cause
-    try:
-        payload = json.loads(cause)
-    except ValueError:
-        return cause
-    return str(payload.get("errorMessage", cause)) if isinstance(payload, dict) else cause
 
 
 def _iso(value: Any) -> str | None:

@@ -8,6 +8,7 @@ README documents, and the message becomes the cause a person reads in the consol
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 from lambdas.shared import constants
@@ -49,3 +50,17 @@ class ReviewDecisionError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def readable_cause(cause: str | None) -> str | None:
+    """A failed execution's cause as a person reads it: a Lambda task's cause is its JSON error payload
+    (keep its message); any other cause is already text."""
+    if not cause:
+        return cause
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        return str(payload["errorMessage"])
+    return cause

@@ -64,7 +64,7 @@ COMPLETED_STATE: dict[str, Any] = {
         "totalCents": 5342,
         "currency": "EUR",
     },
-    "payment": {"status": "APPROVED", "chargeId": "ch_1", "reviewTimeoutSeconds": 259200},
+    "payment": {"status": "APPROVED", "chargeId": "ch_1", "reviewTimeoutSeconds": 259200, "reviewTimeout": "72 h"},
     "accounting": {"transactionId": "txn_1"},
 }
 

@@ -9,7 +9,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from orderctl.orders import readable_cause
 from orderctl.render import camel_keys
 from orderctl.stack import Target
 from sandbox.account import Sandbox
@@ -93,15 +92,6 @@ def test_json_keys_are_camel_case_everywhere(orderctl: Orderctl, server: Sandbox
 def test_camel_keys_leaves_values_and_other_spellings_alone() -> None:
     data = {"revenue_cents": 1, "orderId": "ord_1", "Error": "x", "items": [{"orders_lift_pct": None}]}
     assert camel_keys(data) == {"revenueCents": 1, "orderId": "ord_1", "Error": "x", "items": [{"ordersLiftPct": None}]}
-
-
-def test_a_review_timeout_reads_in_hours() -> None:
-    assert readable_cause("No payment review decision within 259200 seconds.") == (
-        "No payment review decision within 72 h."
-    )
-    assert readable_cause("No payment review decision within 90 seconds.") == (
-        "No payment review decision within 1 min 30 s."
-    )
 
 
 def test_orderctl_is_a_command() -> None:

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from lambdas.shared import constants
-from sandbox.runner import readable_cause
+from lambdas.shared.errors import readable_cause
 from tests.reliability import invariants
 from tests.reliability.world import OrderRun, World
 
@@ -278,7 +278,7 @@ def bad_order(draw: Any, skus: list[str], countries: list[str], catalog: set[str
 def check_rejected(run: OrderRun) -> list[str]:
     assert run.result is not None and run.expected_field is not None
     result = run.result
-    message = readable_cause(result.cause)
+    message = readable_cause(result.cause) or ""
     problems = []
     if (result.status, result.error) != ("FAILED", constants.ERROR_INVALID):
         problems.append(f"ended {result.status} {result.error}: {message[:200]}")

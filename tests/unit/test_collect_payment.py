@@ -29,6 +29,7 @@ def test_approved_charge_is_recorded_and_returned(gateway: CountingGateway, tabl
         "status": "APPROVED",
         "chargeId": charge_id_for(ORDER_ID),
         "reviewTimeoutSeconds": constants.DEFAULT_REVIEW_TIMEOUT_SECONDS,
+        "reviewTimeout": "72 h",
     }
     item = payment(tables)
     assert item["status"] == "APPROVED"
@@ -47,7 +48,12 @@ def test_review_by_token_is_stored_pending_with_the_configured_timeout(
 ) -> None:
     monkeypatch.setenv(constants.ENV_REVIEW_TIMEOUT_SECONDS, "600")
     result = collect(charge_event(token="tok_review"))
-    assert result == {"status": "REVIEW", "chargeId": charge_id_for(ORDER_ID), "reviewTimeoutSeconds": 600}
+    assert result == {
+        "status": "REVIEW",
+        "chargeId": charge_id_for(ORDER_ID),
+        "reviewTimeoutSeconds": 600,
+        "reviewTimeout": "10 min",
+    }
     assert payment(tables)["status"] == "REVIEW_PENDING"
     assert collect(charge_event(token="tok_review")) == result
     assert len(gateway.calls) == 1
