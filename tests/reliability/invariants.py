@@ -529,6 +529,11 @@ def _subscriber_totals(world: World, state: State) -> list[str]:
         variant = data.get("siteVariant") or "control"
         want[(variant, "ALL", "orders")] += 1
         want[(variant, "ALL", "revenueCents")] += int(data["subtotalCents"])
+        # and per channel (the channel travels on the event; web when it names none)
+        channel = ("CHANNEL", data.get("channel") or "web")
+        want[(*channel, "orders")] += 1
+        want[(*channel, "revenueCents")] += int(data["subtotalCents"])
+        want[(*channel, "units")] += sum(int(line["quantity"]) for line in data["lines"])
         for sku in {line["sku"] for line in data["lines"]}:
             want[(variant, sku, "orders")] += 1
         for line in data["lines"]:
@@ -538,6 +543,7 @@ def _subscriber_totals(world: World, state: State) -> list[str]:
     have: Counter[tuple[str, str, str]] = Counter()
     for item in state.tables["Analytics"]:
         if item["pk"].startswith("DAY#"):
+            # VARIANT#<variant>#SKU#<sku> | VARIANT#<variant>#ALL | CHANNEL#<channel>
             variant, _, rest = item["sk"].removeprefix("VARIANT#").partition("#")
             scope = rest.removeprefix("SKU#")
             for name in ("orders", "units", "revenueCents"):
