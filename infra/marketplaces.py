@@ -1,7 +1,8 @@
 """The marketplace connectors: one function per entry of lambdas/marketplaces/registry.py.
 
 A connector translates a marketplace's (or a store's) order and puts ``MarketplaceOrderReceived`` on the order
-bus under its own source, ``com.example.marketplace.<name>``: its role may publish under that source only.
+bus under its own source, ``com.example.marketplace.<name>``: its role may publish that event under that source
+only, and the bus denies that source to every other role (infra/bus.py).
 A connector running in another account publishes through the bus policy instead (context
 ``marketplaceAccounts``: {name: account}, infra/bus.py), for its own source only. The intake subscriber
 (infra/subscribers.py) reacts; the workflow does not know connectors exist.
@@ -10,10 +11,10 @@ A connector running in another account publishes through the bus policy instead 
 from __future__ import annotations
 
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.bus import grant_publish
 from infra.functions import FunctionFactory
 from infra.subscribers import construct_id
 from lambdas.marketplaces import registry
@@ -40,16 +41,5 @@ class MarketplaceConnectors(Construct):
                 f"Marketplace connector: {connector.description}",
                 environment={constants.ENV_EVENT_BUS: bus.event_bus_name},
             )
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["events:PutEvents"],
-                    resources=[bus.event_bus_arn],
-                    conditions={
-                        "StringEquals": {
-                            "events:source": [connector.source],
-                            "events:detail-type": [constants.EVENT_MARKETPLACE_ORDER_RECEIVED],
-                        }
-                    },
-                )
-            )
+            grant_publish(bus, function, connector.source, constants.EVENT_MARKETPLACE_ORDER_RECEIVED)
             self.functions[connector.name] = function

@@ -38,6 +38,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.audit import checkpoint_environment, grant_checkpoints
+from infra.bus import grant_publish
 from infra.config import DEAD_LETTER_RETENTION_DAYS, LAMBDA_TIMEOUT_SECONDS, MARKER_TTL_MARGIN_DAYS, StackConfig
 from infra.data import OrderTables, marker_table
 from infra.email import grant_send_as
@@ -270,7 +271,7 @@ class Subscriber(Construct):
         for table_name, access in spec.tables.items():
             grant_table(getattr(ctx.tables, table_name), self.function, access)
         if spec.publishes:
-            ctx.bus.grant_put_events_to(self.function)
+            grant_publish(ctx.bus, self.function, constants.EVENT_SOURCE)
         if spec.grant:
             spec.grant(self.function, ctx)
 

@@ -26,6 +26,7 @@ from constructs import Construct
 
 from infra import nag
 from infra.alarms import Alarms, business_metric
+from infra.bus import grant_publish
 from infra.dashboard import ROW, OperationsDashboard
 from infra.data import OrderTables, marker_table
 from infra.functions import FunctionFactory
@@ -154,7 +155,7 @@ class Sweeper(Construct):
             )
         for queue in warehouses.queues.values():
             queue.grant_send_messages(function)  # CancelShipment, exactly as the workflow sends it
-        bus.grant_put_events_to(function)  # OrderFailed, when the workflow could not publish it
+        grant_publish(bus, function, constants.EVENT_SOURCE)  # OrderFailed, when the workflow could not publish it
 
     def _metric(self, name: str) -> cloudwatch.Metric:
         return business_metric(name, "Maximum", period=INTERVAL)

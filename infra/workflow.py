@@ -23,6 +23,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import nag, names, tasks
+from infra.bus import grant_publish
 from infra.config import StackConfig
 from infra.data import OrderTables
 from infra.functions import REPO_ROOT, FunctionFactory, log_group_key, log_retention
@@ -102,7 +103,7 @@ class OrderWorkflow(Construct):
             for table_name, access in spec.tables.items():
                 grant_table(getattr(tables, table_name), function, access)
             if spec.publishes:
-                bus.grant_put_events_to(function)
+                grant_publish(bus, function, constants.EVENT_SOURCE)
             if spec.gateway_ledger:
                 tables.use_gateway_ledger(function)
             self.task_functions[spec.substitution] = function
@@ -148,7 +149,7 @@ class OrderWorkflow(Construct):
             f.grant_invoke(self.state_machine)
         for queue in warehouses.queues.values():
             queue.grant_send_messages(self.state_machine)
-        bus.grant_put_events_to(self.state_machine)
+        grant_publish(bus, self.state_machine, constants.EVENT_SOURCE)
         # ConfirmReviewDecision reads the payment's recorded decision: an answered token alone resumes nothing.
         tables.payments.grant(self.state_machine, "dynamodb:GetItem")
         nag.acknowledge_state_machine(self.state_machine, list(fn.values()))

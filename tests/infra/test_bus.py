@@ -7,10 +7,13 @@ import json
 from typing import Any
 
 import pytest
+from moto.events.models import EventPattern
 
 from infra import config, names
 from infra.subscribers import REGISTRY, construct_id
+from lambdas.marketplaces import registry as marketplaces
 from lambdas.shared import constants, schemas
+from tests.contract import samples
 from tests.infra.bus_support import (
     actions,
     function_of,
@@ -39,14 +42,35 @@ def bus_id(synthesized: Synthesized) -> str:
     return name
 
 
-def test_the_archive_keeps_our_sources_for_the_configured_days(
+def test_the_archive_keeps_our_and_the_marketplaces_events_for_the_configured_days(
     synthesized: Synthesized, configured: Synthesized
 ) -> None:
     archive = synthesized.one("AWS::Events::Archive")["Properties"]
     assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id(synthesized), "Arn"]}
-    assert archive["EventPattern"] == {"source": list(names.OUR_EVENT_SOURCES)}
+    pattern = EventPattern.load(json.dumps(archive["EventPattern"]))
+    # Every event we publish, MarketplaceOrderReceived included (a replay re-runs an intake); nobody else's.
+    for detail_type, event in samples.every_event().items():
+        assert pattern.matches_event(event), detail_type
+    assert not pattern.matches_event({**samples.every_event()[constants.EVENT_ORDER_COMPLETED], "source": "x.y"})
     assert archive["RetentionDays"] == config.DEFAULT_ARCHIVE_RETENTION_DAYS
     assert configured.one("AWS::Events::Archive")["Properties"]["RetentionDays"] == 30
+
+
+def test_the_archive_is_under_its_own_rotated_key_for_this_bus(synthesized: Synthesized) -> None:
+    archive = synthesized.one("AWS::Events::Archive")["Properties"]
+    key_id = archive["KmsKeyIdentifier"]["Fn::GetAtt"][0]
+    key = synthesized.template["Resources"][key_id]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    by_events = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    crypto = next(s for s in by_events if "kms:GenerateDataKey" in s["Action"])
+    assert crypto["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": {"Fn::GetAtt": [bus_id(synthesized), "Arn"]}}
+    }
+    assert all(s.get("Condition") for s in by_events)
+    # The archive's key encrypts nothing else.
+    users = [k for k, r in synthesized.template["Resources"].items() if key_id in json.dumps(r) and k != key_id]
+    assert users == [next(iter(synthesized.resources("AWS::Events::Archive")))]
 
 
 def _principals(statement: dict[str, Any]) -> list[str]:
@@ -54,22 +78,30 @@ def _principals(statement: dict[str, Any]) -> list[str]:
     return [json.dumps(p) for p in (aws if isinstance(aws, list) else [aws])]
 
 
+def _statements(synthesized: Synthesized, effect: str) -> list[dict[str, Any]]:
+    found = [p["Properties"]["Statement"] for p in synthesized.resources("AWS::Events::EventBusPolicy").values()]
+    return [s for s in found if s["Effect"] == effect]
+
+
 def test_by_default_only_this_account_may_publish(synthesized: Synthesized) -> None:
-    (policy,) = synthesized.resources("AWS::Events::EventBusPolicy").values()
-    statement = policy["Properties"]["Statement"]
-    assert (statement["Effect"], statement["Action"]) == ("Allow", "events:PutEvents")
+    (statement,) = _statements(synthesized, "Allow")
+    assert statement["Action"] == "events:PutEvents" and "Condition" not in statement
     (principal,) = _principals(statement)
     assert '{"Ref": "AWS::AccountId"}' in principal
 
 
-def test_configured_accounts_may_publish_but_never_under_our_sources(configured: Synthesized) -> None:
-    statements = [p["Properties"]["Statement"] for p in configured.resources("AWS::Events::EventBusPolicy").values()]
-    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
-    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
-    assert len(_principals(allow)) == 2 and any(OTHER_ACCOUNT in p for p in _principals(allow))
-    (denied,) = _principals(deny)
-    assert OTHER_ACCOUNT in denied
-    assert deny["Condition"] == {"StringEquals": {"events:source": list(names.OUR_EVENT_SOURCES)}}
+def test_our_sources_are_denied_to_everybody_but_their_publishers(configured: Synthesized) -> None:
+    denies = {tuple(s["Condition"]["StringEquals"]["events:source"]): s for s in _statements(configured, "Deny")}
+    assert set(denies) == {tuple(names.OUR_EVENT_SOURCES), *((c.source,) for c in marketplaces.REGISTRY)}
+    for deny in denies.values():
+        assert deny["Principal"] == {"AWS": "*"} and deny["Action"] == "events:PutEvents"
+        assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]  # the publishers' roles (test_bus_publishers)
+    # The configured accounts: MarketplaceOrderReceived under a marketplace source, nothing else.
+    (partners,) = [s for s in _statements(configured, "Allow") if OTHER_ACCOUNT in json.dumps(s["Principal"])]
+    assert partners["Condition"] == {
+        "StringLike": {"events:source": constants.MARKETPLACE_SOURCE_PREFIX + "*"},
+        "StringEquals": {"events:detail-type": constants.EVENT_MARKETPLACE_ORDER_RECEIVED},
+    }
 
 
 def test_other_stacks_find_the_bus_through_outputs_and_ssm(synthesized: Synthesized) -> None:
@@ -207,7 +239,7 @@ def test_notifications_send_as_the_configured_sender_to_any_recipient(configured
     }
 
 
-def test_only_the_inventory_subscriber_may_publish(synthesized: Synthesized) -> None:
+def test_only_the_subscribers_that_publish_may(synthesized: Synthesized) -> None:
     for spec in REGISTRY:
         _, function = function_of(synthesized, spec)
         publishes = any("events:PutEvents" in actions(s) for s in role_statements(synthesized, function))

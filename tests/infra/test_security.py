@@ -184,7 +184,8 @@ def test_service_principals_only_with_a_source_condition(synthesized: Synthesize
         if statement.get("Effect") == "Allow"
         and "Service" in statement.get("Principal", {})
         and not any(
-            k in json.dumps(statement.get("Condition", {})) for k in ("SourceArn", "SourceAccount", "aws:logs:arn")
+            k in json.dumps(statement.get("Condition", {}))
+            for k in ("SourceArn", "SourceAccount", "aws:logs:arn", "aws:events:event-bus:arn")
         )
     }
     assert loose <= set(UNCONDITIONED_SERVICES), loose
