@@ -19,6 +19,7 @@ message received ``max_receive_count`` times moves to the same dead-letter queue
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -218,6 +219,24 @@ REGISTRY: list[SubscriberSpec] = [
 ]
 
 
+def trust_environment(spec: SubscriberSpec, config: StackConfig) -> dict[str, str]:
+    """What the shared entry point checks an event against (lambdas/subscribers/trust.py): the sources its rule
+    admits, and for a rule that admits marketplace sources, the other accounts the bus lets publish them."""
+    sources = list(spec.event_pattern["source"])
+    env = {constants.ENV_EXPECTED_SOURCES: json.dumps(sources)}
+    if any(isinstance(s, dict) or str(s).startswith(constants.MARKETPLACE_SOURCE_PREFIX) for s in sources):
+        partners = sorted({*config.allowed_accounts, *config.marketplace_accounts.values()})
+        env[constants.ENV_PARTNER_ACCOUNTS] = json.dumps(partners)
+    return env
+
+
+def hears_order_completed(pattern: Mapping[str, Any]) -> bool:
+    """Does the rule admit our OrderCompleted (the entry point then checks the sale in the ledger)?"""
+    return constants.EVENT_SOURCE in pattern.get("source", []) and constants.EVENT_ORDER_COMPLETED in pattern.get(
+        "detail-type", [constants.EVENT_ORDER_COMPLETED]
+    )
+
+
 def construct_id(name: str) -> str:
     """snake_case name -> CamelCase construct id ("order_alerts" -> "OrderAlerts")."""
     return "".join(part.capitalize() for part in name.split("_"))
@@ -262,6 +281,9 @@ class Subscriber(Construct):
             env.update(spec.environment(ctx))
         if spec.buffer:
             env[constants.ENV_BUFFER_MAX_CONCURRENCY] = str(spec.buffer.max_concurrency)
+        env.update(trust_environment(spec, ctx.config))
+        if hears_order_completed(spec.event_pattern):
+            env[constants.ENV_LEDGER_TABLE] = ctx.tables.ledger.table_name
 
         self.function = functions.create(
             self, "Function", spec.handler, spec.description, environment=env, timeout_seconds=spec.timeout_seconds
@@ -274,6 +296,8 @@ class Subscriber(Construct):
             grant_publish(ctx.bus, self.function, constants.EVENT_SOURCE)
         if spec.grant:
             spec.grant(self.function, ctx)
+        if hears_order_completed(spec.event_pattern):
+            ctx.tables.ledger.grant(self.function, "dynamodb:GetItem")  # the entry point: was the order sold?
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -404,6 +428,8 @@ def validate(specs: list[SubscriberSpec]) -> None:
             raise ValueError(f"subscriber name {spec.name!r}: use snake_case (it names a folder and constructs)")
         if not spec.event_pattern:
             raise ValueError(f"subscriber {spec.name!r}: an empty pattern would match every event")
+        if not spec.event_pattern.get("source"):
+            raise ValueError(f"subscriber {spec.name!r}: name the sources it hears (the entry point refuses others)")
         if unknown := set(spec.tables) - set(TABLE_ENV):
             raise ValueError(f"subscriber {spec.name!r}: unknown tables {sorted(unknown)}")
         if spec.buffer and spec.buffer.visibility_timeout_seconds < spec.timeout_seconds:

@@ -170,6 +170,12 @@ ENV_MARKER_TTL_DAYS: Final = "MARKER_TTL_DAYS"
 ENV_AUDIT_CHECKPOINT_BUCKET: Final = "AUDIT_CHECKPOINT_BUCKET_NAME"
 # Where the audit writer puts its checkpoints in that bucket (the only keys its role may write).
 AUDIT_CHECKPOINT_PREFIX: Final = "checkpoints/"
+# The sources a subscriber's rule admits (its pattern's "source", JSON), and the other accounts whose
+# marketplace events it accepts (JSON list): the shared entry point refuses anything else (docs/SECURITY.md).
+ENV_EXPECTED_SOURCES: Final = "EXPECTED_EVENT_SOURCES"
+ENV_PARTNER_ACCOUNTS: Final = "PARTNER_ACCOUNTS"
+# An event a subscriber refused (dimensions: subscriber, reason): forged or misrouted, never processed.
+METRIC_EVENTS_REFUSED: Final = "EventsRefused"
 # Subscriber tables: (pk, sk), plus the TTL attribute of idempotency markers.
 SUBSCRIBER_TABLE_KEYS: Final = ("pk", "sk")
 MARKER_TTL_ATTRIBUTE: Final = "expiresAt"

@@ -2,7 +2,7 @@
 ``received`` when a delivery starts and ``applied`` / ``ignored as a duplicate`` when it returns, or
 ``failed, will be retried`` / ``failed, dead-lettered`` (its last attempt) when it raises (re-raised).
 
-    @recorded("analytics")             # outermost, around lambda_handler(...)
+    @recorded("analytics")             # inside lambda_handler(...) and the entry point's trust check
     def handler(event, context): ...   # calls note_applied(applied) once it knows (count_delivery does)
 
 Recording never changes a delivery's outcome: a failed write is logged and the delivery goes on (a

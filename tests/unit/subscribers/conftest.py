@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,9 @@ import boto3
 import pytest
 
 from lambdas.shared import constants
+from lambdas.shared.adapters.ledger import transaction_key
+from lambdas.shared.ledger import SALE
+from lambdas.subscribers.trust import claims_a_sale
 from sandbox.events import ASYNC_RETRY_DELAYS_SECONDS
 from tests.conftest import create_table, lambda_context
 
@@ -18,7 +22,12 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def deliver(handler: Handler, event: dict[str, Any], request_id: str | None = None) -> Any:
-    """One EventBridge delivery of ``event`` to ``handler`` (call it again for a redelivery)."""
+    """One EventBridge delivery of ``event`` to ``handler`` (call it again for a redelivery). An OrderCompleted's
+    sale is in the ledger first, as the workflow records it before it publishes (tests/unit/subscribers/
+    test_entry_point.py delivers forged ones without)."""
+    order_id = claims_a_sale(event)
+    if order_id:
+        record_sale(order_id)
     context = lambda_context("subscriber")
     if request_id is not None:
         context.aws_request_id = request_id
@@ -84,12 +93,22 @@ def fail_once(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[i
     return calls
 
 
+def record_sale(order_id: str) -> None:
+    """The order's sale in the ledger, as RecordAccounting writes it (the entry point checks it is there)."""
+    ledger = boto3.resource("dynamodb").Table(os.environ[constants.ENV_LEDGER_TABLE])
+    ledger.put_item(Item={**transaction_key(order_id, SALE), "orderId": order_id, "kind": SALE, "entries": []})
+
+
 @pytest.fixture
 def subscriber_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The subscriber's own table (same keys as the stack creates), named in the environment."""
+    """The subscriber's own table (same keys as the stack creates), named in the environment, and the
+    ledger the entry point reads (the project's, if the test has the `tables` fixture too)."""
     table = create_table("test-subscriber", constants.SUBSCRIBER_TABLE_KEYS)
     monkeypatch.setenv(constants.ENV_SUBSCRIBER_TABLE, "test-subscriber")
     monkeypatch.setenv(constants.ENV_MARKER_TTL_DAYS, str(MARKER_TTL_DAYS))
+    if not os.environ.get(constants.ENV_LEDGER_TABLE):
+        create_table("test-subscriber-ledger", constants.LEDGER_TABLE_KEYS)
+        monkeypatch.setenv(constants.ENV_LEDGER_TABLE, "test-subscriber-ledger")
     return table
 
 

@@ -19,7 +19,7 @@ from lambdas.subscribers.notifications.logic import confirmation
 from tests.conftest import lambda_context
 from tests.contract.samples import line, order_completed
 from tests.unit.conftest import forget_settings
-from tests.unit.subscribers.conftest import AsyncOutcome, all_items, deliver, deliver_async
+from tests.unit.subscribers.conftest import AsyncOutcome, all_items, deliver, deliver_async, record_sale
 
 SENDER = "orders@shop.example"
 LEASE = constants.NOTIFICATION_LEASE_SECONDS
@@ -316,6 +316,7 @@ def test_a_duplicate_that_finds_the_sender_finishing_ends_as_a_duplicate(
     ses: list[Any], subscriber_table: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = order_completed("o-1")
+    record_sale("o-1")
     now = int(clock.now)
     assert notifications.claim(subscriber_table, "o-1", "sender-1", now, LEASE, now + 86_400).ours
     context = lambda_context("subscriber")
