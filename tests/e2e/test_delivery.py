@@ -21,6 +21,7 @@ from lambdas.subscribers.notifications import store as notifications
 from sandbox.account import Sandbox
 from sandbox.faults import Fault, FaultInjector, Kind
 from tests.contract import samples
+from tests.sales import record_sale
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +37,8 @@ def _publish(
     occurred_at: str | None = None,
 ) -> str:
     correlation_id = correlation_id or f"test-{uuid.uuid4().hex[:12]}"
+    if detail_type == constants.EVENT_ORDER_COMPLETED:
+        record_sale(sandbox, correlation_id)  # as the workflow does before it publishes
     detail = envelope(data, correlation_id, "e2e-test", occurred_at)
     entry = put_events_entry(sandbox.outputs["EventBusName"], detail_type, detail)
     response = sandbox.client("events").put_events(Entries=[entry])

@@ -10,6 +10,7 @@ import pytest
 from sandbox.account import Sandbox
 from tests.contract import samples
 from tests.orderctl.conftest import Orderctl, OrderIds
+from tests.sales import record_sale
 
 
 def queue_depth(server: Sandbox, url: str) -> int:
@@ -76,6 +77,7 @@ def test_redrive_takes_eventbridge_dead_letters_and_leaves_what_still_fails(
     sqs = server.client("sqs")
     today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     good = samples.order_completed(new_id("dlq"), site_variant="dlq-v", occurred_at=today)
+    record_sale(server, good["detail"]["metadata"]["correlationId"])  # the poison copy names the same order
     poison = {**good, "detail": {**good["detail"], "data": {"orderId": "poison"}}}
     reasons = {"ERROR_CODE": "AccessDeniedException", "ERROR_MESSAGE": "not allowed to invoke"}
     attributes = {k: {"DataType": "String", "StringValue": v} for k, v in reasons.items()}
