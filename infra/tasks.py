@@ -70,13 +70,13 @@ PRICE_ORDER = TaskSpec(
 COLLECT_PAYMENT = TaskSpec(
     "CollectPaymentFunctionArn",
     "CollectPayment: charges once per order through the payment gateway",
-    tables={"payments": "read_write"},
+    tables={"payments": "get_put_update"},  # payments adapter: create, get, update
     gateway_ledger=True,
 )
 WAIT_FOR_PAYMENT_REVIEW = TaskSpec(
     "WaitForPaymentReviewFunctionArn",
     "WaitForPaymentReview: stores the task token, announces the review",
-    tables={"payments": "read_write"},
+    tables={"payments": "get_update"},  # payments adapter: update, get
     publishes=True,
 )
 RECORD_ACCOUNTING = TaskSpec(
@@ -87,7 +87,7 @@ RECORD_ACCOUNTING = TaskSpec(
 REFUND_PAYMENT = TaskSpec(
     "RefundPaymentFunctionArn",
     "RefundPayment (compensation): refunds or voids the order's charge",
-    tables={"payments": "read_write", "ledger": "get_put"},  # the ledger: get_item, put_item
+    tables={"payments": "get_update", "ledger": "get_put"},  # payments: get, update; the ledger: get_item, put_item
     gateway_ledger=True,
 )
 RELEASE_STOCK = TaskSpec(

@@ -283,3 +283,132 @@ def test_reviewers_are_named_principals_whose_session_is_their_user_name(synthes
     assert role_name in principals
     trust = synthesized.template["Resources"][role_name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert all(s["Condition"] == {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}} for s in as_list(trust))
+
+
+# Least privilege by action (issue 11, finding 4): every action each function's role may call (besides writing
+# its own log group and X-Ray, checked above), by function (logical id prefix). A grant that adds an action
+# fails here until it is listed, with what calls it. "read_write" marks CDK's grant_read_write_data on the
+# function's own table (or, for the stock functions, the inventory), which is wider than the calls: narrowing
+# it is tracked in docs/SECURITY.md.
+_READ_WRITE = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+}
+_READ = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+}
+_DEAD_LETTER = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}  # Lambda's on-failure queue
+_READ_EXECUTIONS = {"states:DescribeExecution", "states:GetExecutionHistory"}
+_ANSWER_TASKS = {"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"}
+FUNCTION_ACTIONS: dict[str, set[str]] = {
+    # Workflow tasks
+    "WorkflowValidateOrderFunction": _READ,  # the catalog
+    "WorkflowReserveStockFunction": _READ_WRITE,  # read_write on inventory (holds)
+    "WorkflowPriceOrderFunction": _READ,  # the catalog
+    # payments: create, get, update; the gateway's ledger: get, put, its transaction's condition check
+    "WorkflowCollectPaymentFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    },
+    "WorkflowWaitForPaymentReviewFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"},
+    "WorkflowRecordAccountingFunction": {"dynamodb:GetItem", "dynamodb:PutItem"},  # the ledger, written once
+    # payments: get, update; the ledger: get, put; the gateway's ledger as CollectPayment
+    "WorkflowRefundPaymentFunction": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    },
+    "WorkflowReleaseStockFunction": _READ_WRITE,  # read_write on inventory (holds)
+    # People: the reviewer's decision, the order API, the back office (read_write on payments: its decisions)
+    "WorkflowDecidePaymentReview": {"dynamodb:GetItem", "dynamodb:UpdateItem", *_READ_EXECUTIONS, *_ANSWER_TASKS},
+    "ApiHandler": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "states:StartExecution"}
+    | _READ_EXECUTIONS,
+    "BackOfficeFunction": _READ_WRITE | _READ_EXECUTIONS | _ANSWER_TASKS | {"states:ListExecutions"},
+    # Subscribers: their own table, their dead-letter queue; the ledger's GetItem is the entry point's check
+    "SubscribersAnalyticsFunction": _READ_WRITE | _DEAD_LETTER,
+    "SubscribersAuditFunction": {
+        "dynamodb:BatchGetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    }
+    | _DEAD_LETTER,
+    "SubscribersFailureStatsFunction": _READ_WRITE | _DEAD_LETTER,
+    "SubscribersInventoryFunction": _READ_WRITE | _DEAD_LETTER | {"events:PutEvents"},
+    "SubscribersLogisticsFunction": _READ_WRITE | _DEAD_LETTER | {"events:PutEvents"},
+    "SubscribersMarketplaceIntakeFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "states:StartExecution"}
+    | _DEAD_LETTER
+    | _READ_EXECUTIONS,
+    "SubscribersNotificationsFunction": _READ_WRITE | _DEAD_LETTER | {"ses:SendEmail"},
+    # Operations
+    "SweeperFunction": {
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        "lambda:InvokeFunction",
+        "states:ListExecutions",
+    }
+    | _DEAD_LETTER
+    | _READ_EXECUTIONS,
+    "ObservabilityReviewMonitor": {"dynamodb:BatchGetItem", "states:ListExecutions"},
+    "MarketplacesEbuy": {"events:PutEvents"},
+    "MarketplacesCityStore": {"events:PutEvents"},
+}
+
+
+def function_actions(synthesized: Synthesized) -> dict[str, set[str]]:
+    """Function logical id -> every action its role's policies allow, but its log group's and X-Ray's."""
+    role_of = {
+        f["Properties"]["Role"]["Fn::GetAtt"][0]: name
+        for name, f in synthesized.resources("AWS::Lambda::Function").items()
+    }
+    found: dict[str, set[str]] = {name: set() for name in role_of.values()}
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        for role in (r.get("Ref") for r in policy["Properties"]["Roles"]):
+            if role in role_of:
+                for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+                    found[role_of[role]] |= {
+                        a for a in as_list(statement["Action"]) if not a.startswith(("logs:", "xray:"))
+                    }
+    return found
+
+
+def test_each_function_may_call_only_the_listed_actions(synthesized: Synthesized) -> None:
+    granted = function_actions(synthesized)
+    for prefix, expected in FUNCTION_ACTIONS.items():
+        (function,) = [f for f in granted if f.startswith(prefix)] or [None]
+        assert function, f"no function {prefix}*"
+        assert granted[function] == expected, (
+            prefix,
+            sorted(granted[function] - expected),
+            sorted(expected - granted[function]),
+        )
+    # Every function of ours is listed (the page deployment's CDK function is infra/web.py's, checked there).
+    ours = {f for f in granted if not f.startswith("CustomCDKBucketDeployment")}
+    assert {f for f in ours if not any(f.startswith(p) for p in FUNCTION_ACTIONS)} == set()
