@@ -314,7 +314,18 @@ _READ = {
     "dynamodb:Query",
     "dynamodb:Scan",
 }
-_DEAD_LETTER = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}  # Lambda's on-failure queue
+# Lambda's on-failure queue, under the subscribers' queue key (CDK's grant to send to a KMS-encrypted queue)
+_DEAD_LETTER = {
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:SendMessage",
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+}
+# The notifications buffer: Lambda's event source mapping reads, deletes and returns its messages
+_BUFFER = {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"}
 _READ_EXECUTIONS = {"states:DescribeExecution", "states:GetExecutionHistory"}
 _ANSWER_TASKS = {"states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"}
 FUNCTION_ACTIONS: dict[str, set[str]] = {
@@ -361,7 +372,7 @@ FUNCTION_ACTIONS: dict[str, set[str]] = {
     "SubscribersMarketplaceIntakeFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "states:StartExecution"}
     | _DEAD_LETTER
     | _READ_EXECUTIONS,
-    "SubscribersNotificationsFunction": _READ_WRITE | _DEAD_LETTER | {"ses:SendEmail"},
+    "SubscribersNotificationsFunction": _READ_WRITE | _DEAD_LETTER | _BUFFER | {"ses:SendEmail", "ses:GetSendQuota"},
     # Operations
     "SweeperFunction": {
         "dynamodb:BatchGetItem",
@@ -374,7 +385,7 @@ FUNCTION_ACTIONS: dict[str, set[str]] = {
         "lambda:InvokeFunction",
         "states:ListExecutions",
     }
-    | _DEAD_LETTER
+    | {"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}  # CancelShipment
     | _READ_EXECUTIONS,
     "ObservabilityReviewMonitor": {"dynamodb:BatchGetItem", "states:ListExecutions"},
     "MarketplacesEbuy": {"events:PutEvents"},

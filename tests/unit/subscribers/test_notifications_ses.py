@@ -15,9 +15,10 @@ from botocore.exceptions import ClientError
 from lambdas.shared import constants
 from lambdas.subscribers.notifications import handler as notifications_handler
 from lambdas.subscribers.notifications import store as notifications
+from lambdas.subscribers.trust import claims_a_sale
 from tests.conftest import lambda_context
 from tests.contract.samples import order_completed
-from tests.unit.subscribers.conftest import all_items, deliver
+from tests.unit.subscribers.conftest import all_items, deliver, record_sale
 from tests.unit.subscribers.test_notifications import Clock
 from tests.unit.test_business_metrics import emitted_metrics
 
@@ -49,7 +50,11 @@ def ses(subscriber_table: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
 
 
 def batch(*events: dict[str, Any]) -> dict[str, Any]:
-    """What the event source mapping hands the function: SQS messages whose bodies are EventBridge events."""
+    """What the event source mapping hands the function: SQS messages whose bodies are EventBridge events (their
+    orders' sales in the ledger, as the workflow records them before it publishes)."""
+    for event in events:
+        if order_id := claims_a_sale(event):
+            record_sale(order_id)
     return {
         "Records": [
             {
