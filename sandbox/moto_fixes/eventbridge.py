@@ -64,3 +64,16 @@ register(
     "reached every subscriber, with events from outside the window too.",
     {("moto.events.models:Replay", "replay_events"): _replay_events},
 )
+
+
+register(
+    "events-target-account",
+    'An event delivered to an SQS target (through moto\'s default input template) has no "account": '
+    "subscribers behind a queue refused every event as another account's.",
+    {
+        ("moto.events.utils:EventTemplateParser", "DEFAULT_EVENT_INPUT_TEMPLATE"): (
+            '{"id": "<id>", "time": <time>, "version": "0", "detail-type": "<detail-type>", "source": "<source>", '
+            '"account": "<account>", "region": "<region>", "resources": <resources>, "detail": <detail>}'
+        )
+    },
+)

@@ -140,3 +140,20 @@ def test_replay_filter_without_fix(account: Sandbox) -> None:
 def test_replay_filter_with_fix(account: Sandbox) -> None:
     to_function, to_queue = _replayed(account, _archived_bus(account))
     assert (to_function, to_queue) == (["new"], [])
+
+
+def _account_on_a_queue(account: Sandbox, name: str) -> Any:
+    queue = account.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    _rule_to(account, f"arn:aws:sqs:eu-west-1:{ACCOUNT_ID}:{name}")
+    _put(account)
+    (message,) = account.client("sqs").receive_message(QueueUrl=queue)["Messages"]
+    return json.loads(message["Body"]).get("account")
+
+
+def test_events_target_account_without_fix(account: Sandbox) -> None:
+    with suspended("events-target-account"):
+        assert _account_on_a_queue(account, "fix-account-1") is None
+
+
+def test_events_target_account_with_fix(account: Sandbox) -> None:
+    assert _account_on_a_queue(account, "fix-account-2") == ACCOUNT_ID
