@@ -15,9 +15,6 @@ from lambdas.shared import constants
 
 # "read_update": read and UpdateItem only (no PutItem overwrite, no delete);
 # "append_only": GetItem and PutItem only, never update or delete (the audit trail: infra/audit.py);
-# "get_put": GetItem and (conditional) PutItem only: the order ledger, written once per transaction.
-TableAccess = Literal["read", "read_update", "read_write", "append_only", "get_put"]
-# "append_only": read, put and update but never delete (the audit trail);
 # "get_put": GetItem and (conditional) PutItem only: the order ledger, written once per transaction;
 # "get_update": GetItem and (conditional) UpdateItem only: a payment record moved on by a task;
 # "get_put_update": GetItem, PutItem, UpdateItem: the payment record CollectPayment creates and moves on.
@@ -35,8 +32,6 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
     "read_update": (*READ_ACTIONS, "dynamodb:UpdateItem"),
     "append_only": _GET_PUT,
     "get_put": _GET_PUT,
-    "append_only": (*READ_ACTIONS, "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    "get_put": ("dynamodb:GetItem", "dynamodb:PutItem"),
     "get_update": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
     "get_put_update": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
 }

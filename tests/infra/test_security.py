@@ -357,14 +357,9 @@ FUNCTION_ACTIONS: dict[str, set[str]] = {
     "BackOfficeFunction": _READ_WRITE | _READ_EXECUTIONS | _ANSWER_TASKS | {"states:ListExecutions"},
     # Subscribers: their own table, their dead-letter queue; the ledger's GetItem is the entry point's check
     "SubscribersAnalyticsFunction": _READ_WRITE | _DEAD_LETTER,
-    "SubscribersAuditFunction": {
-        "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    }
+    # append-only: Get and Put on its table, its checkpoints to the object-locked bucket (infra/audit.py)
+    # (UpdateItem: the order timeline, infra/backoffice.py, which every subscriber writes)
+    "SubscribersAuditFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "s3:PutObject"}
     | _DEAD_LETTER,
     "SubscribersFailureStatsFunction": _READ_WRITE | _DEAD_LETTER,
     "SubscribersInventoryFunction": _READ_WRITE | _DEAD_LETTER | {"events:PutEvents"},
