@@ -233,9 +233,13 @@ def test_a_retry_after_a_lost_checkpoint_anchors_the_head(
 
 
 def test_records_carry_the_orders_channel(subscriber_table: Any) -> None:
+    # The audit rule hears the shop's own source (the entry point refuses others): a channel order's channel
+    # reaches the trail on the workflow's events.
     store_order = samples.order_completed("city_store-T1")
     store_order["detail"]["data"]["channel"] = "store:city_store"
-    for event in (samples.order_completed("o-1"), store_order, samples.marketplace_order_received()):
+    market_order = samples.order_completed("ebuy-M1")
+    market_order["detail"]["data"]["channel"] = "marketplace:ebuy"
+    for event in (samples.order_completed("o-1"), store_order, market_order):
         deliver(audit_handler.handler, event)
     deliver(audit_handler.handler, samples.reorder_suggested())
     assert [r["channel"] for r in chain(subscriber_table)] == ["web", "store:city_store", "marketplace:ebuy", ""]
