@@ -15,6 +15,7 @@ from lambdas.subscribers.notifications import store as notifications
 from sandbox import observe, ses
 from sandbox.account import Sandbox
 from tests.contract import samples
+from tests.sales import record_sale
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +28,7 @@ def _publish_orders(sandbox: Sandbox, count: int, verified: bool = False, shippe
     entries = []
     for order_id in order_ids:
         address = f"{order_id}@example.com"
+        record_sale(sandbox, order_id)  # as RecordAccounting does before the workflow publishes OrderCompleted
         if verified:
             sandbox.client("ses").verify_email_identity(EmailAddress=address)
         data = samples.order_completed(order_id, email=address)["detail"]["data"]
