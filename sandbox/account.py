@@ -105,6 +105,8 @@ class Sandbox:
         self.clock = Clock()
         self.invocations: list[InvocationRecord] = []
         self._invocations_lock = threading.Lock()
+        self._running = threading.Condition()  # Lambda invocations in progress (counted in _run)
+        self._in_flight = 0
         self._stack = ExitStack()
         self._log_groups: dict[str, str] = {}
         self.deployment: Deployment | None = None
@@ -165,6 +167,8 @@ class Sandbox:
         self.queues = QueuePollers(self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries)
         self.queues.take_over(ACCOUNT_ID, self.region)
         self._stack.callback(self.queues.close)
+        # Closed first (the stack unwinds in reverse): nothing of this account may run on into the next one.
+        self._stack.callback(self._stop_executions)
         self._log_groups = self._resolve_log_groups(self.deployment)
         self._verify_email_senders()
         if self.seed_catalog:
@@ -304,9 +308,34 @@ class Sandbox:
 
     def _run(self, function: Any, event: Any) -> Invocation:
         spec = self._spec(function)
-        if self.invocation_hook is None:
-            return self._execute(function, spec, event)
-        return self.invocation_hook(spec, event, lambda: self._execute(function, spec, event))
+        with self._running:
+            self._in_flight += 1
+        try:
+            if self.invocation_hook is None:
+                return self._execute(function, spec, event)
+            return self.invocation_hook(spec, event, lambda: self._execute(function, spec, event))
+        finally:
+            with self._running:
+                self._in_flight -= 1
+                self._running.notify_all()
+
+    def _stop_executions(self, settle_seconds: float = 30.0) -> None:
+        """Stop every execution still running and wait for the invocations in progress to return.
+
+        moto's backends and the hooks moto_fixes calls are process-wide, and an execution runs on its own
+        thread: left running (a review waiting for its decision, a task mid-flight), it would go on inside
+        whichever sandbox the process opens next, invoking that one's functions and putting its order's events
+        on that one's bus. A stopped execution runs no further state (as StopExecution in AWS).
+        """
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[ACCOUNT_ID][self.region]
+        for machine in list(backend.state_machines):
+            for execution in list(machine.executions):
+                if execution.status == "RUNNING":
+                    backend.stop_execution(execution.execution_arn)
+        with self._running:
+            self._running.wait_for(lambda: self._in_flight == 0, timeout=settle_seconds)
 
     def _execute(self, function: Any, spec: FunctionSpec, event: Any) -> Invocation:
         invocation = lambda_runtime.invoke(spec, event, self._client_environment())

@@ -223,6 +223,34 @@ register(
 )
 
 
+def _stop_execution(self: Any, **kwargs: Any) -> None:
+    original("sfn-stop-releases-callback")(self, **kwargs)
+    worker = self.exec_worker
+    if worker is not None and worker.env is not None:
+        for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()  # the waiting task returns; a stopped program runs no further state
+
+
+def _set_error(self: Any, error: Any) -> None:
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    if isinstance(self.program_state(), ProgramStopped):
+        return  # the task woken by the stop fails on its way out: the execution stays ABORTED, as in AWS
+    original("sfn-stop-releases-callback", 1)(self, error)
+
+
+register(
+    "sfn-stop-releases-callback",
+    "StopExecution on an execution waiting in a .waitForTaskToken task leaves it RUNNING until the token's "
+    "timeout: the stop does not wake the waiting task (AWS ends the execution ABORTED at once). A review left "
+    "waiting also outlives its sandbox and runs on in the next one the process opens.",
+    {
+        ("moto.stepfunctions.parser.backend.execution:Execution", "stop"): _stop_execution,
+        ("moto.stepfunctions.parser.asl.eval.environment:Environment", "set_error"): _set_error,
+    },
+)
+
+
 # ---------------------------------------------------------------------------
 # Callbacks: a task token's answer
 # ---------------------------------------------------------------------------

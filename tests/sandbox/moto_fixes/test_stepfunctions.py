@@ -178,6 +178,21 @@ def test_callback_clock_with_fix(account: Sandbox) -> None:
     assert wait_for(account, arn, timeout=5)["error"] == "States.Timeout"
 
 
+def test_stop_releases_callback_without_fix(account: Sandbox) -> None:
+    arn = _waiting_for_token(account)
+    with suspended("sfn-stop-releases-callback"):
+        account.client("stepfunctions").stop_execution(executionArn=arn)
+        time.sleep(0.3)
+        assert account.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
+    account.clock.advance(3601)  # let the task time out: the thread ends with the test
+
+
+def test_stop_releases_callback_with_fix(account: Sandbox) -> None:
+    arn = _waiting_for_token(account)
+    account.client("stepfunctions").stop_execution(executionArn=arn)
+    assert wait_for(account, arn, timeout=5)["status"] == "ABORTED"
+
+
 def test_task_failure_cause_without_fix(account: Sandbox) -> None:
     from tests.sandbox import handlers
 
