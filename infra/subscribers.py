@@ -15,6 +15,13 @@ an SQS queue between its rule and its function instead: the rule targets the que
 batches with a bounded concurrency (``ScalingConfig.MaximumConcurrency``), the function reports the
 messages that failed (``ReportBatchItemFailures``), which come back after the visibility timeout, and a
 message received ``max_receive_count`` times moves to the same dead-letter queue.
+
+A buffer reads one message per invoke (``batch_size`` 1): a message is dead-lettered for its own failures only.
+``ReportBatchItemFailures`` isolates a message's error, but a run that crashes (a timeout, out of memory, the
+runtime exiting) fails its whole batch, and SQS counts receives, not failures: in batches, a message that keeps
+crashing its run takes its batch-mates to ``max_receive_count`` with it (the reliability suite found exactly
+that). Lambda has no bisect-on-error for SQS sources (only for streams), so the batch is one message; the
+bound on concurrency, not the batch, is what protects the downstream, and a Lambda request costs $0.20 a million.
 """
 
 from __future__ import annotations
@@ -68,7 +75,6 @@ class QueueBuffer:
     before it is dead-lettered: that product is the backlog (at the downstream's rate) the buffer absorbs.
     """
 
-    batch_size: int
     max_concurrency: int  # Lambda's ScalingConfig: at least 2
     visibility_timeout_seconds: int
     max_receive_count: int
@@ -178,12 +184,12 @@ REGISTRY: list[SubscriberSpec] = [
         own_table="read_write",
         environment=_ses_sender,
         grant=_grant_ses_send,
-        # SES sends 1 e-mail/s in the SES sandbox, 14/s by default in production. Two readers of batches of 10;
+        # SES sends 1 e-mail/s in the SES sandbox, 14/s by default in production. Two readers, one message each;
         # once throttled, each paces its sends to half the account's rate (handler.Pace), so a flash sale's
         # e-mails wait in the queue unread. A message that still fails comes back after 6 minutes (6 x the
         # function's timeout, as AWS advises) and is dead-lettered on its 10th receive, an hour later.
-        buffer=QueueBuffer(batch_size=10, max_concurrency=2, visibility_timeout_seconds=360, max_receive_count=10),
-        timeout_seconds=60,  # a batch of 10 at 1 e-mail/s shared by 2 readers: 20 s
+        buffer=QueueBuffer(max_concurrency=2, visibility_timeout_seconds=360, max_receive_count=10),
+        timeout_seconds=60,  # an e-mail waiting its turn at 1 e-mail/s shared by 2 readers: 2 s, and SES's latency
     ),
     SubscriberSpec(
         name="failure_stats",
@@ -358,7 +364,7 @@ class Subscriber(Construct):
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 queue,
-                batch_size=buffer.batch_size,
+                batch_size=1,  # a message dead-lettered for its own failures only (the module's docstring)
                 max_concurrency=buffer.max_concurrency,
                 report_batch_item_failures=True,
             )

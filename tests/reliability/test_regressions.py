@@ -7,7 +7,7 @@ import pytest
 from lambdas.shared import constants
 from sandbox import scenarios
 from sandbox.faults import Fault, Kind
-from tests.reliability import invariants, model
+from tests.reliability import invariants, model, suites
 from tests.reliability.world import OrderRun, World
 
 pytestmark = pytest.mark.e2e
@@ -134,3 +134,33 @@ def test_a_notification_that_exceeds_its_retries_is_compensated_with_the_shipmen
     assert run.result is not None and run.result.status == "FAILED"
     kinds = [m["type"] for m in world.warehouse_messages if m.get("orderId") == run.name]
     assert sorted(kinds) == ["CancelShipment", "ShipOrder"]  # told (the reply was lost), then cancelled
+
+
+def test_a_notification_that_crashes_for_good_dead_letters_its_own_message_only(world: World) -> None:
+    # Found (seed 288173): the notifications buffer read batches of 10, and a function-level crash fails a batch
+    # whole; SQS counts receives, not failures, so the crashing order's batch-mates reached maxReceiveCount with it
+    # and were dead-lettered. Here two orders hold both of the buffer's readers while the crashing order and three
+    # others queue up behind them, so the four are read together, as under load.
+    notifications = "subscribers.notifications"
+
+    def happy(faults: list[Fault]) -> OrderRun:
+        order = world.order("reg", [("MUG-BLUE", 1)])
+        run = OrderRun(scenarios.HAPPY, order, order["orderId"], faults)
+        run.expected = model.expect(run.path, {f.function: f for f in faults}, world.budgets)
+        return run
+
+    blockers = [happy([]) for _ in range(2)]
+    queued = [happy([Fault(notifications, Kind.CRASH)]), *(happy([]) for _ in range(3))]
+    gates = [world.injector.hold(run.name, notifications) for run in blockers]
+    started = [world.start(run) for run in blockers]
+    for gate in gates:
+        assert gate.reached.wait(60), "the buffer's readers never took the blocking orders"
+    started += [world.start(run) for run in queued]
+    runner = world.sandbox.runner()
+    runner.wait(started[2:])
+    for gate in gates:
+        gate.release()
+    runs = world.run_batch_started([*blockers, *queued], started)
+    problems = suites.redrive_dead_letters(world, runs)  # the DLQ holds the crashing order's e-mail, nothing else
+    problems += invariants.check(world, runs)
+    assert not problems, problems

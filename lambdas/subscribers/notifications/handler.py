@@ -7,9 +7,10 @@ dead-letter queue); a run that fails after its claim releases it when SES cannot
 and raises either way. Lambda's retries, then the on-failure destination, do the rest.
 
 Delivery: EventBridge puts the events on the notifications queue (a buffer, infra/subscribers.py) and Lambda
-reads it in batches with a bounded concurrency, so a flash sale waits in the queue instead of being refused by
-SES's sending rate. ``handler`` takes such a batch (and reports the messages that failed, which come back after
-the queue's visibility timeout) or one event invoked directly (``orderctl redrive``, the console).
+reads it with a bounded concurrency (one message per invoke: infra/subscribers.py says why), so a flash sale
+waits in the queue instead of being refused by SES's sending rate. ``handler`` takes such a batch (and reports
+the messages that failed, which come back after the queue's visibility timeout) or one event invoked directly
+(``orderctl redrive``, the console).
 SES's answers:
 
 - sent: recorded SENT;
