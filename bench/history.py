@@ -98,15 +98,37 @@ def count(events: Iterable[Mapping[str, Any]]) -> HistoryCounts:
     return counts
 
 
-# What level ALL without execution data leaves out of each record (infra/workflow.py's LogOptions).
+# What a log without execution data leaves out of each record (infra/workflow.py's LogOptions).
 _EXECUTION_DATA = ("input", "output", "parameters", "result")
 
+# Which history events each log level writes (https://docs.aws.amazon.com/step-functions/latest/dg/cloudwatch-log-level.html):
+# ALL every event; ERROR the failures (types ending Failed, TimedOut or Aborted, and FailStateEntered);
+# FATAL the execution's own failure events; OFF none.
+_ERROR_SUFFIXES = ("Failed", "TimedOut", "Aborted")
+_FATAL_TYPES = frozenset({"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 
-def execution_log_lines(events: Iterable[Mapping[str, Any]], execution_arn: str) -> list[str]:
-    """The execution log's records for this history, shaped as Step Functions writes them to CloudWatch
-    Logs (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-log-level-event-example)."""
+
+def logged_at(level: str, event_type: str) -> bool:
+    """Whether Step Functions writes a history event of this type to the execution log at this level."""
+    if level == "ALL":
+        return True
+    if level == "ERROR":
+        return event_type.endswith(_ERROR_SUFFIXES) or event_type == "FailStateEntered"
+    if level == "FATAL":
+        return event_type in _FATAL_TYPES
+    if level == "OFF":
+        return False
+    raise ValueError(f"unknown Step Functions log level {level!r}")
+
+
+def execution_log_lines(events: Iterable[Mapping[str, Any]], execution_arn: str, level: str) -> list[str]:
+    """The execution log's records for this history at this level (the template's LoggingConfiguration),
+    shaped as Step Functions writes them to CloudWatch Logs
+    (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html#cloudwatch-log-level-event-example)."""
     lines = []
     for event in events:
+        if not logged_at(level, str(event.get("type", ""))):
+            continue
         details = next((v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {})
         record = {
             "id": str(event.get("id", "")),

@@ -334,7 +334,7 @@ def one_path(
     calls = meter.take()
     left = reader.take()
     result: OrderResult = runner.result(arn)
-    execution_log = history.execution_log_lines(result.history, arn)
+    execution_log = history.execution_log_lines(result.history, arn, execution_log_level(sandbox))
     left.log_bytes += sum(len(line.encode()) for line in execution_log)
     left.log_stored_bytes += footprint.compressed_size(execution_log)
     invocations = [(i.function, i.handler, i.duration_ms) for i in sandbox.invocations[first:]]
@@ -348,6 +348,17 @@ def one_path(
         calls,
         left,
     )
+
+
+def execution_log_level(sandbox: Sandbox) -> str:
+    """The state machine's execution-log level, as the template sets it (OFF when it has no logging)."""
+    assert sandbox.deployment is not None
+    (machine,) = (
+        resource.get("Properties", {})
+        for resource in sandbox.deployment.template["Resources"].values()
+        if resource.get("Type") == "AWS::StepFunctions::StateMachine"
+    )
+    return str(machine.get("LoggingConfiguration", {}).get("Level", "OFF"))
 
 
 def path_scenarios(storefront: scenarios.Storefront, catalog: dict[str, Any]) -> list[scenarios.Scenario]:

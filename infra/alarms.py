@@ -6,7 +6,7 @@ dead-letter queues', the review monitor's and the sweeper's).
 - Every alarm is named ``OrderProcessing-<stage>-<construct id>``, notifies the topic on ALARM and on OK, and says in
   its description what to do (usually an orderctl command).
 - Failed orders by reason, without extra code: a metric filter on the state machine's execution log
-  (level ALL): each ``{"type": "ExecutionFailed", "details": {"error": ..., "cause": ...}}`` event
+  (level ERROR, which keeps it): each ``{"type": "ExecutionFailed", "details": {"error": ..., "cause": ...}}`` event
   counts once under dimension ``error``. A second filter counts the failures that are not business
   outcomes (constants.BUSINESS_ERRORS): those are faults and page at once.
 """

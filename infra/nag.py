@@ -48,6 +48,13 @@ def acknowledge_state_machine(state_machine: sfn.StateMachine, invoked: list[lam
         "CloudWatch Logs delivery (logs:CreateLogDelivery, logs:DescribeResourcePolicies, ...) and "
         "X-Ray tracing actions have no resource-level permissions in IAM: AWS requires Resource '*'.",
     )
+    _ack(
+        state_machine,
+        "AwsSolutions-SF1",
+        "The execution log is at level ERROR on purpose: its metric filters read ExecutionFailed only, and every "
+        "step of an order is in the execution history (90 days, orderctl trace); level ALL doubled an order's "
+        "log bytes (docs/BENCH.md).",
+    )
     stack = Stack.of(state_machine)
     for function in invoked:
         logical_id = stack.get_logical_id(function.node.default_child)  # type: ignore[arg-type]

@@ -38,8 +38,26 @@ def test_execution_log_records_leave_out_execution_data():
             "executionStartedEventDetails": {"input": '{"secret": 1}', "roleArn": "r"},
         },
     ]
-    (line,) = history.execution_log_lines(events, "arn:x")
+    (line,) = history.execution_log_lines(events, "arn:x", "ALL")
     record = json.loads(line)
     assert record["details"] == {"roleArn": "r"}
     assert record["execution_arn"] == "arn:x" and record["type"] == "ExecutionStarted"
     assert footprint.compressed_size([line] * 50) < len(line) * 50
+
+
+def _events(*types: str) -> list[dict[str, object]]:
+    return [{"id": i, "type": t, "previousEventId": i - 1, "timestamp": 1000.0} for i, t in enumerate(types, 1)]
+
+
+def test_level_error_logs_only_the_failure_events():
+    happy = _events("ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskSucceeded", "ExecutionSucceeded")
+    assert history.execution_log_lines(happy, "arn:x", "ERROR") == []
+    assert len(history.execution_log_lines(happy, "arn:x", "ALL")) == len(happy)
+    failed = _events("ExecutionStarted", "TaskFailed", "LambdaFunctionTimedOut", "FailStateEntered", "ExecutionFailed")
+    logged = [json.loads(line)["type"] for line in history.execution_log_lines(failed, "arn:x", "ERROR")]
+    # ExecutionFailed is what the failed-orders metric filters read (infra/alarms.py).
+    assert logged == ["TaskFailed", "LambdaFunctionTimedOut", "FailStateEntered", "ExecutionFailed"]
+    assert [json.loads(line)["type"] for line in history.execution_log_lines(failed, "arn:x", "FATAL")] == [
+        "ExecutionFailed"
+    ]
+    assert history.execution_log_lines(failed, "arn:x", "OFF") == []

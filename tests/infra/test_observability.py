@@ -150,7 +150,7 @@ def test_failed_orders_are_counted_by_reason_from_the_execution_log(synthesized:
     machine = synthesized.one("AWS::StepFunctions::StateMachine")["Properties"]
     logged_to = machine["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
     assert logged_to["Fn::GetAtt"][0] == log_group["Ref"]
-    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    assert machine["LoggingConfiguration"]["Level"] == "ERROR"
 
     by_reason = filters[names.METRIC_ORDERS_FAILED]
     assert by_reason["LogGroupName"] == log_group

@@ -70,7 +70,7 @@ def test_definition_is_inline_in_the_template(synthesized: Synthesized) -> None:
     props = _state_machine(synthesized)
     assert json.loads(props["DefinitionString"]) == json.loads(in_stack_partition(ASL_PATH.read_text(), "aws")[0])
     assert props["StateMachineType"] == "STANDARD"
-    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["Level"] == "ERROR"
     assert props["TracingConfiguration"] == {"Enabled": True}
 
 
