@@ -107,6 +107,7 @@ class Sandbox:
         self._invocations_lock = threading.Lock()
         self._running = threading.Condition()  # Lambda invocations in progress (counted in _run)
         self._in_flight = 0
+        self._last_invocation = 0.0  # time.monotonic() when one last started or ended
         self._stack = ExitStack()
         self._log_groups: dict[str, str] = {}
         self.deployment: Deployment | None = None
@@ -164,7 +165,9 @@ class Sandbox:
         if self.cdk_out is None:
             return
         self.deployment = deploy(self, self.cdk_out)
-        self.queues = QueuePollers(self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries)
+        self.queues = QueuePollers(
+            self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries, self._quiet
+        )
         self.queues.take_over(ACCOUNT_ID, self.region)
         self._stack.callback(self.queues.close)
         # Closed first (the stack unwinds in reverse): nothing of this account may run on into the next one.
@@ -310,6 +313,7 @@ class Sandbox:
         spec = self._spec(function)
         with self._running:
             self._in_flight += 1
+            self._last_invocation = time.monotonic()
         try:
             if self.invocation_hook is None:
                 return self._execute(function, spec, event)
@@ -317,7 +321,16 @@ class Sandbox:
         finally:
             with self._running:
                 self._in_flight -= 1
+                self._last_invocation = time.monotonic()
                 self._running.notify_all()
+
+    # Between two tasks of a workflow nothing runs for a moment: quiet means no invocation for this long.
+    QUIET_SECONDS = 0.2
+
+    def _quiet(self) -> bool:
+        """No Lambda invocation running, none started or ended in the last QUIET_SECONDS."""
+        with self._running:
+            return self._in_flight == 0 and time.monotonic() - self._last_invocation > self.QUIET_SECONDS
 
     def _stop_executions(self, settle_seconds: float = 30.0) -> None:
         """Stop every execution still running and wait for the invocations in progress to return.

@@ -13,7 +13,10 @@ mapping over from moto after the deploy (``QueuePollers.take_over``) and polls a
 - a failed message is visible again after the queue's visibility timeout, **on the sandbox clock**: when the
   pollers have nothing visible and nothing in flight they advance the clock to the next message's visibility
   (recorded as a ``queue-visibility`` sleep), so a retry an hour away takes no real time, and SES's sending
-  rate (sandbox/ses.py, counted on the same clock) refills meanwhile;
+  rate (sandbox/ses.py, counted on the same clock) refills meanwhile. Only while the rest of the sandbox is
+  quiet (``quiet()``: no invocation running or just ended): the workflows run in real time, and jumping a
+  visibility timeout while they hold the account's concurrency would retry a throttled message again and
+  again within a second, where SQS gives the throttle its visibility timeout (minutes) to clear;
 - a message received more than the queue's ``maxReceiveCount`` times moves to its dead-letter queue (the
   body as sent: the EventBridge event), as SQS does on the receive that exceeds it.
 
@@ -87,8 +90,10 @@ class QueuePollers:
         invoke: Any,  # (moto LambdaFunction, event) -> Invocation
         find_function: Any,  # function ARN -> moto LambdaFunction or None
         deliveries: list[Delivery],  # the sandbox's (LambdaTargets.deliveries): appended to
+        quiet: Any = lambda: True,  # () -> True when nothing else in the sandbox runs (see the module's docstring)
     ) -> None:
         self._clock = clock
+        self._quiet = quiet
         self._invoke = invoke
         self._find_function = find_function
         self._deliveries = deliveries
@@ -229,7 +234,7 @@ class QueuePollers:
     def _skip_visibility_wait(self) -> None:
         """Nothing to run and nothing in flight: let the clock pass to the next message's visibility."""
         waiting = [h.visible_at for m in self._mappings for h in m.held if not h.in_flight]
-        if not waiting or any(m.running for m in self._mappings):
+        if not waiting or any(m.running for m in self._mappings) or not self._quiet():
             return
         seconds = min(waiting) - self._clock.now()
         if seconds > 0:
