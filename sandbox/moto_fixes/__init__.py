@@ -7,7 +7,7 @@
     dynamodb         each request atomic under threads
     core             backend lookups without the process-wide lock
     stepfunctions    interpreter speed, time on the sandbox clock, callbacks, input quota, integration
-                     errors and hook, RedriveExecution
+                     errors and hook, RedriveExecution, ListExecutions' page token
 
 Importing the package registers every fix, in the order above (``applied()`` switches them on in that
 order and off in reverse; no two fixes patch the same attribute, so the order is only for reading).

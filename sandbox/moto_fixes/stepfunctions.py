@@ -5,6 +5,7 @@
 - Callbacks: SendTaskFailure keeps its cause; a task token answers once.
 - StartExecution's input quota; the optimized integrations' error names and their fault hook
   (``hooks.integration``); RedriveExecution.
+- ListExecutions: a page token that survives an execution of the next page finishing.
 """
 
 from __future__ import annotations
@@ -629,4 +630,52 @@ register(
         ("moto.stepfunctions.responses:StepFunctionResponse", "redrive_execution"): _redrive_execution_response,
         ("moto.stepfunctions.responses:StepFunctionResponse", "describe_execution"): _describe_execution_response,
     },
+)
+
+
+# ---------------------------------------------------------------------------
+# ListExecutions: a page token that survives the listing changing
+# ---------------------------------------------------------------------------
+def _list_executions(
+    self: Any,
+    state_machine_arn: str,
+    status_filter: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> tuple[list[Any], str | None]:
+    import base64
+
+    from moto.stepfunctions.exceptions import InvalidToken
+
+    listing = [state_machine_arn, status_filter]
+    executions = [
+        e
+        for e in self.describe_state_machine(state_machine_arn).executions
+        if not status_filter or e.status == status_filter
+    ]
+    # Newest first, as AWS lists them; the ARN breaks ties so the order is total.
+    ordered = sorted(executions, key=lambda e: (e.start_date.isoformat(), e.execution_arn), reverse=True)
+    if next_token:
+        try:
+            token = json.loads(base64.b64decode(next_token))
+        except ValueError:
+            raise InvalidToken("Invalid token") from None
+        if token.get("listing") != listing:
+            raise InvalidToken("Input inconsistent with page token")
+        after = tuple(token["after"])
+        ordered = [e for e in ordered if (e.start_date.isoformat(), e.execution_arn) < after]
+    page = ordered[: max_results or 100]
+    if len(page) == len(ordered):
+        return page, None
+    last = page[-1]
+    token = {"listing": listing, "after": [last.start_date.isoformat(), last.execution_arn]}
+    return page, base64.b64encode(json.dumps(token).encode()).decode()
+
+
+register(
+    "sfn-list-executions-token",
+    "ListExecutions' nextToken names the first execution of the next page: if that execution no longer "
+    "matches the status filter when the page is asked for (a RUNNING execution finished), moto answers "
+    "InvalidToken, so a listing of more than one page (100 executions) fails while executions end.",
+    {("moto.stepfunctions.models:StepFunctionBackend", "list_executions"): _list_executions},
 )

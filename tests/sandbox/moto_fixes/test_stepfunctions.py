@@ -517,3 +517,48 @@ def test_redrive_through_the_server() -> None:
         sfn.redrive_execution(executionArn=arn)
         done = wait_for(server, arn)
         assert (done["status"], done["redriveCount"]) == ("SUCCEEDED", 1)
+
+
+def _running_executions(sandbox: Sandbox, count: int) -> list[str]:
+    """`count` executions of one machine, each waiting for its task token, newest first (ListExecutions' order)."""
+    machine = create_machine(sandbox, {"StartAt": "T", "States": {"T": _token_task(sandbox, "keep_token", "token")}})
+    arns = [run_machine(sandbox, machine) for _ in range(count)]
+    history = sandbox.client("stepfunctions").get_execution_history
+    deadline = time.monotonic() + 10
+    for arn in arns:
+        while not any(e["type"] == "TaskSubmitted" for e in history(executionArn=arn)["events"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    return arns[::-1]
+
+
+def _list_running_in_pages_of_two(sandbox: Sandbox, arns: list[str]) -> list[str]:
+    """Page 1 (the two newest), then the execution page 2 starts at stops, as one would between two
+    calls of a paginated listing (Runner.wait's case: an order finishes), then page 2."""
+    sfn = sandbox.client("stepfunctions")
+    machine = sfn.describe_execution(executionArn=arns[0])["stateMachineArn"]
+    first = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=2)
+    assert [e["executionArn"] for e in first["executions"]] == arns[:2]
+    sfn.stop_execution(executionArn=arns[2])
+    assert wait_for(sandbox, arns[2], timeout=5)["status"] == "ABORTED"
+    second = sfn.list_executions(
+        stateMachineArn=machine, statusFilter="RUNNING", maxResults=2, nextToken=first["nextToken"]
+    )
+    return [e["executionArn"] for e in first["executions"] + second["executions"]]
+
+
+def test_list_executions_token_without_fix(account: Sandbox) -> None:
+    arns = _running_executions(account, 4)
+    with suspended("sfn-list-executions-token"), pytest.raises(Exception, match="InvalidToken"):
+        _list_running_in_pages_of_two(account, arns)
+
+
+def test_list_executions_token_with_fix(account: Sandbox) -> None:
+    arns = _running_executions(account, 4)
+    assert _list_running_in_pages_of_two(account, arns) == [arns[0], arns[1], arns[3]]
+    # A token from another listing is refused, as AWS does.
+    sfn = account.client("stepfunctions")
+    machine = sfn.describe_execution(executionArn=arns[0])["stateMachineArn"]
+    token = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=1)["nextToken"]
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.list_executions(stateMachineArn=machine, statusFilter="ABORTED", nextToken=token)
