@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from bench import prices
 
@@ -49,7 +49,9 @@ def gb_seconds(memory_mb: int, duration_ms: float) -> float:
 class Usage:
     """What one order (on one path) uses of each billed dimension."""
 
-    transitions: int = 0
+    transitions: int = 0  # Standard workflow
+    express_requests: int = 0  # Express workflow executions (the what-if)
+    express_gb_seconds: float = 0.0
     lambda_requests: int = 0
     lambda_gb_seconds: float = 0.0
     eventbridge_events: int = 0  # 64 KB chunks
@@ -79,7 +81,9 @@ class Usage:
 def cost_per_million(usage: Usage) -> dict[str, float]:
     """Dollars per million orders like this one, split by service (plus "total")."""
     per_order = {
-        "stepfunctions": usage.transitions * prices.SFN_STANDARD_PER_TRANSITION,
+        "stepfunctions": usage.transitions * prices.SFN_STANDARD_PER_TRANSITION
+        + usage.express_requests * prices.SFN_EXPRESS_PER_REQUEST
+        + usage.express_gb_seconds * prices.SFN_EXPRESS_PER_GB_SECOND,
         "lambda": usage.lambda_requests * prices.LAMBDA_PER_REQUEST
         + usage.lambda_gb_seconds * prices.LAMBDA_ARM64_PER_GB_SECOND,
         "eventbridge": usage.eventbridge_events * prices.EVENTBRIDGE_PER_CUSTOM_EVENT,
@@ -100,6 +104,80 @@ def cost_per_million(usage: Usage) -> dict[str, float]:
     split = {service: round(per_order[service] * ORDERS, 4) for service in SERVICES}
     split["total"] = round(sum(per_order.values()) * ORDERS, 4)
     return split
+
+
+# ---------------------------------------------------------------------------
+# What-if, computed and not built: the fast path on an Express workflow, a Standard one for reviews
+# ---------------------------------------------------------------------------
+# The share of orders that wait for a review in the what-if's mix (an assumption: orders at or over the
+# review threshold, DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS, or flagged; the per-path figures are given too).
+WHAT_IF_REVIEW_SHARE = 0.05
+EXPRESS_GIVES_UP = (
+    "exactly-once: an asynchronous Express execution is at-least-once (a synchronous one at-most-once), so a "
+    "task may run twice; and Express does not refuse a second execution of the same name, so the start-or-detect "
+    "by order id that stops a duplicate order today needs a guard of its own",
+    "the execution history: Express has no GetExecutionHistory or DescribeExecution; `orderctl trace` and the "
+    "console would read the execution log at level ALL (with execution data to see inputs: addresses, and "
+    "privacy review), kept for the log retention instead of 90 days",
+    "redrive: RedriveExecution is for Standard workflows only (`orderctl redrive` would restart orders instead)",
+    "the 5-minute limit: the fast path with its throttle retries and back-off (make burst) must end within 5 "
+    "minutes or the order is cut off mid-saga",
+    "callbacks: .waitForTaskToken is Standard only, so an order that waits for a review hands over to a Standard "
+    "execution (one more start, two executions to follow for one order)",
+)
+
+
+def express_gb_seconds(duration_ms: float) -> float:
+    """GB-seconds of one Express execution: 64 MB chunks, duration rounded up to 100 ms."""
+    step = prices.SFN_EXPRESS_BILLING_INCREMENT_MS
+    billed = max(step, math.ceil(duration_ms / step) * step)
+    return prices.SFN_EXPRESS_MEMORY_MB / 1024 * billed / 1000
+
+
+def on_express(usage: Usage, duration_ms: float, log_bytes_at_all: int, log_stored_at_all: int) -> Usage:
+    """The same order as an Express execution: no transitions billed, one request and its duration; the
+    execution log at level ALL replaces the execution history (the only record Express keeps)."""
+    express = replace(usage, transitions=0, invocations=dict(usage.invocations))
+    express.express_requests += 1
+    express.express_gb_seconds += express_gb_seconds(duration_ms)
+    express.log_bytes += log_bytes_at_all
+    express.log_stored_bytes += log_stored_at_all
+    return express
+
+
+def handed_over(review: Usage, duration_ms: float) -> Usage:
+    """An order that waits for a review: its Express start (one request) hands over to a Standard execution.
+    An upper bound: the Standard part is billed as today's whole execution."""
+    split = replace(review, invocations=dict(review.invocations))
+    split.express_requests += 1
+    split.express_gb_seconds += express_gb_seconds(duration_ms)
+    return split
+
+
+def express_what_if(
+    fast: Usage, review: Usage, duration_ms: float, log_at_all: tuple[int, int], review_share: float
+) -> dict[str, object]:
+    """Cost per million orders, all on Standard (today) and split (Express fast path, Standard for reviews),
+    for a mix where ``review_share`` of orders wait for a review; and what the split gives up."""
+    standard = {"fast": cost_per_million(fast), "review": cost_per_million(review)}
+    split = {
+        "fast": cost_per_million(on_express(fast, duration_ms, *log_at_all)),
+        "review": cost_per_million(handed_over(review, duration_ms)),
+    }
+
+    def mixed(costs: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {
+            key: round((1 - review_share) * costs["fast"][key] + review_share * costs["review"][key], 4)
+            for key in costs["fast"]
+        }
+
+    return {
+        "review_share": review_share,
+        "express_duration_ms": round(duration_ms, 1),
+        "standard_only": {**standard, "mix": mixed(standard)},
+        "express_fast_path": {**split, "mix": mixed(split)},
+        "gives_up": list(EXPRESS_GIVES_UP),
+    }
 
 
 @dataclass(frozen=True)

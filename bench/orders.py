@@ -285,6 +285,8 @@ class PathRun:
     invocations: list[tuple[str, str, float]]  # (function name, handler, duration ms)
     calls: Calls
     left: footprint.Footprint  # logs (the execution log included), metrics, stored bytes
+    # The execution log this order would write at level ALL (bytes, compressed): the Express what-if's record.
+    log_at_all: tuple[int, int] = (0, 0)
 
     def usage(self, memory_mb: dict[str, int]) -> cost.Usage:
         usage = cost.Usage(
@@ -337,6 +339,7 @@ def one_path(
     execution_log = history.execution_log_lines(result.history, arn, execution_log_level(sandbox))
     left.log_bytes += sum(len(line.encode()) for line in execution_log)
     left.log_stored_bytes += footprint.compressed_size(execution_log)
+    at_all = history.execution_log_lines(result.history, arn, "ALL")
     invocations = [(i.function, i.handler, i.duration_ms) for i in sandbox.invocations[first:]]
     return PathRun(
         scenario.path,
@@ -347,6 +350,7 @@ def one_path(
         invocations,
         calls,
         left,
+        (sum(len(line.encode()) for line in at_all), footprint.compressed_size(at_all)),
     )
 
 

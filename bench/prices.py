@@ -18,6 +18,16 @@ CURRENCY: Final = "USD"
 # https://aws.amazon.com/step-functions/pricing/
 SFN_STANDARD_PER_TRANSITION: Final = 0.025 / 1_000
 
+# Step Functions, Express workflows (the what-if only, bench.cost.express_what_if): $1.00 per million
+# requests (executions started) and $0.00001667 per GB-second for the first 1,000 GB-hours a month
+# (the tier a million orders stays in); memory billed in 64 MB chunks (the definition and the
+# execution's data; ours fits the first), duration in 100 ms increments.
+# https://aws.amazon.com/step-functions/pricing/
+SFN_EXPRESS_PER_REQUEST: Final = 1.00 / 1_000_000
+SFN_EXPRESS_PER_GB_SECOND: Final = 0.00001667
+SFN_EXPRESS_MEMORY_MB: Final = 64
+SFN_EXPRESS_BILLING_INCREMENT_MS: Final = 100
+
 # Lambda, Arm (Graviton2) price: $0.0000133334 per GB-second (first 7.5 billion GB-s a month) and
 # $0.20 per 1M requests. Duration is billed in 1 ms increments.
 # https://aws.amazon.com/lambda/pricing/

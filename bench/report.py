@@ -140,6 +140,10 @@ def table(document: Mapping[str, Any]) -> str:
     if fixed:
         parts = ", ".join(f"{name} {_money(value)}" for name, value in fixed.items() if name != "total")
         add(f"Fixed, a month whatever the orders: {_money(fixed['total'])} ({parts})")
+    what_if = document.get("cost_what_if_express")
+    if what_if:
+        add("")
+        add(express_what_if_line(what_if))
 
     capacity = document.get("capacity")
     if capacity:
@@ -176,3 +180,17 @@ def table(document: Mapping[str, Any]) -> str:
         add("Notes")
         out.extend(f"- {note}" for note in notes)
     return "\n".join(out)
+
+
+def express_what_if_line(what_if: Mapping[str, Any]) -> str:
+    """One paragraph: the Express what-if's totals per million orders (bench.cost.express_what_if)."""
+    standard, split = what_if["standard_only"], what_if["express_fast_path"]
+    return (
+        f"What-if, not built: happy path on Express, orders waiting for a review on Standard "
+        f"({what_if['review_share']:.0%} of orders): {_money(split['mix']['total'])} per million orders instead of "
+        f"{_money(standard['mix']['total'])} (Step Functions {_money(standard['mix']['stepfunctions'])} -> "
+        f"{_money(split['mix']['stepfunctions'])}, CloudWatch Logs {_money(standard['mix']['cloudwatch_logs'])} -> "
+        f"{_money(split['mix']['cloudwatch_logs'])}: the execution log at ALL replaces the history). Gives up: "
+        + "; ".join(what_if["gives_up"])
+        + "."
+    )

@@ -98,3 +98,40 @@ def test_fixed_costs_are_a_monthly_block_apart_from_orders():
     assert block["kms_cached_key_requests"] == pytest.approx(8640 * 0.03 / 10_000, abs=0.01)
     assert block["xray_reservoir_max"] == pytest.approx(2_592_000 * 5 / 1_000_000, abs=0.01)
     assert block["total"] == pytest.approx(sum(v for k, v in block.items() if k != "total"), abs=0.02)
+
+
+def _order(transitions: int) -> cost.Usage:
+    usage = cost.Usage(transitions=transitions, ses_emails=1, log_bytes=10_000, log_retention_days=30)
+    usage.add_invocation("validate_order", 256, 40.0)
+    return usage
+
+
+def test_express_duration_is_billed_in_64_mb_and_100_ms_steps():
+    assert cost.express_gb_seconds(1.0) == pytest.approx(64 / 1024 * 0.1)
+    assert cost.express_gb_seconds(250.0) == pytest.approx(64 / 1024 * 0.3)
+
+
+def test_express_what_if_figures_come_from_the_cost_model():
+    fast, review = _order(8), _order(11)
+    what_if = cost.express_what_if(fast, review, 250.0, (12_000, 3_000), review_share=0.1)
+    standard, split = what_if["standard_only"], what_if["express_fast_path"]
+    assert isinstance(standard, dict) and isinstance(split, dict)
+    # All-Standard is today's model, path by path.
+    assert standard["fast"] == cost.cost_per_million(fast) and standard["review"] == cost.cost_per_million(review)
+    # On Express the fast path pays one request and its GB-seconds, no transitions, and logs at level ALL.
+    express_sfn = prices.SFN_EXPRESS_PER_REQUEST + cost.express_gb_seconds(250.0) * prices.SFN_EXPRESS_PER_GB_SECOND
+    assert split["fast"]["stepfunctions"] == pytest.approx(express_sfn * cost.ORDERS, abs=1e-4)
+    assert split["fast"]["cloudwatch_logs"] > standard["fast"]["cloudwatch_logs"]
+    assert split["fast"]["lambda"] == standard["fast"]["lambda"] and split["fast"]["ses"] == standard["fast"]["ses"]
+    # A review order pays today's Standard execution plus its Express start.
+    assert split["review"]["stepfunctions"] == pytest.approx(
+        standard["review"]["stepfunctions"] + express_sfn * cost.ORDERS, abs=1e-4
+    )
+    # The mix weighs the two paths by the review share.
+    assert split["mix"]["total"] == pytest.approx(
+        0.9 * split["fast"]["total"] + 0.1 * split["review"]["total"], abs=1e-3
+    )
+    assert split["mix"]["total"] < standard["mix"]["total"]
+    # The inputs are not changed by the what-if.
+    assert fast.transitions == 8 and fast.express_requests == 0 and fast.log_bytes == 10_000
+    assert any("exactly-once" in item for item in what_if["gives_up"])
