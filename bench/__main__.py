@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import assets, capacity, coldstart, cost, notes, prices, report, template, toolchain
+from sandbox import scenarios
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
@@ -43,11 +44,16 @@ def _step(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
+def _usage(bench_run: Any, run: Any, retention_days: int) -> cost.Usage:
+    usage: cost.Usage = run.usage(bench_run.memory_mb)
+    usage.log_retention_days = retention_days
+    return usage
+
+
 def _paths_section(bench_run: Any, retention_days: int) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for run in bench_run.paths:
-        usage = run.usage(bench_run.memory_mb)
-        usage.log_retention_days = retention_days
+        usage = _usage(bench_run, run, retention_days)
         usage_dict = usage.as_dict()
         by_function = usage_dict.pop("invocations")
         paths[run.path] = {
@@ -66,6 +72,23 @@ def _paths_section(bench_run: Any, retention_days: int) -> dict[str, Any]:
             "cost_per_million": cost.cost_per_million(usage),
         }
     return paths
+
+
+def _express_what_if(bench_run: Any, throughput: dict[str, Any], retention_days: int) -> dict[str, Any] | None:
+    """The happy order on Express, a review order handed over to Standard (bench.cost.express_what_if).
+    The Express duration is the order's measured end-to-end time in the sandbox."""
+    runs = {run.path: run for run in bench_run.paths}
+    fast, review = runs.get(scenarios.HAPPY), runs.get(scenarios.REVIEW_APPROVED)
+    if fast is None or review is None:
+        return None
+    duration_ms = float(throughput["sandbox_median_ms_per_order"])
+    return cost.express_what_if(
+        _usage(bench_run, fast, retention_days),
+        _usage(bench_run, review, retention_days),
+        duration_ms,
+        fast.log_at_all,
+        cost.WHAT_IF_REVIEW_SHARE,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         cold = coldstart.measure(functions, args.import_repeats)
         worst = next(f for f in functions if f.short_name == cold["worst_handler"])
         cold["extra_over_boto3"] = coldstart.extra_cost(worst)
+        # The handler most like the others (the median one) and the worst: how much is compiling our code.
+        typical = sorted(cold["handlers"].items(), key=lambda kv: kv[1]["ratio"])[len(cold["handlers"]) // 2][0]
+        cold["bytecode"] = {
+            name: coldstart.precompiled(next(f for f in functions if f.short_name == name), args.import_repeats)
+            for name in dict.fromkeys([typical, cold["worst_handler"]])
+        }
         document["cold_import"] = cold
         document["cold_import_ratio_max"] = cold["cold_import_ratio_max"]
 
@@ -107,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     document["sandbox_over_direct_ratio"] = throughput["sandbox_over_direct_ratio"]
     document["sandbox_orders_per_second_sequential"] = throughput["sandbox_orders_per_second_sequential"]
     document["sandbox_orders_per_second_concurrent"] = throughput["sandbox_orders_per_second_concurrent"]
-    paths = _paths_section(bench_run, template.log_retention_days(args.cdk_out))
+    retention_days = template.log_retention_days(args.cdk_out)
+    paths = _paths_section(bench_run, retention_days)
     document["paths"] = paths
     happy = paths.get("happy", {})
     document["happy_path_transitions"] = happy.get("transitions")
@@ -119,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "fixed_monthly": template.fixed_costs(args.cdk_out, len(metrics)).monthly(),
     }
     document["kms_users"] = template.kms_users(args.cdk_out)
+    document["cost_what_if_express"] = _express_what_if(bench_run, throughput, retention_days)
     per_order = capacity.UsagePerOrder.from_bench(document)
     document["capacity"] = capacity.model(per_order)
     # The committed per-order usage the capacity document is generated from (checked by a test).

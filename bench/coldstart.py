@@ -24,11 +24,15 @@ Caveat: the venv's Python (this machine's CPU) stands in for python3.13 on Gravi
 
 from __future__ import annotations
 
+import compileall
 import os
+import py_compile
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +41,12 @@ from bench.template import FunctionInfo
 from sandbox.lambda_runtime import reserved_environment
 
 BASELINE = "boto3"
+# What every handler imports before its own code: boto3, Powertools Logger/Metrics and the Tracer (with
+# active tracing it builds the X-Ray recorder and patches botocore). Timed once a round, with tracing on
+# and off, so the floor the handlers share is measured, not assumed.
+OBSERVABILITY = "lambdas.shared.observability"
+FLOOR = f"{BASELINE}, {OBSERVABILITY}"  # one import statement: boto3 and then what the handlers share
+TRACER_OFF = {"POWERTOOLS_TRACE_DISABLED": "true"}
 # A baseline sample before every second handler sample: close enough in time to see the same load.
 BASELINE_EVERY = 2
 _TIMER = (
@@ -102,6 +112,7 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
             raise RuntimeError(f"{function.logical_id}: no staged asset directory in cdk.out (synthesize first)")
         by_module.setdefault(function.module, function)
     baseline = ImportTiming(BASELINE)
+    floor = {"boto3_powertools_tracer": ImportTiming(FLOOR), "boto3_powertools_no_tracer": ImportTiming(FLOOR)}
     timings = {module: ImportTiming(module) for module in by_module}
     pair_ratios: dict[str, list[float]] = {module: [] for module in by_module}
     base: tuple[float, float] = (0.0, 0.0)
@@ -119,6 +130,11 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
             sample = _time_import(module, function.asset_dir, env, python)
             timings[module].add(sample)
             pair_ratios[module].append(sample[1] / base[1])
+            if index == 0:  # once a round: the shared floor, with and without the Tracer
+                floor["boto3_powertools_tracer"].add(_time_import(FLOOR, function.asset_dir, env, python))
+                floor["boto3_powertools_no_tracer"].add(
+                    _time_import(FLOOR, function.asset_dir, {**env, **TRACER_OFF}, python)
+                )
     handlers = {}
     for module, timing in timings.items():
         handlers[by_module[module].short_name] = {
@@ -143,8 +159,33 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
         "handlers": handlers,
         "worst_handler": worst,
         "cold_import_ratio_max": handlers[worst]["ratio"],
+        # The floor every handler shares (boto3 + Powertools + the Tracer), as a ratio to boto3.
+        "floor_ratio": {name: round(timing.median_ms / baseline.median_ms, 3) for name, timing in floor.items()},
         # Context, not a goal: the max of 15 noisy medians sits above the typical handler.
         "cold_import_ratio_median": round(statistics.median(ratios), 3),
+    }
+
+
+def precompiled(function: FunctionInfo, repeats: int, python: str = sys.executable) -> dict[str, float]:
+    """The handler's cold import with its asset's bytecode compiled ahead (a copy of the asset, compileall with
+    unchecked hashes, as a build step would ship it) next to the asset as it uploads today, each over an
+    interleaved boto3 baseline: how much of the figure is compiling our own modules on every cold start."""
+    assert function.asset_dir is not None
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "task"
+        shutil.copytree(function.asset_dir, copy)
+        compileall.compile_dir(copy, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        baseline = ImportTiming(BASELINE)
+        source, compiled = ImportTiming(function.module), ImportTiming(function.module)
+        env = lambda_environment(function, function.asset_dir)
+        compiled_env = lambda_environment(function, copy)
+        for _ in range(repeats):
+            baseline.add(_time_import(BASELINE, function.asset_dir, env, python))
+            source.add(_time_import(function.module, function.asset_dir, env, python))
+            compiled.add(_time_import(function.module, copy, compiled_env, python))
+    return {
+        "from_source_ratio": round(source.median_ms / baseline.median_ms, 3),
+        "precompiled_ratio": round(compiled.median_ms / baseline.median_ms, 3),
     }
 
 
