@@ -38,9 +38,15 @@ def judge(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {goal.key: goal.judge(document.get(goal.key)) for goal in GOALS}
 
 
+# Blocks other commands write into the same file (`make burst`: bench/burst.py): a bench run keeps them.
+WRITTEN_BY_OTHERS = ("burst",)
+
+
 def write(document: Mapping[str, Any], path: Path) -> None:
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    kept = {key: previous[key] for key in WRITTEN_BY_OTHERS if key in previous and key not in document}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    path.write_text(json.dumps({**document, **kept}, indent=2, sort_keys=False) + "\n")
 
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bench import meter, report
 
 
@@ -46,6 +48,8 @@ def test_closing_note_explains_a_missed_goal_and_is_quiet_about_met_ones():
             "baseline_median_cpu_ms": 150.0,
             "handlers": {"refund_payment": {"median_cpu_ms": 225.0}},
             "extra_over_boto3": [{"package": "aws_xray_sdk", "self_ms": 18.0}],
+            "floor_ratio": {"boto3_powertools_no_tracer": 1.04, "boto3_powertools_tracer": 1.16},
+            "bytecode": {"refund_payment": {"from_source_ratio": 1.5, "precompiled_ratio": 1.38}},
         },
         "throughput": {
             "sandbox_median_ms_per_order": 150.0,
@@ -59,4 +63,14 @@ def test_closing_note_explains_a_missed_goal_and_is_quiet_about_met_ones():
     text = "\n".join(notes.closing(document))
     assert "Cold import MISSED" in text and "aws_xray_sdk 18.0 ms" in text
     assert notes.COLD_IMPORT_TRIED in text
+    # The shared floor and the share of compiling our own code are reported from the run's figures.
+    assert "Logger/Metrics 1.04x boto3" in text and "botocore patched) 1.16x" in text
+    assert "refund_payment: 1.5x with our modules compiled at import" in text and "1.38x with bytecode" in text
     assert "Sandbox/direct met" in text and notes.SANDBOX_TRIED not in text
+
+
+def test_a_bench_run_keeps_the_burst_block_and_replaces_its_own(tmp_path):
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps({"burst": {"lost": 0}, "cold_import_ratio_max": 9.0}))
+    report.write({"cold_import_ratio_max": 1.2}, path)
+    assert json.loads(path.read_text()) == {"cold_import_ratio_max": 1.2, "burst": {"lost": 0}}
