@@ -1,0 +1,178 @@
+"""The import graph (issue 12): no cycle, the Lambda kernel (lambdas/shared) imports no feature, and no
+module imports another module's private names (``from x import _name`` or ``x._name``).
+
+Every import counts, a function's lazy ones too. The checker is tried on a small tree with each fault first,
+so a checker that finds nothing cannot pass for a clean graph.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("lambdas", "infra", "orderctl", "sandbox", "bench", "tools")  # tests/ may reach into what it tests
+KERNEL = "lambdas.shared"
+
+
+@dataclass
+class Graph:
+    imports: dict[str, set[str]] = field(default_factory=dict)  # module -> project modules it imports
+    private: list[str] = field(default_factory=list)  # "importer: module._name"
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def read_graph(root: Path, packages: tuple[str, ...] = PACKAGES) -> Graph:
+    paths = {module_name(root, p): p for pkg in packages for p in (root / pkg).rglob("*.py")}
+    if (root / "app.py").exists():
+        paths["app"] = root / "app.py"
+
+    def project_module(name: str) -> str | None:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = Graph()
+    for module, path in paths.items():
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        imported: set[str] = set()
+        aliases: dict[str, str] = {}  # a name bound to a project module -> that module
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if target := project_module(alias.name):
+                        imported.add(target)
+                        if alias.asname:
+                            aliases[alias.asname] = target
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    target = full if full in paths else project_module(base)
+                    if target is None:
+                        continue
+                    imported.add(target)
+                    if target == full:
+                        aliases[alias.asname or alias.name] = target
+                    elif _private(alias.name) and target != module:
+                        graph.private.append(f"{module}: from {target} import {alias.name}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and _private(node.attr):
+                target = aliases.get(node.value.id)
+                if target and target != module:
+                    graph.private.append(f"{module}: {target}.{node.attr}")
+        imported.discard(module)
+        graph.imports[module] = imported
+    return graph
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def cycles(imports: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(imports):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(imports[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(imports.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def kernel_imports_of_features(imports: dict[str, set[str]]) -> list[str]:
+    def in_kernel(name: str) -> bool:
+        return name == KERNEL or name.startswith(f"{KERNEL}.")
+
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in imports.items()
+        if in_kernel(module)
+        for target in targets
+        if target.startswith("lambdas.") and not in_kernel(target)
+    )
+
+
+def test_the_checker_finds_each_fault(tmp_path: Path) -> None:
+    files = {
+        "lambdas/__init__.py": "",
+        "lambdas/shared/__init__.py": "",
+        "lambdas/shared/model.py": "def f() -> None:\n    from lambdas.feature import logic\n",
+        "lambdas/feature/__init__.py": "",
+        "lambdas/feature/logic.py": "import lambdas.feature.store as s\nfrom . import store\nX = s._SECRET\n",
+        "lambdas/feature/store.py": "from lambdas.feature.logic import X\n_SECRET = 1\n",
+        "infra/__init__.py": "",
+        "infra/a.py": "from infra.b import _helper\n",
+        "infra/b.py": "def _helper() -> None: ...\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    graph = read_graph(tmp_path, ("lambdas", "infra"))
+    assert cycles(graph.imports) == [["lambdas.feature.logic", "lambdas.feature.store"]]
+    assert kernel_imports_of_features(graph.imports) == ["lambdas.shared.model -> lambdas.feature.logic"]
+    assert sorted(graph.private) == [
+        "infra.a: from infra.b import _helper",
+        "lambdas.feature.logic: lambdas.feature.store._SECRET",
+    ]
+
+
+GRAPH = read_graph(ROOT)
+
+
+def test_the_graph_covers_the_project() -> None:
+    assert {"sandbox.account", "sandbox.server", "infra.workflow", "orderctl.events", f"{KERNEL}.events"} <= set(
+        GRAPH.imports
+    )
+    assert "sandbox.account" in GRAPH.imports["sandbox.server"] or "sandbox.server" in GRAPH.imports["sandbox.account"]
+
+
+def test_no_import_cycle() -> None:
+    assert cycles(GRAPH.imports) == []
+
+
+def test_the_kernel_imports_no_feature() -> None:
+    assert kernel_imports_of_features(GRAPH.imports) == []
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    assert GRAPH.private == []
