@@ -43,11 +43,11 @@ CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
 
 
 def business_metric(
-    name: str, statistic: str = "Sum", label: str | None = None, period: Duration = PERIOD
+    namespace: str, name: str, statistic: str = "Sum", label: str | None = None, period: Duration = PERIOD
 ) -> cloudwatch.Metric:
-    """A Powertools metric of our handlers (namespace and the ``service`` dimension Powertools adds)."""
+    """A Powertools metric of our handlers in the stage's `namespace` (with the ``service`` dimension it adds)."""
     return cloudwatch.Metric(
-        namespace=constants.METRICS_NAMESPACE,
+        namespace=namespace,
         metric_name=name,
         dimensions_map={"service": constants.SERVICE_NAME},
         statistic=statistic,
@@ -94,11 +94,13 @@ def watched_queues(subscribers: Subscribers, warehouses: WarehouseQueues) -> lis
 
 
 class Alarms:
-    """The alarm topic (built in `scope`) and the alarms on it, wherever in the stack they are made."""
+    """The alarm topic (built in `scope`) and the alarms on it, wherever in the stack they are made; `namespace`
+    is the stage's, of the metrics our functions publish and the stack derives (names.metrics_namespace)."""
 
-    def __init__(self, scope: Construct, on_call_email: str | None, prefix: str) -> None:
+    def __init__(self, scope: Construct, on_call_email: str | None, prefix: str, namespace: str) -> None:
         self._scope = scope
         self._prefix = prefix
+        self.namespace = namespace
         self.topic = self._topic(on_call_email)
         # The alarms made in the topic's own scope (the workflow's, subscribers', queues', reviews').
         self.alarms: list[cloudwatch.Alarm] = []
@@ -180,14 +182,14 @@ class Alarms:
         return topic
 
 
-def count_failed_orders(scope: Construct, workflow: OrderWorkflow) -> None:
+def count_failed_orders(scope: Construct, workflow: OrderWorkflow, namespace: str) -> None:
     """The two metric filters on the execution log: failed orders by reason, and the unexpected ones."""
     logs.MetricFilter(
         scope,
         "FailedOrdersByReason",
         log_group=workflow.execution_log,
         filter_pattern=failed_execution_pattern(),
-        metric_namespace=constants.METRICS_NAMESPACE,
+        metric_namespace=namespace,
         metric_name=names.METRIC_ORDERS_FAILED,
         metric_value="1",
         dimensions={names.METRIC_ERROR_DIMENSION: "$.details.error"},
@@ -197,18 +199,18 @@ def count_failed_orders(scope: Construct, workflow: OrderWorkflow) -> None:
         "UnexpectedFailures",
         log_group=workflow.execution_log,
         filter_pattern=failed_execution_pattern(constants.BUSINESS_ERRORS),
-        metric_namespace=constants.METRICS_NAMESPACE,
+        metric_namespace=namespace,
         metric_name=names.METRIC_ORDERS_FAILED_UNEXPECTEDLY,
         metric_value="1",
         default_value=0,
     )
 
 
-def failed_orders_by_reason() -> cloudwatch.MathExpression:
+def failed_orders_by_reason(namespace: str) -> cloudwatch.MathExpression:
     """One line per named error, from the FailedOrdersByReason filter."""
     return cloudwatch.MathExpression(
         expression=(
-            f"SEARCH('{{{constants.METRICS_NAMESPACE},{names.METRIC_ERROR_DIMENSION}}} "
+            f"SEARCH('{{{namespace},{names.METRIC_ERROR_DIMENSION}}} "
             f"MetricName=\"{names.METRIC_ORDERS_FAILED}\"', 'Sum', {int(PERIOD.to_seconds())})"
         ),
         label="",
@@ -219,7 +221,7 @@ def failed_orders_by_reason() -> cloudwatch.MathExpression:
 def add_order_alarms(alarms: Alarms, workflow: OrderWorkflow) -> None:
     """Unexpected failures (at once) and the failure rate of the orders started."""
     unexpected = cloudwatch.Metric(
-        namespace=constants.METRICS_NAMESPACE,
+        namespace=alarms.namespace,
         metric_name=names.METRIC_ORDERS_FAILED_UNEXPECTEDLY,
         statistic="Sum",
         period=PERIOD,
@@ -281,10 +283,10 @@ def add_delivery_alarms(alarms: Alarms, subscribers: Subscribers, watched: list[
 NOTIFICATIONS = "notifications"
 
 
-def emails_not_sent() -> cloudwatch.Metric:
+def emails_not_sent(namespace: str) -> cloudwatch.Metric:
     """E-mails SES refused for good (lambdas/subscribers/notifications): Powertools adds the subscriber dimension."""
     return cloudwatch.Metric(
-        namespace=constants.METRICS_NAMESPACE,
+        namespace=namespace,
         metric_name=constants.METRIC_EMAILS_NOT_SENT,
         dimensions_map={"service": constants.SERVICE_NAME, "subscriber": NOTIFICATIONS},
         statistic="Sum",
@@ -296,7 +298,7 @@ def add_email_alarm(alarms: Alarms) -> None:
     """One alarm when SES refuses e-mails for good (recorded NOT_SENT, never retried, never dead-lettered)."""
     alarms.add(
         "EmailsNotSent",
-        emails_not_sent(),
+        emails_not_sent(alarms.namespace),
         threshold=1,
         description="SES refused an e-mail for good (an unverified recipient while the account is in the SES "
         "sandbox, an address SES cannot send to, the MAIL FROM domain not verified). It is recorded as NOT_SENT "

@@ -85,14 +85,16 @@ class OperationsDashboard:
                 ],
                 width=third,
             ),
-            cloudwatch.GraphWidget(title="Failed orders by reason", left=[failed_orders_by_reason()], width=third),
+            cloudwatch.GraphWidget(
+                title="Failed orders by reason", left=[failed_orders_by_reason(alarms.namespace)], width=third
+            ),
             cloudwatch.GraphWidget(
                 title="Business: orders completed, reviews requested, revenue",
                 left=[
-                    business_metric(constants.METRIC_ORDERS_COMPLETED, label="orders completed"),
-                    business_metric(constants.METRIC_REVIEWS_REQUESTED, label="reviews requested"),
+                    business_metric(alarms.namespace, constants.METRIC_ORDERS_COMPLETED, label="orders completed"),
+                    business_metric(alarms.namespace, constants.METRIC_REVIEWS_REQUESTED, label="reviews requested"),
                 ],
-                right=[business_metric(constants.METRIC_REVENUE_CENTS, label="revenue (cents)")],
+                right=[business_metric(alarms.namespace, constants.METRIC_REVENUE_CENTS, label="revenue (cents)")],
                 width=third,
             ),
         )

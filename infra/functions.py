@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import nag, regions
+from infra import nag, names, regions
 from infra.config import LAMBDA_TIMEOUT_SECONDS, StackConfig
 from infra.names import ENV_POWERTOOLS_NAMESPACE, ENV_POWERTOOLS_SERVICE
 from lambdas.shared import constants
@@ -88,7 +88,7 @@ class FunctionFactory:
         )
         env = {
             ENV_POWERTOOLS_SERVICE: constants.SERVICE_NAME,
-            ENV_POWERTOOLS_NAMESPACE: constants.METRICS_NAMESPACE,
+            ENV_POWERTOOLS_NAMESPACE: names.metrics_namespace(self._config.stage),
             "POWERTOOLS_LOG_LEVEL": "INFO",
             **(environment or {}),
         }

@@ -19,6 +19,13 @@ OUR_EVENT_SOURCES = (constants.EVENT_SOURCE,)
 stack_name = constants.stack_name
 
 
+def metrics_namespace(stage: str) -> str:
+    """The CloudWatch namespace of a stage's own metrics: its stack's name, so two stages in one account keep
+    their metrics, and the alarms and graphs on them, apart. The functions get it in their environment
+    (ENV_POWERTOOLS_NAMESPACE, where Powertools reads it); the alarms, metric filters and dashboard use it."""
+    return stack_name(stage)
+
+
 def name_prefix(stage: str) -> str:
     """What alarm, dashboard and schema registry names start with: "OrderProcessing-<stage>"."""
     return f"{constants.STACK_NAME}-{stage}"

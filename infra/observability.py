@@ -33,8 +33,9 @@ class Observability(Construct):
         warehouses: WarehouseQueues,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarms = Alarms(self, config.on_call_email, names.name_prefix(config.stage))
-        count_failed_orders(self, workflow)
+        namespace = names.metrics_namespace(config.stage)
+        self.alarms = Alarms(self, config.on_call_email, names.name_prefix(config.stage), namespace)
+        count_failed_orders(self, workflow, namespace)
         self.review_monitor = ReviewMonitor(self, config, functions, tables, workflow)
         add_order_alarms(self.alarms, workflow)
         self.review_monitor.add_alarm(self.alarms)

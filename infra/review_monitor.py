@@ -15,6 +15,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
+from infra import names
 from infra.alarms import Alarms, business_metric
 from infra.config import REVIEW_MONITOR_INTERVAL_MINUTES, REVIEW_WAIT_ALARM_FRACTION, StackConfig
 from infra.data import OrderTables
@@ -55,9 +56,12 @@ class ReviewMonitor:
         )
         self.review_timeout_seconds = config.review_timeout_seconds
         self.wait_threshold = int(config.review_timeout_seconds * REVIEW_WAIT_ALARM_FRACTION)
-        self.reviews_waiting = business_metric(constants.METRIC_REVIEWS_WAITING, "Maximum", "reviews waiting")
+        namespace = names.metrics_namespace(config.stage)
+        self.reviews_waiting = business_metric(
+            namespace, constants.METRIC_REVIEWS_WAITING, "Maximum", "reviews waiting"
+        )
         self.oldest_review = business_metric(
-            constants.METRIC_OLDEST_REVIEW_WAIT, "Maximum", "Oldest review waiting (s)"
+            namespace, constants.METRIC_OLDEST_REVIEW_WAIT, "Maximum", "Oldest review waiting (s)"
         )
 
     def add_alarm(self, alarms: Alarms) -> cloudwatch.Alarm:

@@ -122,6 +122,7 @@ class Sweeper(Construct):
             targets=[targets.LambdaFunction(self.function, retry_attempts=0)],  # the next run comes soon anyway
         )
         CfnOutput(stack, logic.OUTPUT_REPAIRS_TABLE, value=self.repairs.table_name)
+        self._namespace = observability.alarms.namespace
         self.alarms = self._alarms(observability.alarms)
         self._dashboard(observability.dashboard)
 
@@ -158,7 +159,7 @@ class Sweeper(Construct):
         grant_publish(bus, function, constants.EVENT_SOURCE)  # OrderFailed, when the workflow could not publish it
 
     def _metric(self, name: str) -> cloudwatch.Metric:
-        return business_metric(name, "Maximum", period=INTERVAL)
+        return business_metric(self._namespace, name, "Maximum", period=INTERVAL)
 
     def _alarms(self, alarms: Alarms) -> list[cloudwatch.Alarm]:
         stuck = [

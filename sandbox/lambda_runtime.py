@@ -178,7 +178,16 @@ _METRICS_STATE: dict[str, Callable[[Any], Any]] = {
     "dimension_sets": lambda provider: [],
     "metadata_set": lambda provider: {},
     "timestamp": lambda provider: None,
+    # Powertools reads the namespace from the environment once, when the module is imported: here one import
+    # serves every function that runs the handler (two stages' alike), so each invocation reads its own.
+    "namespace": lambda provider: _environment_namespace() or vars(provider).get("namespace"),
 }
+
+
+def _environment_namespace() -> str | None:
+    from aws_lambda_powertools.shared.constants import METRICS_NAMESPACE_ENV
+
+    return os.environ.get(METRICS_NAMESPACE_ENV)
 
 
 def _isolate_powertools_metrics(on: bool) -> None:

@@ -14,7 +14,6 @@ from typing import Final
 # Service identity
 # ---------------------------------------------------------------------------
 SERVICE_NAME: Final = "orders"
-METRICS_NAMESPACE: Final = "OrderProcessing"
 STACK_NAME: Final = "OrderProcessing"
 # A stage (`cdk deploy -c stage=NAME`) is an independent copy of the stack; the default one keeps STACK_NAME.
 DEFAULT_STAGE: Final = "dev"
@@ -253,7 +252,8 @@ OUTPUT_AUDIT_CHECKPOINT_BUCKET: Final = "AuditCheckpointBucketName"
 # ---------------------------------------------------------------------------
 # Observability (infra/observability.py, lambdas/review_monitor, orderctl)
 # ---------------------------------------------------------------------------
-# Powertools business metrics (namespace METRICS_NAMESPACE, dimension service=SERVICE_NAME).
+# Powertools business metrics (dimension service=SERVICE_NAME), in the stage's namespace: the stack sets it in
+# every function's environment (POWERTOOLS_METRICS_NAMESPACE, infra/names.py metrics_namespace).
 METRIC_ORDERS_COMPLETED: Final = "OrdersCompleted"
 METRIC_REVENUE_CENTS: Final = "RevenueCents"
 METRIC_REVIEWS_REQUESTED: Final = "ReviewsRequested"

@@ -18,7 +18,9 @@ logger = Logger(service=constants.SERVICE_NAME)
 # Patch only botocore (our only outbound calls): the default patch_all imports every library X-Ray
 # supports that happens to be installed (requests, sqlite3, SQLAlchemy...), a cold-start cost for nothing.
 tracer = Tracer(service=constants.SERVICE_NAME, patch_modules=("botocore",))
-metrics = Metrics(namespace=constants.METRICS_NAMESPACE, service=constants.SERVICE_NAME)
+# The namespace is the stage's, from POWERTOOLS_METRICS_NAMESPACE (the stack sets it): two stages in one account
+# must not add up each other's orders.
+metrics = Metrics(service=constants.SERVICE_NAME)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -55,3 +55,13 @@ def own_functions(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
         handler = str(functions[name]["Properties"].get("Handler", ""))
         assert not handler.startswith("lambdas."), f"{name} runs our code ({handler}): it is ours, not CDK's"
     return {name: f for name, f in functions.items() if name not in providers}
+
+
+def flatten(value: Any) -> str:
+    """A template value as text: Fn::Join parts joined, other intrinsics as {Ref:...} JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(flatten(p) for p in parts)
+    return json.dumps(value, sort_keys=True)

@@ -12,11 +12,12 @@ import pytest
 from infra import config, names
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants
-from tests.infra.synth_support import own_functions
+from tests.infra.synth_support import flatten, own_functions
 from tests.synth import Synthesized, synthesize
 
 ALARM = "AWS::CloudWatch::Alarm"
 PREFIX = names.name_prefix("dev")  # alarm names: OrderProcessing-<stage>-<id>
+NAMESPACE = names.metrics_namespace("dev")  # the stage's metrics (tests/infra/test_stages.py: one per stage)
 
 
 def by_id(synthesized: Synthesized, resource_type: str, prefix: str) -> dict[str, dict[str, Any]]:
@@ -31,16 +32,6 @@ def one_id(synthesized: Synthesized, resource_type: str, prefix: str) -> str:
 def alarm(synthesized: Synthesized, name: str) -> dict[str, Any]:
     (found,) = [a["Properties"] for a in synthesized.resources(ALARM).values() if a["Properties"]["AlarmName"] == name]
     return found
-
-
-def flatten(value: Any) -> str:
-    """A template value as text: Fn::Join parts joined, other intrinsics as {Ref:...} JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(flatten(p) for p in parts)
-    return json.dumps(value, sort_keys=True)
 
 
 # -- a small evaluator of CloudWatch Logs JSON filter patterns (the subset the stack uses) ------------
@@ -156,7 +147,7 @@ def test_failed_orders_are_counted_by_reason_from_the_execution_log(synthesized:
     assert by_reason["LogGroupName"] == log_group
     (transform,) = by_reason["MetricTransformations"]
     assert transform["Dimensions"] == [{"Key": names.METRIC_ERROR_DIMENSION, "Value": "$.details.error"}]
-    assert (transform["MetricNamespace"], transform["MetricValue"]) == (constants.METRICS_NAMESPACE, "1")
+    assert (transform["MetricNamespace"], transform["MetricValue"]) == (NAMESPACE, "1")
     declined = execution_log_event("ExecutionFailed", error=constants.ERROR_PAYMENT_DECLINED, cause="declined")
     assert matches(by_reason["FilterPattern"], declined)
     assert not matches(by_reason["FilterPattern"], execution_log_event("ExecutionSucceeded", output="{}"))
@@ -189,7 +180,7 @@ def test_a_review_waiting_half_its_timeout_alarms_and_so_does_a_silent_monitor(s
     assert stat["Metric"] == {
         "Dimensions": [{"Name": "service", "Value": constants.SERVICE_NAME}],
         "MetricName": constants.METRIC_OLDEST_REVIEW_WAIT,
-        "Namespace": constants.METRICS_NAMESPACE,
+        "Namespace": NAMESPACE,
     }
     assert stat["Stat"] == "Maximum"
     assert props["Threshold"] == constants.DEFAULT_REVIEW_TIMEOUT_SECONDS * config.REVIEW_WAIT_ALARM_FRACTION
@@ -250,7 +241,7 @@ def test_the_dashboard_shows_orders_reviews_subscribers_queues_and_durations(syn
         assert f'"title":"{title}"' in body
     for metric in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed"):
         assert metric in body
-    assert f"SEARCH('{{{constants.METRICS_NAMESPACE},{names.METRIC_ERROR_DIMENSION}}} " in body
+    assert f"SEARCH('{{{NAMESPACE},{names.METRIC_ERROR_DIMENSION}}} " in body
     for name in (constants.METRIC_REVIEWS_WAITING, constants.METRIC_OLDEST_REVIEW_WAIT,
                  constants.METRIC_ORDERS_COMPLETED, constants.METRIC_REVENUE_CENTS):  # fmt: skip
         assert f'"{name}"' in body

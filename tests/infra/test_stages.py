@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from infra import config, names
 from infra.config import StackConfig
 from lambdas.shared import constants
 from orderctl.__main__ import main as orderctl_main
-from tests.infra.synth_support import synthesize_for
+from tests.infra.synth_support import flatten, own_functions, synthesize_for
 from tests.synth import Synthesized
 
 # Properties that name a resource in its account (and region): two stages must not share one.
@@ -122,6 +123,45 @@ def test_prod_takes_its_settings_from_cdk_json(synthesized: Synthesized, prod: S
     assert (
         synthesized.one("AWS::SES::EmailIdentity")["Properties"]["EmailIdentity"] == config.DEFAULT_NOTIFICATION_SENDER
     )
+
+
+def metric_namespaces(synthesized: Synthesized) -> set[str]:
+    """Every CloudWatch namespace of our own metrics the template names: what the functions publish under
+    (Powertools' environment variable), the metric filters' and the alarms' namespaces, the dashboard's
+    graphs and searches. AWS's own namespaces (AWS/Lambda, AWS/States...) are left out."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("Namespace", "MetricNamespace", names.ENV_POWERTOOLS_NAMESPACE) and isinstance(item, str):
+                    found.add(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(synthesized.template["Resources"])
+    for dashboard in synthesized.resources("AWS::CloudWatch::Dashboard").values():
+        body = flatten(dashboard["Properties"]["DashboardBody"])
+        found.update(re.findall(r"SEARCH\('\{([^,}]+)", body))  # SEARCH('{namespace,dimension} ...')
+        found.update(re.findall(r'"metrics":\[\["([^"]+)"', body))  # a graph's first metric: [namespace, name, ...]
+    return {namespace for namespace in found if not namespace.startswith("AWS/")}
+
+
+def test_each_stage_publishes_and_alarms_on_metrics_in_a_namespace_of_its_own(
+    synthesized: Synthesized, prod: Synthesized
+) -> None:
+    # Two stages in one account: one namespace would add prod's orders to dev's alarms and dashboard.
+    assert metric_namespaces(synthesized) == {names.metrics_namespace("dev")}
+    assert metric_namespaces(prod) == {names.metrics_namespace("prod")}
+    assert names.metrics_namespace("dev") != names.metrics_namespace("prod")
+    for stage, found in (("dev", synthesized), ("prod", prod)):
+        functions = own_functions(found)
+        assert functions, stage
+        for function_id, properties in functions.items():
+            variables = properties["Properties"]["Environment"]["Variables"]
+            assert variables[names.ENV_POWERTOOLS_NAMESPACE] == names.metrics_namespace(stage), function_id
 
 
 def _config(context: dict[str, Any]) -> StackConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +12,12 @@ from sandbox.lambda_runtime import FunctionSpec, Invocation
 from tests.sandbox import metrics_handlers as handlers
 
 
-def _spec(handler: str) -> FunctionSpec:
+def _spec(handler: str, namespace: str = "Test", name: str | None = None) -> FunctionSpec:
     return FunctionSpec(
-        name=handler,
+        name=name or handler,
         arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{handler}",
         handler=f"tests.sandbox.metrics_handlers.{handler}",
-        environment={"POWERTOOLS_METRICS_NAMESPACE": "Test", "POWERTOOLS_SERVICE_NAME": "test"},
+        environment={"POWERTOOLS_METRICS_NAMESPACE": namespace, "POWERTOOLS_SERVICE_NAME": "test"},
         timeout_seconds=10,
         memory_mb=128,
         region="eu-west-1",
@@ -47,6 +48,22 @@ def test_one_invocations_flush_does_not_take_another_invocations_metrics() -> No
     assert not quick.errored and not slow[0].errored, (quick.payload, slow[0].payload)
     assert '"QuickMetric"' in quick.logs and '"SlowMetric"' not in quick.logs
     assert '"SlowMetric"' in slow[0].logs
+
+
+def namespaces(logs: str) -> set[str]:
+    """The namespaces of an invocation's EMF lines."""
+    documents = [json.loads(line) for line in logs.splitlines() if '"_aws"' in line]
+    return {d["Namespace"] for document in documents for d in document["_aws"]["CloudWatchMetrics"]}
+
+
+def test_each_function_publishes_in_the_namespace_of_its_own_environment() -> None:
+    # Two stages' functions run one handler: one import serves both here, where in Lambda each function has
+    # containers of its own, whose Powertools read that function's POWERTOOLS_METRICS_NAMESPACE.
+    with runtime():
+        first = lambda_runtime.invoke(_spec("quick_metric", "Stage-a", name="a"), {})
+        second = lambda_runtime.invoke(_spec("quick_metric", "Stage-b", name="b"), {})
+        again = lambda_runtime.invoke(_spec("quick_metric", "Stage-a", name="a"), {})
+    assert [namespaces(i.logs) for i in (first, second, again)] == [{"Stage-a"}, {"Stage-b"}, {"Stage-a"}]
 
 
 def test_metrics_work_as_before_once_the_sandbox_is_gone() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
 
+from infra.names import ENV_POWERTOOLS_NAMESPACE
 from lambdas.record_accounting import handler as accounting_handler
 from lambdas.shared import constants
 from lambdas.wait_for_payment_review import handler as request_handler
@@ -21,7 +23,8 @@ def emitted_metrics(output: str) -> dict[str, float]:
             continue
         document = json.loads(line)
         for directive in document["_aws"]["CloudWatchMetrics"]:
-            assert directive["Namespace"] == constants.METRICS_NAMESPACE
+            # The stage's namespace, which the stack puts in the function's environment (tests/conftest.py here).
+            assert directive["Namespace"] == os.environ[ENV_POWERTOOLS_NAMESPACE]
             for metric in directive["Metrics"]:
                 values[metric["Name"]] = sum(document[metric["Name"]])
     return values

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from infra.names import ENV_POWERTOOLS_NAMESPACE
 from lambdas.review_monitor import handler as monitor_handler
 from lambdas.review_monitor.logic import review_metrics, waiting_review, waiting_reviews
 from lambdas.shared import constants
@@ -109,5 +111,5 @@ def test_the_handler_reports_both_metrics(
     (emf,) = emitted
     names = {m["Name"]: m["Unit"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert names == {constants.METRIC_REVIEWS_WAITING: "Count", constants.METRIC_OLDEST_REVIEW_WAIT: "Seconds"}
-    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == constants.METRICS_NAMESPACE
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == os.environ[ENV_POWERTOOLS_NAMESPACE]  # the stage's
     assert emf[constants.METRIC_REVIEWS_WAITING] == [1.0]
