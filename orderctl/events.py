@@ -2,6 +2,8 @@
 
 - replay: archived events of a time window, sent again to one rule only (EventBridge StartReplay
   with the rule as its only FilterArn): a new subscriber learns the past, the others hear nothing.
+  EventBridge does not say how many events a replay sends; orderctl counts the audit trail's events
+  of the window that the rule's pattern matches (EventBridge's TestEventPattern decides).
 - redrive: the events a subscriber gave up on (its dead-letter queue), handed to its function again
   once the cause is fixed. Each is deleted only when the function took it; subscribers are
   idempotent, so an event they had in fact applied changes nothing.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
+from lambdas.subscribers.audit.store import AuditTable
 from orderctl import render
 from orderctl.errors import UsageError
 from orderctl.stack import DeployedStack
@@ -26,6 +30,10 @@ from orderctl.stack import DeployedStack
 _RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d)$")
 _UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86_400}
 REPLAY_DONE = {"COMPLETED", "FAILED", "CANCELLED"}
+COUNT_MEANS = (
+    "the replay sends these (EventBridge reports no count), plus any the audit trail does not hold: "
+    "marketplace events, a publish retried, events not audited yet"
+)
 # How long a message being redriven stays hidden from other readers of the queue.
 REDRIVE_VISIBILITY_SECONDS = 120
 
@@ -64,6 +72,41 @@ def resolve_rule(stack: DeployedStack, rule: str) -> tuple[str, str]:
     return described["Name"], described["Arn"]
 
 
+def audited_events(records: Iterable[Mapping[str, Any]], start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """The audit trail's events of the window [start, end] (their time, as StartReplay reads it), rebuilt
+    as EventBridge events (personal data redacted, as the trail keeps them; account and region filled in
+    by the caller)."""
+    for record in records:
+        moment = datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00"))
+        if start <= moment <= end:
+            yield {
+                "id": record["eventId"] or record["eventKey"],
+                "source": record["source"],
+                "detail-type": record["detailType"],
+                "time": record["eventTime"],
+                "resources": [],
+                "detail": json.loads(record["detail"]),
+            }
+
+
+def count_matching(stack: DeployedStack, rule_arn: str, start: datetime, end: datetime) -> int:
+    """How many of the audit trail's events of the window the rule's pattern matches."""
+    # arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME
+    _, _, _, region, account, resource = rule_arn.split(":", 5)
+    bus, _, name = resource.removeprefix("rule/").rpartition("/")
+    events = stack.client("events")
+    pattern = events.describe_rule(Name=name, EventBusName=bus or "default")["EventPattern"]
+    trail = AuditTable(stack.table(stack.subscriber_output("audit", constants.OUTPUT_SUBSCRIBER_TABLE)))
+    return sum(
+        bool(
+            events.test_event_pattern(
+                EventPattern=pattern, Event=json.dumps(event | {"account": account, "region": region})
+            )["Result"]
+        )
+        for event in audited_events(trail.records(), start, end)
+    )
+
+
 def replay(
     stack: DeployedStack,
     rule: str,
@@ -88,6 +131,7 @@ def replay(
         EventEndTime=end,
         Destination={"Arn": stack.output(constants.OUTPUT_EVENT_BUS_ARN), "FilterArns": [rule_arn]},
     )
+    matching = count_matching(stack, rule_arn, start, end)
     described = events.describe_replay(ReplayName=name)
     deadline = time.monotonic() + (wait or 0)
     while wait is not None and described["State"] not in REPLAY_DONE and time.monotonic() < deadline:
@@ -101,6 +145,7 @@ def replay(
         "eventStartTime": render.iso(start),
         "eventEndTime": render.iso(end),
         "stateReason": described.get("StateReason"),
+        "auditedEventsMatching": matching,
     }
     lines = [
         f"Replay {name}: {state}",
@@ -108,6 +153,7 @@ def replay(
             [
                 ("events", f"archived from {render.when(start, now)} to {render.when(end, now)}"),
                 ("to", f"{label} only (rule {rule_arn})"),
+                ("count", f"{matching} event(s) of the audit trail in the window match the rule: {COUNT_MEANS}"),
             ]
         ),
     ]

@@ -3,7 +3,8 @@
     base             the registry (Fix, FIXES, applied, suspended) and the hooks the sandbox sets
     cloudformation   deploying a CDK template: generated names, archives, bus Ref, state machines, missing types
     awslambda        handlers run in-process; DeadLetterConfig kept
-    eventbridge      Lambda targets delivered, DISABLED rules skipped; replay filters and window
+    eventbridge      Lambda targets delivered, DISABLED rules skipped; replay filters and window;
+                     TestEventPattern
     dynamodb         each request atomic under threads
     core             backend lookups without the process-wide lock
     stepfunctions    interpreter speed, time on the sandbox clock, callbacks, input quota, integration

@@ -1,5 +1,6 @@
 """EventBridge: Lambda targets are delivered (by the sandbox's delivery engine, sandbox/events.py), DISABLED
-rules are skipped, and a replay reaches only the chosen rules with the events of its time window."""
+rules are skipped, a replay reaches only the chosen rules with the events of its time window, and
+TestEventPattern answers."""
 
 from __future__ import annotations
 
@@ -76,4 +77,34 @@ register(
             '"account": "<account>", "region": "<region>", "resources": <resources>, "detail": <detail>}'
         )
     },
+)
+
+
+# "Event: The event, in JSON format, to test against the event pattern. The JSON must follow the format
+# specified in AWS Events, and the following fields are mandatory: id, account, source, time, region,
+# resources, detail-type." (EventBridge API, TestEventPattern)
+_EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+
+
+def _test_event_pattern(self: Any) -> str:
+    import json
+
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.models import EventPattern
+
+    try:
+        event = json.loads(self._get_param("Event"))
+    except (TypeError, ValueError):
+        event = None
+    if not isinstance(event, dict) or any(name not in event for name in _EVENT_FIELDS):
+        raise JsonRESTError("ValidationException", "Parameter Event is not valid.")
+    matches = EventPattern.load(self._get_param("EventPattern")).matches_event(cast(Any, event))  # a TypedDict in moto
+    return json.dumps({"Result": matches})
+
+
+register(
+    "events-test-event-pattern",
+    "TestEventPattern answers an empty body (the action is a stub): no Result, so whether an event "
+    "matches a rule's pattern cannot be asked.",
+    {("moto.events.responses:EventsHandler", "test_event_pattern"): _test_event_pattern},
 )

@@ -157,3 +157,41 @@ def test_events_target_account_without_fix(account: Sandbox) -> None:
 
 def test_events_target_account_with_fix(account: Sandbox) -> None:
     assert _account_on_a_queue(account, "fix-account-2") == ACCOUNT_ID
+
+
+def _order_event(detail_type: str) -> str:
+    return json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "source": "com.example.orders",
+            "detail-type": detail_type,
+            "time": "2026-11-26T12:00:00Z",
+            "region": "eu-west-1",
+            "account": ACCOUNT_ID,
+            "resources": [],
+            "detail": {"data": {"orderId": "o-1", "total": 12}},
+        }
+    )
+
+
+COMPLETED_OVER_TEN = json.dumps(
+    {"detail-type": ["OrderCompleted"], "detail": {"data": {"total": [{"numeric": [">", 10]}]}}}
+)
+
+
+def test_test_event_pattern_without_fix(account: Sandbox) -> None:
+    with suspended("events-test-event-pattern"):
+        answer = account.client("events").test_event_pattern(
+            EventPattern=COMPLETED_OVER_TEN, Event=_order_event("OrderCompleted")
+        )
+    assert "Result" not in answer  # moto answers nothing: botocore reads no Result
+
+
+def test_test_event_pattern_with_fix(account: Sandbox) -> None:
+    events = account.client("events")
+    assert events.test_event_pattern(EventPattern=COMPLETED_OVER_TEN, Event=_order_event("OrderCompleted"))["Result"]
+    assert not events.test_event_pattern(EventPattern=COMPLETED_OVER_TEN, Event=_order_event("OrderFailed"))["Result"]
+    no_account = json.loads(_order_event("OrderCompleted"))
+    del no_account["account"]
+    with pytest.raises(events.exceptions.ClientError, match="ValidationException"):
+        events.test_event_pattern(EventPattern=COMPLETED_OVER_TEN, Event=json.dumps(no_account))
