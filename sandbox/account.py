@@ -79,10 +79,10 @@ class InvocationRecord:
     duration_ms: float
 
 
-def region_for(cdk_out: Path | None) -> str:
+def region_for(cdk_out: Path | None, stack_name: str = constants.STACK_NAME) -> str:
     """The region a sandbox deploys `cdk_out` into: the one the stack was synthesized for (as `cdk deploy`
     does), else AWS_DEFAULT_REGION, else DEFAULT_REGION."""
-    synthesized_for = stack_environment(cdk_out).region if cdk_out is not None else None
+    synthesized_for = stack_environment(cdk_out, stack_name).region if cdk_out is not None else None
     return synthesized_for or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
@@ -95,9 +95,12 @@ class Sandbox:
         seed_catalog: Path | str | None = None,
         invocation_hook: InvocationHook | None = None,
         integration_hook: IntegrationHook | None = None,
+        stage: str = constants.DEFAULT_STAGE,
     ) -> None:
         self.cdk_out = Path(cdk_out) if cdk_out is not None else None  # None: an empty account
-        self.region = region or region_for(self.cdk_out)
+        # The stage whose stack `cdk_out` holds (`cdk synth -c stage=NAME`); add_stage() deploys another beside it.
+        self.stack_name = constants.stack_name(stage)
+        self.region = region or region_for(self.cdk_out, self.stack_name)
         self.port = port
         self.seed_catalog = Path(seed_catalog) if seed_catalog else None
         self.invocation_hook = invocation_hook
@@ -164,7 +167,7 @@ class Sandbox:
         self.session = boto3.Session(region_name=self.region)
         if self.cdk_out is None:
             return
-        self.deployment = deploy(self, self.cdk_out)
+        self.deployment = deploy(self, self.cdk_out, self.stack_name)
         self.queues = QueuePollers(
             self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries, self._quiet
         )
@@ -172,8 +175,8 @@ class Sandbox:
         self._stack.callback(self.queues.close)
         # Closed first (the stack unwinds in reverse): nothing of this account may run on into the next one.
         self._stack.callback(self._stop_executions)
-        self._log_groups = self._resolve_log_groups(self.deployment)
-        self._verify_email_senders()
+        self._log_groups = self.deployment.function_log_groups()
+        self._verify_email_senders(self.deployment)
         if self.seed_catalog:
             self.seed(self.seed_catalog)
 
@@ -221,12 +224,22 @@ class Sandbox:
         with self.client_environment():
             seed_inventory(self.outputs["InventoryTableName"], catalog)
 
-    def _verify_email_senders(self) -> None:
+    def add_stage(self, cdk_out: Path | str, stage: str) -> Deployment:
+        """Deploy another stage's stack (synthesized with `-c stage=NAME` into `cdk_out`) into this account,
+        beside the first: its functions log, send e-mail and read their queues as the first stage's do.
+        The sandbox's other methods (outputs, runner, invoke) stay the first stage's; use the returned outputs."""
+        assert self.queues is not None, "add_stage needs a sandbox with a first stack"
+        deployment = deploy(self, Path(cdk_out), constants.stack_name(stage))
+        self._log_groups.update(deployment.function_log_groups())
+        self._verify_email_senders(deployment)
+        self.queues.take_over(ACCOUNT_ID, self.region)
+        return deployment
+
+    def _verify_email_senders(self, deployment: Deployment) -> None:
         """Verify every SES sender a function is configured with: the one manual step of a real
         deployment (README: "verify it in SES"); without it SES rejects the send, here as in AWS."""
-        assert self.deployment is not None
         ses = self.client("ses")
-        for properties in self.deployment.functions().values():
+        for properties in deployment.functions().values():
             variables = properties.get("Environment", {}).get("Variables", {})
             sender = variables.get(constants.ENV_NOTIFICATION_SENDER)
             if isinstance(sender, str):
@@ -421,18 +434,6 @@ class Sandbox:
         backend.create_log_stream(group, stream)
         now = unix_time_millis()
         backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
-
-    @staticmethod
-    def _resolve_log_groups(deployment: Deployment) -> dict[str, str]:
-        """Function name -> the log group its LoggingConfig names (CDK's explicit log groups)."""
-        groups = {}
-        for name, properties in deployment.functions().items():
-            reference = properties.get("LoggingConfig", {}).get("LogGroup")
-            if isinstance(reference, dict) and reference.get("Ref") in deployment.resources:
-                groups[name] = deployment.resources[reference["Ref"]].physical_id
-            elif isinstance(reference, str):
-                groups[name] = reference
-        return groups
 
 
 @contextmanager

@@ -63,6 +63,17 @@ class Deployment:
             if logical in self.resources
         }
 
+    def function_log_groups(self) -> dict[str, str]:
+        """Function name -> the log group its LoggingConfig names (CDK's explicit log groups)."""
+        groups = {}
+        for name, properties in self.functions().items():
+            reference = properties.get("LoggingConfig", {}).get("LogGroup")
+            if isinstance(reference, dict) and reference.get("Ref") in self.resources:
+                groups[name] = self.resources[reference["Ref"]].physical_id
+            elif isinstance(reference, str):
+                groups[name] = reference
+        return groups
+
 
 def template_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The template's Lambda functions that run a handler: logical id -> properties (CDK's own helper

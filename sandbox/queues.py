@@ -109,15 +109,17 @@ class QueuePollers:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def take_over(self, account: str, region: str) -> None:
-        """Run every enabled SQS mapping of the account here instead of in moto's SendMessage."""
+        """Run every enabled SQS mapping of the account here instead of in moto's SendMessage (again after
+        another stack was deployed into the account: the mappings already taken over stay as they are)."""
         from moto.awslambda.models import lambda_backends
         from moto.sqs.models import sqs_backends
 
         backend = lambda_backends[account][region]
         sqs = sqs_backends[account][region]
+        taken = {mapping.uuid for mapping in self._mappings}
         for esm in list(backend._event_source_mappings.values()):
             source = parse_arn(esm.event_source_arn)
-            if source.service != "sqs" or not esm.enabled:
+            if source.service != "sqs" or not esm.enabled or esm.uuid in taken:
                 continue
             queue = sqs.get_queue(source.resource_id)
             queue.lambda_event_source_mappings.pop(esm.function_arn, None)

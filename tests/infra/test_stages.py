@@ -199,32 +199,44 @@ def test_both_stages_run_an_order_in_one_sandbox_account(cdk_out: Path, prod: Sy
     from examples.seed import seed_inventory
     from sandbox import lambda_runtime, scenarios
     from sandbox.account import Sandbox
-    from sandbox.deploy import deploy
 
     order = json.loads(Path("examples/orders/happy.json").read_text())
-    with Sandbox(cdk_out, seed_catalog=scenarios.CATALOG_PATH) as sandbox:
-        second = deploy(sandbox, prod.outdir, names.stack_name("prod"))
+    # The sandbox deploys the stage it is given (prod's cdk.out holds OrderProcessing-prod only), then dev beside it.
+    with Sandbox(prod.outdir, stage="prod", seed_catalog=scenarios.CATALOG_PATH) as sandbox:
+        assert sandbox.outputs[names.OUTPUT_STAGE] == "prod"
+        assert sandbox.deployment is not None
+        dev = sandbox.add_stage(cdk_out, "dev")
+        assert dev.outputs[names.OUTPUT_STAGE] == "dev"
         with sandbox.client_environment():
-            seed_inventory(second.outputs[constants.OUTPUT_INVENTORY_TABLE], scenarios.load_catalog())
-        assert second.outputs[constants.OUTPUT_STATE_MACHINE_ARN] != sandbox.outputs[constants.OUTPUT_STATE_MACHINE_ARN]
+            seed_inventory(dev.outputs[constants.OUTPUT_INVENTORY_TABLE], scenarios.load_catalog())
+        deployments = {"dev": dev, "prod": sandbox.deployment}
+        assert dev.outputs[constants.OUTPUT_STATE_MACHINE_ARN] != sandbox.outputs[constants.OUTPUT_STATE_MACHINE_ARN]
         results = {}
-        for stage, outputs in (("dev", sandbox.outputs), ("prod", second.outputs)):
+        for stage, deployment in deployments.items():
             # The sandbox keeps one warm container per handler path, not per function: without starting cold,
-            # prod's functions would reuse the settings (table names) dev's cached. AWS gives each function its
-            # own containers (reported to the sandbox's owner).
+            # one stage's functions would reuse the settings (table names) the other's cached. AWS gives each
+            # function its own containers (reported to the sandbox's owner).
             lambda_runtime.reset_warm_state()
             runner = sandbox.runner()
-            runner.state_machine_arn = outputs[constants.OUTPUT_STATE_MACHINE_ARN]
+            runner.state_machine_arn = deployment.outputs[constants.OUTPUT_STATE_MACHINE_ARN]
             (results[stage],) = runner.run([{**order, "orderId": f"stage-{stage}-1"}])
             assert sandbox.drain()
         assert {stage: r.status for stage, r in results.items()} == {"dev": "SUCCEEDED", "prod": "SUCCEEDED"}
         # Each order is in its own stage's tables only (the subscribers of each bus included).
         dynamodb = sandbox.client("dynamodb")
-        for stage, outputs in (("dev", sandbox.outputs), ("prod", second.outputs)):
+        for stage, deployment in deployments.items():
             other = "prod" if stage == "dev" else "dev"
-            for key in (constants.OUTPUT_PAYMENTS_TABLE, "AuditSubscriberTableName"):
-                items = json.dumps(dynamodb.scan(TableName=outputs[key])["Items"])
+            for key in (
+                constants.OUTPUT_PAYMENTS_TABLE,
+                "AuditSubscriberTableName",
+                "NotificationsSubscriberTableName",
+            ):
+                items = json.dumps(dynamodb.scan(TableName=deployment.outputs[key])["Items"])
                 assert f"stage-{stage}-1" in items and f"stage-{other}-1" not in items, (stage, key)
+        # Each stage's functions published their metrics (orders completed, revenue...) in its own namespace.
+        for stage, deployment in deployments.items():
+            published = published_namespaces(sandbox.client("logs"), set(deployment.function_log_groups().values()))
+            assert published == {names.metrics_namespace(stage)}, stage
         # `orderctl --stage NAME` finds each stage's own stack: its order, and not the other's.
         with sandbox.client_environment():
             for stage in ("dev", "prod"):
@@ -233,6 +245,18 @@ def test_both_stages_run_an_order_in_one_sandbox_account(cdk_out: Path, prod: Sy
                 assert (status["status"], status["channel"]) == ("SUCCEEDED", "web"), stage
                 missing = orderctl_main(["--stage", stage, "status", f"stage-{other}-1"], io.StringIO(), io.StringIO())
                 assert missing == 1, (stage, other)
+
+
+def published_namespaces(logs: Any, log_groups: set[str]) -> set[str]:
+    """The CloudWatch namespaces of the embedded-metric-format lines written to these log groups."""
+    found = set()
+    for group in log_groups:
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+            for event in page["events"]:
+                if '"_aws"' in event["message"]:
+                    document = json.loads(event["message"])
+                    found.update(d["Namespace"] for d in document["_aws"]["CloudWatchMetrics"])
+    return found
 
 
 def orderctl_json(*argv: str) -> Any:
