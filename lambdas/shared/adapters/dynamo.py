@@ -56,6 +56,15 @@ def _update(table_name: str, inc: Increment) -> dict[str, Any]:
 
 
 _CONFLICT_ATTEMPTS = 5
+# Its own generator: the process's `random` is shared by every thread (the sandbox runs all functions in one
+# process), and moving it under another's feet is what tests/unit/test_backoff.py says it must not do.
+_JITTER = random.Random()
+_BACKOFF_BASE_SECONDS = 0.02
+
+
+def backoff_seconds(attempt: int) -> float:
+    """How long to wait before retry `attempt` (0, 1, ...): full jitter over 20 ms x 2^attempt."""
+    return _JITTER.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt)
 
 
 def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -79,7 +88,7 @@ def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, A
                 return reasons
             if not codes <= {"None", "TransactionConflict"} or attempt == _CONFLICT_ATTEMPTS - 1:
                 raise
-        time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        time.sleep(backoff_seconds(attempt))
     raise AssertionError("unreachable")
 
 

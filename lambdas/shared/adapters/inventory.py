@@ -18,7 +18,6 @@ Functions take ``table_name`` for scripts (examples/seed.py); handlers leave it 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from typing import Any
 
 from lambdas.shared import constants, stock
 from lambdas.shared.adapters.aws_clients import env, table
-from lambdas.shared.adapters.dynamo import condition_failed, query_all, transact
+from lambdas.shared.adapters.dynamo import backoff_seconds, condition_failed, query_all, transact
 from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
 
 # The model types live with the order (pure); re-exported for callers of this adapter.
@@ -131,7 +130,7 @@ def _batch_get(name: str, keys: Sequence[Mapping[str, str]], *, consistent: bool
             request = page.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # throttled: back off, with jitter
+            time.sleep(backoff_seconds(attempt))  # throttled: back off, with jitter
         else:
             raise RuntimeError(f"read of {len(chunk)} inventory items throttled {_THROTTLED_ATTEMPTS} times in a row")
     return found
