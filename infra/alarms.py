@@ -278,6 +278,7 @@ def add_delivery_alarms(alarms: Alarms, subscribers: Subscribers, watched: list[
         )
     if NOTIFICATIONS in subscribers.subscribers:
         add_email_alarm(alarms)
+    add_refused_events_alarm(alarms)
 
 
 NOTIFICATIONS = "notifications"
@@ -305,6 +306,39 @@ def add_email_alarm(alarms: Alarms) -> None:
         "with SES's reason in the notifications table (`status = NOT_SENT`) and not retried; `python -m orderctl "
         "status <orderId>` shows the order. docs/OPERATIONS.md (E-mail): request SES production access or fix the "
         "domain; to resend, delete the item and replay the order's event to notifications.",
+    )
+
+
+# The dimensions the subscribers' entry point records a refusal under (lambdas/subscribers/__init__.py: trusted):
+# Powertools' service, then the subscriber and the reason (lambdas/subscribers/trust.py).
+REFUSED_EVENT_DIMENSIONS = ("service", "subscriber", "reason")
+
+
+def events_refused() -> cloudwatch.MathExpression:
+    """Every event refused by any subscriber, for any reason, as one series: a Metrics Insights query (an alarm may
+    use one), so a subscriber added to the registry, or a new reason, is counted without touching this."""
+    schema = ", ".join([f'"{constants.METRICS_NAMESPACE}"', *REFUSED_EVENT_DIMENSIONS])
+    return cloudwatch.MathExpression(
+        expression=f"SELECT SUM({constants.METRIC_EVENTS_REFUSED}) FROM SCHEMA({schema})",
+        using_metrics={},
+        label="Events refused (not the shop's)",
+        period=PERIOD,
+    )
+
+
+def add_refused_events_alarm(alarms: Alarms) -> None:
+    """One refused event alarms: whoever put it spoke for the shop and may not (issue 11). Nothing was applied."""
+    alarms.add(
+        "EventsRefused",
+        events_refused(),
+        threshold=1,
+        description="A subscriber refused an event that claimed to be the shop's: from another account "
+        "(foreign-account), under a source its rule does not admit (unexpected-source), or an OrderCompleted for an "
+        "order with no sale in the ledger (unknown-order). Nothing was applied, e-mailed or counted. Someone or "
+        "something may put events on the bus it should not: the subscribers' logs say which ('event refused' with "
+        "eventId, source, account, detailType; never the data), CloudTrail says who called PutEvents; check the bus "
+        "policy and the publishers' roles (docs/SECURITY.md). For unknown-order, `python -m orderctl status "
+        "<orderId>` shows whether the order exists.",
     )
 
 

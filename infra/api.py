@@ -25,6 +25,7 @@ from infra import nag, regions
 from infra.config import StackConfig
 from infra.data import OrderTables, marker_table
 from infra.functions import FunctionFactory, log_retention
+from infra.grants import CATALOG, grant_table
 from infra.subscribers import Subscribers
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
@@ -36,7 +37,6 @@ OUTPUT_TIMELINE_TABLE: Final = TIMELINE_TABLE_OUTPUT
 # Steady requests per second and burst the stage lets through (429 above), for every method together.
 THROTTLE_RATE_PER_SECOND: Final = 50
 THROTTLE_BURST: Final = 100
-CATALOG_ACTIONS: Final = ("dynamodb:GetItem", "dynamodb:BatchGetItem")
 # What Logs Insights shows for one order (replace the id): every function logs `correlation_id` (Powertools).
 ORDER_QUERY_PLACEHOLDER: Final = "REPLACE-WITH-ORDER-ID"
 ORDER_QUERY: Final = (
@@ -114,7 +114,7 @@ class OrderApi(Construct):
         # This workflow only: start an order, read its executions; the catalog; the timeline.
         workflow.state_machine.grant_start_execution(self.function)
         workflow.grant_read_executions(self.function)
-        tables.inventory.grant(self.function, *CATALOG_ACTIONS)
+        grant_table(tables.inventory, self.function, CATALOG)  # check_order: inventory.get_catalog
         self.timeline.grant_read(self.function)
 
         access_log = logs.LogGroup(

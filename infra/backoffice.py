@@ -40,6 +40,7 @@ from infra import regions
 from infra.api import OrderApi, Timeline
 from infra.data import OrderTables
 from infra.functions import FunctionFactory
+from infra.grants import grant_table
 from infra.subscribers import Subscribers
 from infra.web import BackOfficeWeb
 from infra.workflow import OrderWorkflow
@@ -170,12 +171,13 @@ class BackOffice(Construct):
                 ENV_ALLOWED_ORIGIN: allowed_origin,
             },
         )
-        # Decide: the same rights as the review decision function, nothing more.
-        tables.payments.grant_read_write_data(self.function)
-        workflow.state_machine.grant_task_response(self.function)
+        # Decide: the review decision function's calls (decide: GetItem, UpdateItem, answer the task); the waiting
+        # reviews' payments (get_many: BatchGetItem); failures by reason (adapters.failure_counters: Query).
+        grant_table(tables.payments, self.function, ("GetItem", "BatchGetItem", "UpdateItem"))
+        workflow.grant_answer_reviews(self.function)
         workflow.grant_read_executions(self.function)
         workflow.grant_list_executions(self.function)
-        failure_stats.grant_read_data(self.function)
+        grant_table(failure_stats, self.function, ("Query",))
         timeline.grant_read(self.function)
 
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(

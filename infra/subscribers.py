@@ -51,7 +51,7 @@ from infra.config import DEAD_LETTER_RETENTION_DAYS, LAMBDA_TIMEOUT_SECONDS, MAR
 from infra.data import OrderTables, marker_table
 from infra.email import grant_send_as
 from infra.functions import FunctionFactory
-from infra.grants import TABLE_ENV, TableAccess, grant_table
+from infra.grants import APPEND_ONLY, CATALOG, COUNTERS, TABLE_ENV, TableAccess, grant_table
 from infra.names import OUR_EVENT_SOURCES
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
@@ -88,9 +88,11 @@ class SubscriberSpec:
     handler: str  # "lambdas.subscribers.<name>.handler.handler"
     event_pattern: Mapping[str, Any]  # an EventBridge event pattern, exactly as in the rule
     description: str
-    # Its own DynamoDB table (pk, sk; TTL on `expiresAt`), named in SUBSCRIBER_TABLE_NAME, or None.
+    # Its own DynamoDB table (pk, sk; TTL on `expiresAt`), named in SUBSCRIBER_TABLE_NAME, and the operations its
+    # store calls on it (infra/grants.py), or None.
     own_table: TableAccess | None = None
-    # The stack's order tables it uses, e.g. {"inventory": "read_write"} (env: INVENTORY_TABLE_NAME).
+    # The stack's order tables it uses and the operations it calls on each, e.g. {"inventory": CATALOG}
+    # (env: INVENTORY_TABLE_NAME).
     tables: Mapping[str, TableAccess] = field(default_factory=dict)
     # May publish on the order bus (env: EVENT_BUS_NAME).
     publishes: bool = False
@@ -155,8 +157,11 @@ REGISTRY: list[SubscriberSpec] = [
         # OrderCompleted only: its own ReorderSuggested must never come back to it.
         event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
         description="Inventory: held stock becomes sold; sales velocity; publishes ReorderSuggested",
-        own_table="read_write",
-        tables={"inventory": "read_update"},  # sell_held_stock, stock_levels, get_catalog
+        # store: record_sales (a marker Put and counter Updates), is_done (GetItem), mark_done and
+        # mark_suggestion_published (UpdateItem), daily_units (Query), claim_suggestion (PutItem)
+        own_table=("GetItem", "PutItem", "UpdateItem", "Query"),
+        # sell_held_stock (Query, a transaction of Updates), stock_levels (Query, BatchGetItem), get_catalog
+        tables={"inventory": ("BatchGetItem", "Query", "UpdateItem")},
         publishes=True,
     ),
     SubscriberSpec(
@@ -164,14 +169,14 @@ REGISTRY: list[SubscriberSpec] = [
         handler="lambdas.subscribers.analytics.handler.handler",
         event_pattern=order_events(constants.EVENT_ORDER_COMPLETED),
         description="Analytics: orders, units, revenue per day x SKU x site variant",
-        own_table="read_write",
+        own_table=COUNTERS,  # store.record_order
     ),
     SubscriberSpec(
         name="audit",
         handler="lambdas.subscribers.audit.handler.handler",
         event_pattern={"source": list(OUR_EVENT_SOURCES)},
         description="Audit: every event from our sources, append-only, hash-chained, anchored in a locked bucket",
-        own_table="append_only",
+        own_table=APPEND_ONLY,
         environment=checkpoint_environment,  # infra/audit.py: the write-once checkpoints
         grant=grant_checkpoints,
     ),
@@ -181,7 +186,7 @@ REGISTRY: list[SubscriberSpec] = [
         # ShipmentAssigned: the tracking e-mail, a reaction to the logistics subscriber's reaction.
         event_pattern=order_events(constants.EVENT_ORDER_COMPLETED, constants.EVENT_SHIPMENT_ASSIGNED),
         description="Notifications: the order confirmation and the tracking e-mail through SES",
-        own_table="read_write",
+        own_table=("GetItem", "PutItem", "UpdateItem"),  # store: claim (PutItem, GetItem), release, mark_sent...
         environment=_ses_sender,
         grant=_grant_ses_send,
         # SES sends 1 e-mail/s in the SES sandbox, 14/s by default in production. Two readers, one message each;
@@ -196,7 +201,7 @@ REGISTRY: list[SubscriberSpec] = [
         handler="lambdas.subscribers.failure_stats.handler.handler",
         event_pattern=order_events(constants.EVENT_ORDER_FAILED),
         description="Failure stats: failed orders per day x named error",
-        own_table="read_write",
+        own_table=COUNTERS,  # add_once
     ),
     SubscriberSpec(
         name="marketplace_intake",
@@ -218,8 +223,9 @@ REGISTRY: list[SubscriberSpec] = [
             },
         },
         description="Logistics: books the cheapest delivery partner that keeps the promise; publishes ShipmentAssigned",
-        own_table="read_write",  # its shipments, and the simulated carriers' bookings
-        tables={"inventory": "read"},  # the catalog's weights
+        # store: get, the _set updates; carriers: the simulated carriers' bookings (PutItem, GetItem)
+        own_table=("GetItem", "PutItem", "UpdateItem"),
+        tables={"inventory": CATALOG},  # the catalog's weights
         publishes=True,
     ),
 ]
@@ -275,7 +281,7 @@ class Subscriber(Construct):
         self.table: dynamodb.Table | None = None
         if spec.own_table:
             self.table = marker_table(self, "Table")
-            if spec.own_table == "append_only":
+            if spec.own_table == APPEND_ONLY:
                 cfn_table: dynamodb.CfnTable = self.table.node.default_child  # type: ignore[assignment]
                 cfn_table.deletion_protection_enabled = True
             env[constants.ENV_SUBSCRIBER_TABLE] = self.table.table_name

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from infra.config import LAMBDA_TIMEOUT_SECONDS
-from infra.grants import TABLE_ENV, TableAccess
+from infra.grants import CATALOG, TABLE_ENV, TableAccess
 from lambdas.shared import constants
 
 ARN_SUFFIX = "FunctionArn"
@@ -30,7 +30,7 @@ class TaskSpec:
 
     substitution: str  # the ASL placeholder of its ARN: "<State>FunctionArn"
     description: str  # for the Lambda console
-    # The stack's order tables it uses, e.g. {"inventory": "read_write"}.
+    # The stack's order tables it uses and the operations its code calls on each, e.g. {"inventory": CATALOG}.
     tables: Mapping[str, TableAccess] = field(default_factory=dict)
     # May publish on the order bus.
     publishes: bool = False
@@ -55,45 +55,48 @@ class TaskSpec:
 VALIDATE_ORDER = TaskSpec(
     "ValidateOrderFunctionArn",
     "ValidateOrder: schema and catalog checks, returns the normalised order",
-    tables={"inventory": "read"},
+    tables={"inventory": CATALOG},
 )
 RESERVE_STOCK = TaskSpec(
     "ReserveStockFunctionArn",
     "ReserveStock: picks the warehouse for the address and holds the stock",
-    tables={"inventory": "read_write"},
+    # inventory.hold_stock: reads the shards (BatchGetItem), one transaction of Updates and the holds' Puts;
+    # inventory.order_holds (Query)
+    tables={"inventory": ("BatchGetItem", "Query", "PutItem", "UpdateItem")},
 )
 PRICE_ORDER = TaskSpec(
     "PriceOrderFunctionArn",
     "PriceOrder: prices, tax, shipping; compares with displayedTotal",
-    tables={"inventory": "read"},
+    tables={"inventory": CATALOG},
 )
 COLLECT_PAYMENT = TaskSpec(
     "CollectPaymentFunctionArn",
     "CollectPayment: charges once per order through the payment gateway",
-    tables={"payments": "get_put_update"},  # payments adapter: create, get, update
+    tables={"payments": ("GetItem", "PutItem", "UpdateItem")},  # payments adapter: create, get, update
     gateway_ledger=True,
 )
 WAIT_FOR_PAYMENT_REVIEW = TaskSpec(
     "WaitForPaymentReviewFunctionArn",
     "WaitForPaymentReview: stores the task token, announces the review",
-    tables={"payments": "get_update"},  # payments adapter: update, get
+    tables={"payments": ("GetItem", "UpdateItem")},  # payments adapter: update, get
     publishes=True,
 )
 RECORD_ACCOUNTING = TaskSpec(
     "RecordAccountingFunctionArn",
     "RecordAccounting: double-entry ledger transaction, once per order",
-    tables={"ledger": "get_put"},  # ledger adapter: get_item, put_item (no delete)
+    tables={"ledger": ("GetItem", "PutItem")},  # ledger adapter: get_item, put_item (no delete)
 )
 REFUND_PAYMENT = TaskSpec(
     "RefundPaymentFunctionArn",
     "RefundPayment (compensation): refunds or voids the order's charge",
-    tables={"payments": "get_update", "ledger": "get_put"},  # payments: get, update; the ledger: get_item, put_item
+    # payments: get, update; the ledger: get_item, put_item
+    tables={"payments": ("GetItem", "UpdateItem"), "ledger": ("GetItem", "PutItem")},
     gateway_ledger=True,
 )
 RELEASE_STOCK = TaskSpec(
     "ReleaseStockFunctionArn",
     "ReleaseStock (compensation): returns held stock",
-    tables={"inventory": "read_write"},
+    tables={"inventory": ("Query", "UpdateItem")},  # inventory.release_holds: the order's holds, one transaction each
 )
 
 TASKS: tuple[TaskSpec, ...] = (

@@ -180,14 +180,23 @@ class OrderWorkflow(Construct):
         )
         # What logic.decide calls: GetItem, UpdateItem (no Put, Delete, BatchWrite, Scan).
         tables.payments.grant(self.review_decision_function, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        # SendTaskSuccess/Failure/Heartbeat on this state machine only.
-        self.state_machine.grant_task_response(self.review_decision_function)
+        self.grant_answer_reviews(self.review_decision_function)
         # What became of an order's review task when its token is refused: this workflow's executions only.
         self.grant_read_executions(self.review_decision_function)
 
     def function_of(self, task: tasks.TaskSpec) -> lambda_.Function:
         """The deployed function of a registry entry (e.g. the sweeper's RefundPayment)."""
         return self.task_functions[task.substitution]
+
+    def grant_answer_reviews(self, function: lambda_.Function) -> None:
+        """SendTaskSuccess and SendTaskFailure (a decision) on this state machine only: no heartbeat, which
+        nothing here sends (CDK's grant_task_response adds it)."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                resources=[self.state_machine.state_machine_arn],
+            )
+        )
 
     def grant_list_executions(self, function: lambda_.Function) -> None:
         """states:ListExecutions on this workflow's state machine only."""

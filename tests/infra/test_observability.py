@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from infra import config, names
+from infra.alarms import events_refused
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants
 from tests.infra.synth_support import flatten, own_functions
@@ -130,6 +131,22 @@ def test_each_subscriber_has_an_errors_alarm_that_ignores_a_one_off(synthesized:
         assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
         assert (props["DatapointsToAlarm"], props["EvaluationPeriods"]) == (2, 3)
         assert f"orderctl redrive {spec.name}" in props["AlarmDescription"]
+
+
+def test_a_refused_event_alarms_at_once(synthesized: Synthesized) -> None:
+    """Whoever put it spoke for the shop and may not (issue 11): one refusal by any subscriber alarms. The query
+    matches what the entry point emits: tests/unit/subscribers/test_entry_point.py."""
+    props = alarm(synthesized, f"{PREFIX}-EventsRefused")
+    (query,) = props["Metrics"]
+    assert (query["Expression"], query["ReturnData"]) == (events_refused().expression, True)
+    assert query["Period"] == config.ALARM_PERIOD_MINUTES * 60
+    assert (props["Threshold"], props["ComparisonOperator"], props["EvaluationPeriods"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )
+    assert props["TreatMissingData"] == "notBreaching"
+    assert "event refused" in props["AlarmDescription"]
 
 
 def test_failed_orders_are_counted_by_reason_from_the_execution_log(synthesized: Synthesized) -> None:

@@ -28,7 +28,7 @@ def test_each_entry_is_a_folder_with_a_handler(spec: SubscriberSpec) -> None:
     [
         ({"name": "Bad-Name"}, "snake_case"),
         ({"event_pattern": {}}, "every event"),
-        ({"tables": {"orders": "read"}}, "unknown tables"),
+        ({"tables": {"orders": ("BatchGetItem",)}}, "unknown tables"),
     ],
 )
 def test_registry_mistakes_fail_the_synth(change: dict, message: str) -> None:

@@ -28,7 +28,7 @@ def test_one_entry_per_asl_task_function_and_a_handler_for_each() -> None:
         ((tasks.VALIDATE_ORDER, tasks.PRICE_ORDER), '{"a": "${ValidateOrderFunctionArn}"}', "no ASL state"),
         ((tasks.VALIDATE_ORDER, tasks.VALIDATE_ORDER), '{"a": "${ValidateOrderFunctionArn}"}', "unique"),
         (
-            (dataclasses.replace(tasks.VALIDATE_ORDER, tables={"stock": "read"}),),
+            (dataclasses.replace(tasks.VALIDATE_ORDER, tables={"stock": ("BatchGetItem",)}),),
             '{"a": "${ValidateOrderFunctionArn}"}',
             "unknown tables",
         ),

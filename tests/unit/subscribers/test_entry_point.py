@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import Any
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from infra.alarms import events_refused
 from infra.config import StackConfig
 from infra.subscribers import REGISTRY, trust_environment
 from lambdas.shared import constants
@@ -63,6 +65,29 @@ def test_a_forged_event_is_refused_logged_and_counted_without_its_data(
     assert "victim@outside.example" not in json.dumps(vars(refused), default=str)
     metrics = capsys.readouterr().out
     assert '"EventsRefused":[1.0]' in metrics and '"subscriber":"analytics"' in metrics
+
+
+def test_a_refusal_is_counted_where_the_events_refused_alarm_looks(
+    subscriber_table: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The alarm's Metrics Insights query (infra/alarms.py) matches a metric by its namespace and exact set of
+    dimension names: a refusal emitted under another dimension set would never reach it."""
+    capsys.readouterr()
+    assert deliver(analytics_handler.handler, _forged(account=FOREIGN_ACCOUNT)) == {"refused": trust.FOREIGN_ACCOUNT}
+    (emitted,) = [
+        json.loads(line)["_aws"]["CloudWatchMetrics"]
+        for line in capsys.readouterr().out.splitlines()
+        if '"EventsRefused"' in line
+    ]
+    (metric,) = emitted
+    (dimensions,) = metric["Dimensions"]
+    query = re.fullmatch(
+        r'SELECT SUM\((\w+)\) FROM SCHEMA\("([^"]+)", ([\w, ]+)\)', events_refused().expression
+    )  # one series (no GROUP BY): an alarm watches one
+    assert query, events_refused().expression
+    assert query[1] == constants.METRIC_EVENTS_REFUSED in [m["Name"] for m in metric["Metrics"]]
+    assert query[2] == metric["Namespace"]
+    assert set(query[3].split(", ")) == set(dimensions)
 
 
 def test_an_order_completed_of_an_order_never_sold_sends_no_email_and_counts_nothing(
