@@ -10,7 +10,6 @@ import json
 import re
 import shlex
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -187,19 +186,3 @@ class DeployedStack:
     def execution_arn(self, order_id: str) -> str:
         """The execution of an order: it is named after the order id."""
         return execution_arn(self.state_machine_arn, check_order_id(order_id))
-
-    def query(self, table_name: str, pk: str, sk_prefix: str) -> Iterator[dict[str, Any]]:
-        """Every item of one partition whose sort key has a prefix, in key order, all pages."""
-        from boto3.dynamodb.conditions import Key
-
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix),
-            "ConsistentRead": True,
-        }
-        table = self.table(table_name)
-        while True:
-            page = table.query(**kwargs)
-            yield from page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
