@@ -314,10 +314,11 @@ def add_email_alarm(alarms: Alarms) -> None:
 REFUSED_EVENT_DIMENSIONS = ("service", "subscriber", "reason")
 
 
-def events_refused() -> cloudwatch.MathExpression:
-    """Every event refused by any subscriber, for any reason, as one series: a Metrics Insights query (an alarm may
-    use one), so a subscriber added to the registry, or a new reason, is counted without touching this."""
-    schema = ", ".join([f'"{constants.METRICS_NAMESPACE}"', *REFUSED_EVENT_DIMENSIONS])
+def events_refused(namespace: str) -> cloudwatch.MathExpression:
+    """Every event refused by any subscriber, for any reason, in the stage's `namespace`, as one series: a Metrics
+    Insights query (an alarm may use one), so a subscriber added to the registry, or a new reason, is counted
+    without touching this."""
+    schema = ", ".join([f'"{namespace}"', *REFUSED_EVENT_DIMENSIONS])
     return cloudwatch.MathExpression(
         expression=f"SELECT SUM({constants.METRIC_EVENTS_REFUSED}) FROM SCHEMA({schema})",
         using_metrics={},
@@ -330,7 +331,7 @@ def add_refused_events_alarm(alarms: Alarms) -> None:
     """One refused event alarms: whoever put it spoke for the shop and may not (issue 11). Nothing was applied."""
     alarms.add(
         "EventsRefused",
-        events_refused(),
+        events_refused(alarms.namespace),
         threshold=1,
         description="A subscriber refused an event that claimed to be the shop's: from another account "
         "(foreign-account), under a source its rule does not admit (unexpected-source), or an OrderCompleted for an "

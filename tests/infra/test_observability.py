@@ -138,7 +138,14 @@ def test_a_refused_event_alarms_at_once(synthesized: Synthesized) -> None:
     matches what the entry point emits: tests/unit/subscribers/test_entry_point.py."""
     props = alarm(synthesized, f"{PREFIX}-EventsRefused")
     (query,) = props["Metrics"]
-    assert (query["Expression"], query["ReturnData"]) == (events_refused().expression, True)
+    # In the namespace the subscribers publish to (the stage's, from their environment)
+    namespaces = {
+        f["Properties"]["Environment"]["Variables"][names.ENV_POWERTOOLS_NAMESPACE]
+        for n, f in synthesized.resources("AWS::Lambda::Function").items()
+        if n.startswith("Subscribers")
+    }
+    (namespace,) = namespaces
+    assert (query["Expression"], query["ReturnData"]) == (events_refused(namespace).expression, True)
     assert query["Period"] == config.ALARM_PERIOD_MINUTES * 60
     assert (props["Threshold"], props["ComparisonOperator"], props["EvaluationPeriods"]) == (
         1,

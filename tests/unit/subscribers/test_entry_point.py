@@ -70,8 +70,8 @@ def test_a_forged_event_is_refused_logged_and_counted_without_its_data(
 def test_a_refusal_is_counted_where_the_events_refused_alarm_looks(
     subscriber_table: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The alarm's Metrics Insights query (infra/alarms.py) matches a metric by its namespace and exact set of
-    dimension names: a refusal emitted under another dimension set would never reach it."""
+    """The alarm's Metrics Insights query (infra/alarms.py) matches a metric by its name, namespace and exact set
+    of dimension names: a refusal emitted under another dimension set would never reach it."""
     capsys.readouterr()
     assert deliver(analytics_handler.handler, _forged(account=FOREIGN_ACCOUNT)) == {"refused": trust.FOREIGN_ACCOUNT}
     (emitted,) = [
@@ -81,12 +81,10 @@ def test_a_refusal_is_counted_where_the_events_refused_alarm_looks(
     ]
     (metric,) = emitted
     (dimensions,) = metric["Dimensions"]
-    query = re.fullmatch(
-        r'SELECT SUM\((\w+)\) FROM SCHEMA\("([^"]+)", ([\w, ]+)\)', events_refused().expression
-    )  # one series (no GROUP BY): an alarm watches one
-    assert query, events_refused().expression
+    expression = events_refused(metric["Namespace"]).expression  # the stage's: tests/infra/test_observability.py
+    query = re.fullmatch(r'SELECT SUM\((\w+)\) FROM SCHEMA\("([^"]+)", ([\w, ]+)\)', expression)
+    assert query, expression  # one series (no GROUP BY): an alarm watches one
     assert query[1] == constants.METRIC_EVENTS_REFUSED in [m["Name"] for m in metric["Metrics"]]
-    assert query[2] == metric["Namespace"]
     assert set(query[3].split(", ")) == set(dimensions)
 
 
