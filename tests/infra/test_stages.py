@@ -177,6 +177,24 @@ def test_a_top_level_key_wins_over_the_stages_own() -> None:
     assert _config({"stage": "alice"}).stage == "alice"  # a stage needs no block of its own
 
 
+CONFIGURATION_ROW = re.compile(r"^\| `(\w+)` \|", re.MULTILINE)
+
+
+def test_every_setting_a_stage_may_take_is_documented() -> None:
+    # docs/OPERATIONS.md's configuration table: a key missing there is a setting nobody finds.
+    operations = Path("docs/OPERATIONS.md").read_text()
+    table = operations[operations.index("## Configuration (context keys)") :]
+    documented = set(CONFIGURATION_ROW.findall(table))
+    assert {config.CTX_STAGE, config.CTX_STAGES, *config.STAGE_KEYS} - documented == set()
+
+
+def test_a_stage_block_may_name_the_marketplace_accounts_of_that_stage() -> None:
+    accounts = {"ebuy": "111122223333"}
+    stages = {"prod": {config.CTX_MARKETPLACE_ACCOUNTS: accounts}}
+    assert _config({"stage": "prod", "stages": stages}).marketplace_accounts == accounts
+    assert _config({"stages": stages}).marketplace_accounts == {}  # dev
+
+
 @pytest.mark.parametrize(
     ("context", "message"),
     [
