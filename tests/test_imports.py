@@ -8,6 +8,7 @@ so a checker that finds nothing cannot pass for a clean graph.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,3 +177,13 @@ def test_the_kernel_imports_no_feature() -> None:
 
 def test_no_module_imports_another_modules_private_names() -> None:
     assert GRAPH.private == []
+
+
+def test_lambda_code_ships_no_command_line() -> None:
+    """Issue 12: generators and checks run from tools/, orderctl or the sandbox, not from a function's package."""
+    commands = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "lambdas").rglob("*.py")
+        if path.name == "__main__.py" or re.search(r"^if __name__ == .__main__.:", path.read_text(), re.MULTILINE)
+    ]
+    assert commands == []

@@ -1,1 +1,1 @@
-"""Developer tools: the README diagram generator."""
+"""Developer tools: the README diagram generator, docs/openapi.json."""

@@ -238,7 +238,3 @@ def openapi_json() -> str:
     for unused in ("HTTPValidationError", "ValidationError"):
         document.get("components", {}).get("schemas", {}).pop(unused, None)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    print(openapi_json(), end="")

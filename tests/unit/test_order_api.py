@@ -241,7 +241,7 @@ def test_the_recorder_never_fails_a_delivery_when_the_timeline_cannot_be_written
 
 
 def test_docs_openapi_json_is_what_the_resolver_generates() -> None:
-    """Regenerate with: .venv/bin/python -m lambdas.order_api.handler > docs/openapi.json"""
+    """Regenerate with: .venv/bin/python -m tools.openapi > docs/openapi.json"""
     published = (REPO / "docs" / "openapi.json").read_text()
     assert published == api.openapi_json(), "docs/openapi.json is stale: regenerate it (see this test's docstring)"
     paths = json.loads(published)["paths"]
