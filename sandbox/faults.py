@@ -610,6 +610,8 @@ class Budget:
     # A subscriber EventBridge invokes (its delivery can fail too); False for one fed by its queue
     # (sandbox/queues.py: EventBridge delivers to the queue, the function's retries are the queue's receives).
     delivered_by_eventbridge: bool = True
+    # Lambda throttling's own Retry (a longer budget: it clears as running invocations finish); None: `retries`.
+    throttle_retries: int | None = None
 
 
 @dataclass
@@ -685,6 +687,8 @@ class RandomFaults:
             return constants.SUBSCRIBER_RETRY_ATTEMPTS if DELIVERY_KINDS[kind].retriable else 0
         if kind in (Kind.CRASH, Kind.CRASH_AFTER) and not budget.retries_everything:
             return 0
+        if kind is Kind.THROTTLE and budget.throttle_retries is not None:
+            return budget.throttle_retries
         return budget.retries
 
 

@@ -23,7 +23,11 @@ ASL: dict[str, Any] = json.loads(ASL_PATH.read_text())
 STATES: dict[str, dict[str, Any]] = ASL["States"]
 TASKS = {name: s for name, s in STATES.items() if s["Type"] == "Task"}
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
-TRANSIENT_LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"}
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+TRANSIENT_LAMBDA_ERRORS = {"Lambda.ServiceException", LAMBDA_THROTTLED, "Lambda.SdkClientException"}
+# Throttling's own Retry waits longer than any other; still bounded: its longest total back-off, in seconds.
+THROTTLE_MAX_ATTEMPTS = 20
+THROTTLE_MAX_TOTAL_SECONDS = 2 * 3600
 # What a step the README says retries "transient" errors must retry at least, by the service its Task calls.
 TRANSIENT_ERRORS = {
     "lambda": TRANSIENT_LAMBDA_ERRORS | {"Sandbox.Timedout"},
@@ -95,11 +99,48 @@ def test_every_task_has_retry_and_timeout_and_a_catch_unless_committed(name: str
     assert retries, f"{name} has no Retry"
     for retry in retries:
         assert retry.get("JitterStrategy") == "FULL", f"{name}: retries without jitter"
-        assert 1 <= retry["MaxAttempts"] <= 10, f"{name}: retry budget must be bounded"
+        most = THROTTLE_MAX_ATTEMPTS if retry["ErrorEquals"] == [LAMBDA_THROTTLED] else 10
+        assert 1 <= retry["MaxAttempts"] <= most, f"{name}: retry budget must be bounded"
         assert retry.get("MaxDelaySeconds", 0) > 0, f"{name}: back-off must be capped"
+        assert _longest_back_off(retry) <= THROTTLE_MAX_TOTAL_SECONDS, f"{name}: retries for hours"
     if state["Resource"].startswith("arn:aws:states:::lambda:invoke"):
         retried = {e for r in retries for e in r["ErrorEquals"]}
         assert retried >= TRANSIENT_LAMBDA_ERRORS or "States.ALL" in retried, name
+
+
+def _longest_back_off(retry: dict[str, Any]) -> float:
+    """The longest an execution can spend backing off under this Retry (FULL jitter waits at most this)."""
+    interval, rate, cap = retry.get("IntervalSeconds", 1), retry.get("BackoffRate", 2.0), retry["MaxDelaySeconds"]
+    return float(sum(min(interval * rate**n, cap) for n in range(retry["MaxAttempts"])))
+
+
+def _throttle_retrier(state: dict[str, Any]) -> dict[str, Any] | None:
+    return next((r for r in state["Retry"] if r["ErrorEquals"] == [LAMBDA_THROTTLED]), None)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, s in TASKS.items() if s["Resource"].startswith("arn:aws:states:::lambda:invoke"))
+)
+def test_lambda_throttling_has_its_own_retry_first_and_longer_than_the_others(name: str) -> None:
+    # Throttling clears as running invocations finish (a capped account in a flash sale): it waits
+    # longer than a service error, and it must come first (the first retrier that matches applies).
+    state = TASKS[name]
+    throttled = _throttle_retrier(state)
+    assert throttled is not None and state["Retry"][0] is throttled, f"{name}: no Retry of its own for throttling"
+    others = state["Retry"][1:]
+    assert all(LAMBDA_THROTTLED not in r["ErrorEquals"] for r in others), name
+    assert all(_longest_back_off(throttled) > _longest_back_off(r) for r in others), name
+    assert all(throttled["MaxAttempts"] >= r["MaxAttempts"] for r in others), name
+
+
+def test_compensation_waits_out_throttling_longest() -> None:
+    # Giving up there leaves an order half undone for a repair: the longest budget of all.
+    forward = [TASKS[s.state] for s in STEPS.values() if s.when_spent.startswith(("reject", "compensate"))]
+    forward_longest = max(_longest_back_off(r) for s in forward if (r := _throttle_retrier(s)) is not None)
+    for name in COMPENSATION:
+        throttled = _throttle_retrier(TASKS[name])
+        if throttled is not None:  # a Lambda task (the others are service integrations)
+            assert _longest_back_off(throttled) > forward_longest, name
 
 
 def test_the_readme_table_has_a_row_for_every_retried_task() -> None:
@@ -115,8 +156,13 @@ def test_retries_and_what_follows_them_match_the_readme_table(step: Any) -> None
     # The README's retry table is the specification (the reliability suites read it too).
     state = TASKS[step.state]
     retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
-    attempts = {r["MaxAttempts"] for r in state["Retry"]}
+    throttled = _throttle_retrier(state)
+    attempts = {r["MaxAttempts"] for r in state["Retry"] if r is not throttled}
     assert attempts == {step.retries}, f"{step.state}: MaxAttempts {attempts}, the README says {step.retries}"
+    throttle_attempts = step.retries if throttled is None else throttled["MaxAttempts"]
+    assert throttle_attempts == step.throttle_retries, (
+        f"{step.state}: throttled, the README says {step.throttle_retries}"
+    )
     integration = not state["Resource"].startswith("arn:aws:states:::lambda:invoke")
     if step.retries_everything:
         assert "States.ALL" in retried or (integration and retried >= {"States.TaskFailed", "States.Timeout"})

@@ -2,8 +2,9 @@
 
 The specification the randomized suites hold the system to is written apart from the code under test:
 docs/SAGA-SPEC.md (what each failure must leave) and the README's retry table (how often each step is
-retried, and what happens when its retries are spent), which ``STEPS`` parses. Nothing here reads the
-ASL: ``tests/infra/test_workflow_definition.py`` checks the ASL against the same table instead.
+retried, a throttled invoke's own budget, and what happens when its retries are spent), which ``STEPS``
+parses. Nothing here reads the ASL: ``tests/infra/test_workflow_definition.py`` checks the ASL against the
+same table instead.
 
 - a fault that fails a step no more often than the step's retries allow is absorbed: the order ends as
   it would have without it;
@@ -66,13 +67,16 @@ class StepSpec:
     key: str  # the Lambda function key, or the state name of a service integration
     retried: str  # the README's words: "transient", "everything", "transient but timeouts (...)"
     retries: int
+    throttle_retries: int  # a throttled invoke's (Lambda.TooManyRequestsException): a Retry of its own
     retries_everything: bool
     when_spent: str  # the README's words: "reject...", "compensate from <State>", "stop here...", "go on..."
 
     @property
     def budget(self) -> Budget:
         kinds = CALLBACK_KINDS if self.key == REVIEW else TRANSIENT_KINDS
-        return Budget(self.retries, kinds, retries_everything=self.retries_everything)
+        return Budget(
+            self.retries, kinds, retries_everything=self.retries_everything, throttle_retries=self.throttle_retries
+        )
 
 
 def read_steps(readme: Path = README) -> dict[str, StepSpec]:
@@ -81,9 +85,11 @@ def read_steps(readme: Path = README) -> dict[str, StepSpec]:
     table = text.split("<!-- RETRY-BUDGETS -->", 1)[1].split("<!-- RETRY-BUDGETS:END -->", 1)[0]
     steps: dict[str, StepSpec] = {}
     for line in table.strip().splitlines()[2:]:
-        state, runs, retried, retries, when_spent = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        cells = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        state, runs, retried, retries, throttle_retries, when_spent = cells
         key = state if re.fullmatch(r"\w+:\w+", runs) else runs
-        steps[key] = StepSpec(state, key, retried, int(retries), retried == "everything", when_spent)
+        everything = retried == "everything"
+        steps[key] = StepSpec(state, key, retried, int(retries), int(throttle_retries), everything, when_spent)
     return steps
 
 
@@ -123,7 +129,8 @@ def fatal(fault: Fault, budget: Budget) -> bool:
         return True
     if fault.kind in (Kind.CRASH, Kind.CRASH_AFTER) and not budget.retries_everything:
         return True  # a bug is not retried, except where everything is
-    return (fault.times or 0) > budget.retries
+    throttled = fault.kind is Kind.THROTTLE and budget.throttle_retries is not None
+    return (fault.times or 0) > (budget.throttle_retries if throttled else budget.retries)
 
 
 def named(error: str) -> str:

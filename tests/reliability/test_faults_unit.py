@@ -13,7 +13,7 @@ from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.order import CatalogItem, check_catalog, parse_order
 from sandbox import scenarios
-from sandbox.faults import ASYNC_KINDS, Budget, Fault, Kind, RandomFaults, function_key, order_id_of
+from sandbox.faults import ASYNC_KINDS, Budget, Fault, Kind, RandomFaults, absorbed_by, function_key, order_id_of
 from tests.reliability import model
 from tests.reliability.bad_input import Mutation, bad_order
 
@@ -41,6 +41,16 @@ def test_an_asynchronous_function_only_takes_function_errors() -> None:
     assert str(Fault("reserve_stock", Kind.LOST_REPLY, 2)) == "lost-reply in reserve_stock x2"
 
 
+def test_throttling_has_its_own_longer_budget() -> None:
+    # A 429 clears as running invocations finish: the step waits longer for it than for other transient errors.
+    reserve = BUDGETS[model.RESERVE]
+    assert not model.fatal(Fault(model.RESERVE, Kind.THROTTLE, reserve.throttle_retries), reserve)
+    assert model.fatal(Fault(model.RESERVE, Kind.THROTTLE, reserve.throttle_retries + 1), reserve)
+    assert model.fatal(Fault(model.RESERVE, Kind.SERVICE_ERROR, reserve.retries + 1), reserve)
+    assert absorbed_by(Fault(model.RESERVE, Kind.THROTTLE, 1), reserve) == reserve.throttle_retries
+    assert absorbed_by(Fault(model.RESERVE, Kind.SERVICE_ERROR, 1), reserve) == reserve.retries
+
+
 def test_random_plans_are_reproducible_from_the_seed() -> None:
     functions = {f: BUDGETS[f] for f in model.functions_on(scenarios.HAPPY)}
     plans = [[RandomFaults(random.Random(7)).plan(functions) for _ in range(50)] for _ in range(2)]
@@ -50,7 +60,8 @@ def test_random_plans_are_reproducible_from_the_seed() -> None:
 
 
 def test_retry_budgets_come_from_the_readme_not_from_the_workflow_definition() -> None:
-    assert BUDGETS[model.RESERVE] == Budget(4, model.TRANSIENT_KINDS, False)
+    assert BUDGETS[model.RESERVE] == Budget(4, model.TRANSIENT_KINDS, False, throttle_retries=15)
+    assert BUDGETS[model.RELEASE].throttle_retries == 20 and BUDGETS[model.NOTIFY].throttle_retries == 4
     assert BUDGETS[model.REFUND].retries == 6 and BUDGETS[model.REFUND].retries_everything
     assert BUDGETS[model.RECORD].retries == 10 and BUDGETS[model.RECORD].retries_everything
     assert BUDGETS[model.NOTIFY].retries == 4 and BUDGETS[model.PUBLISH_FAILED].retries_everything
@@ -63,11 +74,17 @@ def test_retry_budgets_come_from_the_readme_not_from_the_workflow_definition() -
     ("path", "faults", "expected"),
     [
         (scenarios.HAPPY, [], ("SUCCEEDED", None, "OrderCompleted")),
-        (scenarios.HAPPY, [Fault(model.RESERVE, Kind.THROTTLE, 4)], ("SUCCEEDED", None, "OrderCompleted")),
+        (scenarios.HAPPY, [Fault(model.RESERVE, Kind.THROTTLE, 15)], ("SUCCEEDED", None, "OrderCompleted")),
         (
             scenarios.HAPPY,
-            [Fault(model.RESERVE, Kind.THROTTLE, 5)],
+            [Fault(model.RESERVE, Kind.THROTTLE, 16)],
             ("FAILED", "Lambda.TooManyRequestsException", "OrderFailed"),
+        ),
+        (scenarios.HAPPY, [Fault(model.RESERVE, Kind.SERVICE_ERROR, 4)], ("SUCCEEDED", None, "OrderCompleted")),
+        (
+            scenarios.HAPPY,
+            [Fault(model.RESERVE, Kind.SERVICE_ERROR, 5)],
+            ("FAILED", "Lambda.ServiceException", "OrderFailed"),
         ),
         (scenarios.HAPPY, [Fault(model.PRICE, Kind.CRASH, 1)], ("FAILED", "RuntimeError", "OrderFailed")),
         # After the commit point nothing is undone: the execution stops at the step, with its error.
