@@ -2,6 +2,12 @@
 the limits a shop meets enforced: SES at the SES sandbox's 1 e-mail per second (sandbox/ses.py, on the
 sandbox clock) and Lambda concurrency capped (sandbox/concurrency.py).
 
+Time: a throttled task's Retry back-off waits on the sandbox clock (``Clock.paced_back_offs``, see
+sandbox/clock.py), so running invocations finish and free their slots meanwhile, as in AWS; whenever no
+invocation runs, the clock jumps to the earliest pending back-off (``ConcurrencyCap.skip_idle_time``).
+Subscribers over the cap wait for a slot (Lambda retries throttled asynchronous events for up to 6 h, an
+SQS mapping backs off and retries a throttled batch), so throttling alone dead-letters nothing.
+
     .venv/bin/python -m bench.burst [--orders 300] [--concurrency 50]   # `make burst`
 
 What must hold: every order ends as its path says (the scarce product's orders beyond its stock
@@ -27,6 +33,7 @@ from bench.orders import BENCH_SKUS
 from lambdas.shared import constants
 from sandbox import observe, scenarios, ses
 from sandbox.account import Sandbox
+from sandbox.clock import Clock
 from sandbox.concurrency import ConcurrencyCap
 from sandbox.demo import deployed_pricing
 from sandbox.runner import Runner
@@ -39,6 +46,7 @@ DEFAULT_CONCURRENCY = 50
 # poll: SES's per-second quota refills and the buffer's messages become visible again at 25x real time.
 CLOCK_STEP_SECONDS = 5.0
 DRAIN_POLL_SECONDS = 0.2
+STATUS_POLL_SECONDS = 0.5  # real seconds between looks at the executions' statuses
 
 
 @dataclass
@@ -74,16 +82,21 @@ def _sold(sandbox: Sandbox, sku: str) -> int:
     return sum(level.sold + level.held for level in observe.stock_levels(sandbox) if level.sku == sku)
 
 
-def _wait(runner: Runner, arns: set[str], timeout: float) -> None:
-    """Until none of `arns` runs. Not Runner.wait: it pages ListExecutions(RUNNING), and with more than a
-    page of executions finishing meanwhile moto loses the page token (InvalidToken)."""
+def _wait(runner: Runner, arns: set[str], timeout: float, cap: ConcurrencyCap, clock: Clock) -> None:
+    """Until none of `arns` runs, skipping the sandbox clock over time in which no invocation runs. Not
+    Runner.wait: it pages ListExecutions(RUNNING), and with more than a page of executions finishing
+    meanwhile moto loses the page token (InvalidToken)."""
     deadline = time.monotonic() + timeout
     pending = set(arns)
+    checked = 0.0
     while pending:
-        pending = {arn for arn in pending if runner.status(arn) == "RUNNING"}
+        if time.monotonic() - checked >= STATUS_POLL_SECONDS:
+            pending = {arn for arn in pending if runner.status(arn) == "RUNNING"}
+            checked = time.monotonic()
         if pending and time.monotonic() > deadline:
             raise TimeoutError(f"{len(pending)} executions still running after {timeout:g} s")
-        time.sleep(0.5 if pending else 0)
+        cap.skip_idle_time(clock)
+        time.sleep(Clock.POLL_SECONDS if pending else 0)
 
 
 def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_SANDBOX_SEND_RATE) -> BurstReport:
@@ -101,9 +114,13 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
             for i in range(orders)
         ]
         runner = sandbox.runner()
+        sandbox.clock.paced_back_offs = True
         started_clock, started_wall = sandbox.clock.now(), time.monotonic()
-        arns = {order["orderId"]: runner.start(order) for order in batch}
-        _wait(runner, set(arns.values()), timeout=900.0)
+        try:
+            arns = {order["orderId"]: runner.start(order) for order in batch}
+            _wait(runner, set(arns.values()), timeout=900.0, cap=cap, clock=sandbox.clock)
+        finally:
+            sandbox.clock.paced_back_offs = False  # a back-off still waiting ends (a timeout above)
         # The backlog (e-mails waiting for SES, messages back in the buffer until their visibility
         # timeout) drains on the sandbox clock: move it on while deliveries are pending.
         deadline = time.monotonic() + 900.0

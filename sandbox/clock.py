@@ -5,6 +5,15 @@ delivery, a 72-hour payment review timeout. The sandbox skips the first three (i
 record of what AWS would have slept, so tests and the demo can show it) and puts task timeouts on a
 virtual clock: ``now()`` is real time plus every ``advance()`` so far. Advancing by 72 hours is how the
 demo and the tests let a payment review time out without waiting for it.
+
+Skipping a back-off is right while nothing limits capacity: the retry then meets the same world as an
+instant later. Under a limit it is not: a throttled invoke (Lambda's concurrency used up) clears because
+the back-off lets running invocations finish, and an instant retry finds every slot still taken. With
+``paced_back_offs`` set (``make burst`` sets it with its concurrency cap) a Retry back-off waits on the
+virtual clock until it has passed, as in AWS; the back-off's execution holds no slot meanwhile, so the
+others run. Invocations take their real time, and a driver that sees none running may ``advance()`` the
+clock to the earliest pending back-off (``next_wake()``): skipping time in which nothing runs cannot free
+a slot AWS would not have freed, so throttling clears no sooner than it would in AWS.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ class Clock:
         self._offset = 0.0
         self._lock = threading.Lock()
         self._sleeps: list[Sleep] = []
+        self.paced_back_offs = False  # Retry back-offs wait on this clock (else: recorded, skipped)
+        self._wakes: list[float] = []  # virtual deadlines of back-offs waiting now
 
     def now(self) -> float:
         """Virtual seconds since the epoch: real time plus every advance."""
@@ -49,6 +60,26 @@ class Clock:
     def record(self, kind: str, seconds: float, execution_arn: str | None = None, state: str | None = None) -> None:
         with self._lock:
             self._sleeps.append(Sleep(kind, float(seconds), execution_arn, state))
+
+    def back_off(self, kind: str, seconds: float, execution_arn: str | None = None, state: str | None = None) -> None:
+        """A retry's back-off: recorded; with ``paced_back_offs``, also waited for on the virtual clock."""
+        self.record(kind, seconds, execution_arn, state)
+        if not self.paced_back_offs or seconds <= 0:
+            return
+        wake = self.now() + seconds
+        with self._lock:
+            self._wakes.append(wake)
+        try:
+            while self.paced_back_offs and self.now() < wake:  # turned off: every waiting back-off ends
+                time.sleep(min(wake - self.now(), self.POLL_SECONDS))
+        finally:
+            with self._lock:
+                self._wakes.remove(wake)
+
+    def next_wake(self) -> float | None:
+        """The virtual time the earliest pending back-off ends, or None when none waits."""
+        with self._lock:
+            return min(self._wakes, default=None)
 
     def sleeps(self, execution_arn: str | None = None) -> list[Sleep]:
         """What was skipped, optionally for one execution."""

@@ -158,7 +158,7 @@ class _RecordedTime:
     def sleep(seconds: float) -> None:
         env = getattr(_retry_context, "env", None)
         execution, state = _where(env)
-        hooks.clock.record("retry", seconds, execution, state)
+        hooks.clock.back_off("retry", seconds, execution, state)  # waits only if the clock paces back-offs
 
 
 def _where(env: Any) -> tuple[str | None, str | None]:

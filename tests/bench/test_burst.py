@@ -24,6 +24,13 @@ def test_a_burst_never_oversells_and_keeps_to_the_concurrency_cap(report):
     assert report.succeeded + report.out_of_stock + report.lost == ORDERS
 
 
+def test_a_burst_loses_no_order_to_throttling(report):
+    # Throttled tasks were refused (the cap bit) and their Retry waited it out on the sandbox clock.
+    assert report.lambda_throttled > 0
+    assert report.lost == 0, report.lost_by_error
+    assert report.succeeded > 0 and report.out_of_stock > 0  # half the orders are for the scarce product
+
+
 def test_a_burst_dead_letters_nothing_and_sends_every_email(report):
     # The notifications buffer holds what SES throttles; the sandbox clock moves until it has drained.
     assert report.dead_letters == 0
