@@ -46,6 +46,8 @@ DEFAULT_CONCURRENCY = 50
 # poll: SES's per-second quota refills and the buffer's messages become visible again at 25x real time.
 CLOCK_STEP_SECONDS = 5.0
 DRAIN_POLL_SECONDS = 0.2
+# Real seconds the orders, then the deliveries, may take: 300 orders took ~15 min on 2 loaded cores.
+RUN_TIMEOUT_SECONDS = 1800.0
 STATUS_POLL_SECONDS = 0.5  # real seconds between looks at the executions' statuses
 
 
@@ -68,6 +70,7 @@ class BurstReport:
     concurrency: int
     ses_rate_per_second: float
     lost_by_error: dict[str, int]  # what the lost orders ended with
+    dead_letters_by_subscriber: dict[str, int]  # whose dead-letter queue they are in
 
     def problems(self) -> list[str]:
         counts = {k: v for k, v in asdict(self).items() if k in ("lost", "dead_letters", "oversold", "emails_unsent")}
@@ -118,16 +121,16 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
         started_clock, started_wall = sandbox.clock.now(), time.monotonic()
         try:
             arns = {order["orderId"]: runner.start(order) for order in batch}
-            _wait(runner, set(arns.values()), timeout=900.0, cap=cap, clock=sandbox.clock)
+            _wait(runner, set(arns.values()), timeout=RUN_TIMEOUT_SECONDS, cap=cap, clock=sandbox.clock)
         finally:
             sandbox.clock.paced_back_offs = False  # a back-off still waiting ends (a timeout above)
         # The backlog (e-mails waiting for SES, messages back in the buffer until their visibility
         # timeout) drains on the sandbox clock: move it on while deliveries are pending.
-        deadline = time.monotonic() + 900.0
+        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
         while not sandbox.drain(timeout=DRAIN_POLL_SECONDS):
             sandbox.clock.advance(CLOCK_STEP_SECONDS)
             if time.monotonic() > deadline:
-                raise TimeoutError("deliveries still running after 900 s")
+                raise TimeoutError(f"deliveries still running after {RUN_TIMEOUT_SECONDS:g} s")
         caught_up = sandbox.clock.now() - started_clock
         statuses = {order_id: runner.status(arn) for order_id, arn in arns.items()}
         hot_ids = {order["orderId"] for order in batch if order["items"][0]["sku"] == hot}
@@ -145,12 +148,13 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
         sold = _sold(sandbox, hot)
         emails_per_order = UsagePerOrder.load().emails
         sent = len(observe.emails(sandbox))
+        dead_letters = {name: count for name, count in observe.dead_letters(sandbox).items() if count}
         return BurstReport(
             orders=orders,
             succeeded=len(succeeded),
             out_of_stock=len(out_of_stock),
             lost=sum(lost_by_error.values()),
-            dead_letters=sum(observe.dead_letters(sandbox).values()),
+            dead_letters=sum(dead_letters.values()),
             oversold=max(0, sold - stock),
             emails_unsent=max(0, round(len(succeeded) * emails_per_order) - sent),
             emails_sent=sent,
@@ -163,6 +167,7 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
             concurrency=concurrency,
             ses_rate_per_second=ses_rate,
             lost_by_error=dict(lost_by_error),
+            dead_letters_by_subscriber=dead_letters,
         )
 
 
