@@ -34,8 +34,9 @@ from lambdas.shared import constants
 from sandbox import observe, scenarios, ses
 from sandbox.account import Sandbox
 from sandbox.clock import Clock
-from sandbox.concurrency import ConcurrencyCap
+from sandbox.concurrency import IDLE_SKIP, ConcurrencyCap
 from sandbox.demo import deployed_pricing
+from sandbox.queues import QUEUE_VISIBILITY
 from sandbox.runner import Runner
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ DEFAULT_CONCURRENCY = 50
 # poll: SES's per-second quota refills and the buffer's messages become visible again at 25x real time.
 CLOCK_STEP_SECONDS = 5.0
 DRAIN_POLL_SECONDS = 0.2
+DRAIN_STEP = "drain-step"
 # Real seconds the orders, then the deliveries, may take: 300 orders took ~15 min on 2 loaded cores.
 RUN_TIMEOUT_SECONDS = 1800.0
 STATUS_POLL_SECONDS = 0.5  # real seconds between looks at the executions' statuses
@@ -66,6 +68,9 @@ class BurstReport:
     lambda_queued: int  # asynchronous invokes that waited for a slot
     lambda_peak_concurrency: int
     caught_up_seconds: float  # sandbox clock, from the first start until every delivery finished
+    # ... of which the clock skipped: {"idle-skip": no invocation ran, "queue-visibility": a failed message's
+    # visibility timeout with nothing else to do, "drain-step": moved on for SES while deliveries waited}
+    skipped_seconds: dict[str, float]
     wall_seconds: float
     concurrency: int
     ses_rate_per_second: float
@@ -129,6 +134,7 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
         deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
         while not sandbox.drain(timeout=DRAIN_POLL_SECONDS):
             sandbox.clock.advance(CLOCK_STEP_SECONDS)
+            sandbox.clock.record(DRAIN_STEP, CLOCK_STEP_SECONDS)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"deliveries still running after {RUN_TIMEOUT_SECONDS:g} s")
         caught_up = sandbox.clock.now() - started_clock
@@ -163,12 +169,21 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
             lambda_queued=cap.queued,
             lambda_peak_concurrency=cap.peak,
             caught_up_seconds=round(caught_up, 1),
+            skipped_seconds=_skipped(sandbox.clock),
             wall_seconds=round(time.monotonic() - started_wall, 1),
             concurrency=concurrency,
             ses_rate_per_second=ses_rate,
             lost_by_error=dict(lost_by_error),
             dead_letters_by_subscriber=dead_letters,
         )
+
+
+def _skipped(clock: Clock) -> dict[str, float]:
+    skipped: Counter[str] = Counter()
+    for sleep in clock.sleeps():
+        if sleep.kind in (IDLE_SKIP, DRAIN_STEP, QUEUE_VISIBILITY):
+            skipped[sleep.kind] += sleep.seconds
+    return {kind: round(seconds, 1) for kind, seconds in skipped.items()}
 
 
 def record(report: BurstReport, path: Path = DEFAULT_OUT) -> None:

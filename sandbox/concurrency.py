@@ -40,6 +40,7 @@ from sandbox.lambda_runtime import FunctionSpec, Invocation
 ASYNC_THREAD_PREFIX = "eventbridge"
 POLLER_THREAD_PREFIX = "sqs-poller"
 THROTTLE_STATUS = 429
+IDLE_SKIP = "idle-skip"  # the kind of the clock's record of a skip (Clock.sleeps())
 
 
 class ConcurrencyCap:
@@ -81,6 +82,7 @@ class ConcurrencyCap:
             skipped = 0.0 if self.running or wake is None else wake - clock.now()
             if skipped > 0:
                 clock.advance(skipped)
+                clock.record(IDLE_SKIP, skipped, None, "lambda")
         return max(skipped, 0.0)
 
 

@@ -45,6 +45,7 @@ from sandbox.lambda_runtime import Invocation
 
 HOLD_SECONDS = 43_200  # SQS's longest visibility timeout: moto hides what the pollers hold
 IDLE_SECONDS = Clock.POLL_SECONDS
+QUEUE_VISIBILITY = "queue-visibility"  # the kind of the clock's record of a skipped visibility timeout
 DEFAULT_MAX_CONCURRENCY = 16  # no ScalingConfig: Lambda scales with the function's concurrency
 
 
@@ -241,7 +242,7 @@ class QueuePollers:
         seconds = min(waiting) - self._clock.now()
         if seconds > 0:
             self._clock.advance(seconds)
-            self._clock.record("queue-visibility", seconds, None, "sqs")
+            self._clock.record(QUEUE_VISIBILITY, seconds, None, "sqs")
 
     # -- one batch ------------------------------------------------------------------------------------
     def _run(self, mapping: Mapping, batch: list[Held]) -> None:

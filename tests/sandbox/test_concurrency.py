@@ -10,7 +10,13 @@ import time
 import pytest
 
 from sandbox.clock import Clock
-from sandbox.concurrency import ASYNC_THREAD_PREFIX, POLLER_THREAD_PREFIX, THROTTLE_STATUS, ConcurrencyCap
+from sandbox.concurrency import (
+    ASYNC_THREAD_PREFIX,
+    IDLE_SKIP,
+    POLLER_THREAD_PREFIX,
+    THROTTLE_STATUS,
+    ConcurrencyCap,
+)
 from sandbox.lambda_runtime import FunctionSpec, Invocation
 
 SPEC = FunctionSpec("f", "arn:aws:lambda:eu-west-1:123456789012:function:f", "m.handler", {}, 3.0, 128, "eu-west-1")
@@ -85,6 +91,7 @@ def test_the_clock_skips_to_the_earliest_back_off_only_while_nothing_runs():
     backing_off.join(5)
     assert 3599.0 < skipped <= 3600.0 and not backing_off.is_alive() and clock.next_wake() is None
     assert cap.skip_idle_time(clock) == 0.0  # nothing waits
+    assert [(s.kind, s.seconds) for s in clock.sleeps() if s.kind == IDLE_SKIP] == [(IDLE_SKIP, skipped)]
 
 
 def test_a_limit_below_one_is_refused():
