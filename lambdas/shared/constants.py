@@ -191,8 +191,11 @@ SALES_VELOCITY_WINDOW_DAYS: Final = 28
 REORDER_TARGET_COVER_DAYS: Final = 30
 DEFAULT_LEAD_TIME_DAYS: Final = 14
 
-# Audit: an appender that loses the race for the chain head re-reads it and tries again.
+# Audit: an appender that loses the race for the chain head waits (full jitter, doubling from the base to the
+# cap: at most ~4 s over all attempts, within the function's timeout) and re-reads it.
 AUDIT_APPEND_ATTEMPTS: Final = 10
+AUDIT_BACKOFF_BASE_SECONDS: Final = 0.02
+AUDIT_BACKOFF_MAX_SECONDS: Final = 1.0
 # Fields that name or locate a person, at any depth of an event's detail: audit stores them redacted (the
 # chain proves what happened, not to whom). Every field of every event schema is either here or declared
 # impersonal in tests/unit/subscribers/test_audit_redaction.py, so a new field must be classified.

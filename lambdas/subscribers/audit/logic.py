@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -134,13 +136,24 @@ class CheckpointWriter(Protocol):
 
 
 def append_event(
-    store: AuditStore, checkpoints: CheckpointWriter, event: Mapping[str, Any], now: str
+    store: AuditStore,
+    checkpoints: CheckpointWriter,
+    event: Mapping[str, Any],
+    now: str,
+    pause: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any] | None:
     """Append the event to the chain and anchor the new head; None when it is already there (redelivery
     or replay: then the current head is anchored again, which repairs a run that died between its append
-    and its checkpoint)."""
+    and its checkpoint).
+
+    An appender that loses the race for the head backs off before it re-reads (``pause``: full jitter,
+    doubling): a flash sale's events arrive together, and appenders that retried at once would keep colliding
+    until their attempts ran out and the events went to the dead-letter queue (the reliability suite's load
+    run saw exactly that)."""
     key = event_key(event["source"], event["detail-type"], event["detail"])
-    for _ in range(constants.AUDIT_APPEND_ATTEMPTS):
+    for attempt in range(constants.AUDIT_APPEND_ATTEMPTS):
+        if attempt:
+            pause(append_backoff(attempt))
         if store.is_recorded(key):
             _anchor_head(store, checkpoints)
             return None
@@ -155,6 +168,12 @@ def append_event(
             return None
         # "conflict": someone appended first; the chain must not fork, so build on their record.
     raise ChainContention(f"could not append {key} after {constants.AUDIT_APPEND_ATTEMPTS} attempts")
+
+
+def append_backoff(attempt: int, draw: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before append attempt ``attempt`` (1, 2, ...): full jitter under a doubling cap."""
+    cap = min(constants.AUDIT_BACKOFF_MAX_SECONDS, constants.AUDIT_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    return draw() * cap
 
 
 def _anchor_head(store: AuditStore, checkpoints: CheckpointWriter) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.config import LAMBDA_TIMEOUT_SECONDS
 from lambdas.shared import constants
 from lambdas.subscribers.audit import handler as audit_handler
 from lambdas.subscribers.audit.logic import (
@@ -17,6 +18,7 @@ from lambdas.subscribers.audit.logic import (
     REDACTED,
     Head,
     Verification,
+    append_backoff,
     append_event,
     record_hash,
 )
@@ -299,3 +301,21 @@ def test_a_run_that_fails_after_its_append_is_retried_without_appending_again(
     assert outcome.error_names == ["Crash"] and outcome.result == {"appended": False}
     assert len(chain(subscriber_table)) == 1
     assert verify_table(subscriber_table).ok
+
+
+def test_an_appender_that_loses_the_race_backs_off_before_it_reads_the_head_again(subscriber_table: Any) -> None:
+    deliver(audit_handler.handler, samples.order_completed("o-0"))
+    store = RacingStore(subscriber_table, rival_event=samples.order_completed("rival"))
+    pauses: list[float] = []
+    mine = append_event(
+        store, store.checkpoints, samples.order_completed("mine"), "2026-11-20T10:00:01+00:00", pause=pauses.append
+    )
+    assert mine is not None and store.conflicts == 1
+    assert len(pauses) == 1 and 0 <= pauses[0] <= constants.AUDIT_BACKOFF_BASE_SECONDS
+
+
+def test_append_back_off_is_full_jitter_under_a_doubling_cap_and_fits_the_functions_time() -> None:
+    caps = [append_backoff(attempt, draw=lambda: 1.0) for attempt in range(1, constants.AUDIT_APPEND_ATTEMPTS)]
+    assert caps[:3] == [0.02, 0.04, 0.08] and max(caps) == constants.AUDIT_BACKOFF_MAX_SECONDS
+    assert append_backoff(5, draw=lambda: 0.0) == 0.0
+    assert sum(caps) < LAMBDA_TIMEOUT_SECONDS / 2  # the audit function's timeout (infra/subscribers.py)
