@@ -98,3 +98,19 @@ def test_the_license_is_mit_no_attribution() -> None:
     assert text.startswith("MIT No Attribution\n")
     assert "without restriction" in text and "WITHOUT WARRANTY OF ANY KIND" in text
     assert "above copyright notice and this permission notice shall be included" not in text  # plain MIT's condition
+
+
+def test_the_readme_says_what_to_do_before_the_first_real_order() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Before the first real order") :].split("\n#", 1)[0]
+    for said in (
+        "STAGE=prod",  # stages side by side
+        "onCallEmail",  # alarms reach nobody until it is set
+        "reach nobody",
+        "production access",  # SES sandbox: only verified recipients
+        "put-account-details --production-access-enabled",
+        "events:PutEvents",  # what the bus policy grants other accounts
+        "targets its own bus",  # how another account really receives our events
+        "docs/SUBSCRIBERS.md",
+    ):
+        assert said in section, said

@@ -188,6 +188,20 @@ def test_every_setting_a_stage_may_take_is_documented() -> None:
     assert {config.CTX_STAGE, config.CTX_STAGES, *config.STAGE_KEYS} - documented == set()
 
 
+SSM_PATH = re.compile(r"/orders/[^\s`\"')]*event-bus/[\w.-]*")
+
+
+def test_the_docs_name_the_ssm_parameters_a_stage_writes(prod: Synthesized) -> None:
+    # Another team's stack imports the bus by these paths: one without the stage finds no parameter.
+    parameters = {p["Properties"]["Name"] for p in prod.resources("AWS::SSM::Parameter").values()}
+    written = {name.replace("/prod/", f"/{stage}/") for name in parameters for stage in ("prod", "dev", "<stage>")}
+    written.update(names.ssm_parameter(stage, "...") for stage in ("prod", "dev", "<stage>"))
+    documents = [Path("README.md"), *sorted(Path("docs").glob("*.md"))]
+    found = {(str(path), match) for path in documents for match in SSM_PATH.findall(path.read_text())}
+    assert found, "no document names the bus's SSM parameters"
+    assert {(path, match) for path, match in found if match not in written} == set()
+
+
 def test_a_stage_block_may_name_the_marketplace_accounts_of_that_stage() -> None:
     accounts = {"ebuy": "111122223333"}
     stages = {"prod": {config.CTX_MARKETPLACE_ACCOUNTS: accounts}}
