@@ -157,6 +157,7 @@ LOGISTICS_PRODUCER: Final = "logistics"
 
 # Channels an order comes through ("web", "marketplace:<name>", "store:<name>"), and how it leaves.
 CHANNEL_WEB: Final = "web"
+CHANNEL_PATTERN: Final = rf"^({CHANNEL_WEB}|(marketplace|store):[a-z][a-z0-9_]*)$"
 FULFILMENT_SHIPPED: Final = "shipped"
 FULFILMENT_HANDED_OVER: Final = "handed-over"  # sold and handed over in a physical store: nothing ships
 # A channel order's payment: collected by the marketplace or the store, never charged by us.

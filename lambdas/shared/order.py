@@ -29,7 +29,7 @@ _CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 # Patterns in constants are anchored for other readers (JSON schema, docs); fullmatch ignores the anchors.
 _ORDER_ID = re.compile(constants.ORDER_ID_PATTERN)
 _SKU = re.compile(constants.SKU_PATTERN)
-_CHANNEL = re.compile(rf"{constants.CHANNEL_WEB}|(marketplace|store):[a-z][a-z0-9_]*")
+_CHANNEL = re.compile(constants.CHANNEL_PATTERN)
 _FULFILMENT = re.compile(rf"{constants.FULFILMENT_SHIPPED}|{constants.FULFILMENT_HANDED_OVER}")
 
 Validator = Callable[[Any, str], Any]

@@ -46,7 +46,7 @@ CURRENCY = _string("ISO 4217 currency code", pattern="^[A-Z]{3}$")
 WAREHOUSE_ID = _string("The warehouse that holds and ships the stock")
 CHANNEL = _string(
     "Where the order came from: web, marketplace:<name> or store:<name> (absent: web, before channels existed)",
-    pattern=r"^(web|(marketplace|store):[a-z][a-z0-9_]*)$",
+    pattern=constants.CHANNEL_PATTERN,
 )
 FULFILMENT = _string(
     "shipped, or handed-over (sold in a store: nothing ships); absent: shipped",
@@ -156,10 +156,12 @@ _DATA: dict[str, Schema] = {
         {
             "orderId": ORDER_ID,
             "customerId": _string("Customer id"),
+            "channel": CHANNEL,
             "amountCents": _cents("Amount awaiting review"),
             "currency": CURRENCY,
             "reviewDeadline": _string("The order fails if no decision arrives by then", format="date-time"),
         },
+        required=["orderId", "customerId", "amountCents", "currency", "reviewDeadline"],
         description="The payment needs a person's decision; the order waits for it.",
     ),
     constants.EVENT_REORDER_SUGGESTED: _object(

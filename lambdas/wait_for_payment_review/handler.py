@@ -1,5 +1,5 @@
-"""WaitForPaymentReview task (.waitForTaskToken): {orderId, customerId, amountCents, currency, taskToken,
-timeoutSeconds}. Its return value is ignored: the reviewer's SendTaskSuccess output resumes the order."""
+"""WaitForPaymentReview task (.waitForTaskToken): {orderId, customerId, channel, amountCents, currency,
+taskToken, timeoutSeconds}. Its return value is ignored: the reviewer's SendTaskSuccess output resumes the order."""
 
 from __future__ import annotations
 

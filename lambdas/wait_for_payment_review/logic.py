@@ -38,6 +38,7 @@ class NotAwaitingReview(Exception):
 class ReviewRequest:
     order_id: str
     customer_id: str
+    channel: str  # web, marketplace:<name> or store:<name>: the channel travels on every event of the order
     amount_cents: int
     currency: str
     task_token: str
@@ -49,6 +50,7 @@ def parse(event: object) -> ReviewRequest:
     return ReviewRequest(
         order_id=fields.order_id(),
         customer_id=fields.text("customerId"),
+        channel=fields.text("channel", constants.CHANNEL_PATTERN),
         amount_cents=fields.integer("amountCents", minimum=1),
         currency=fields.currency(),
         task_token=fields.text("taskToken", max_length=_MAX_TOKEN),
@@ -74,6 +76,7 @@ def request_review(request: ReviewRequest, payments: PaymentsTable, publish: Pub
         {
             "orderId": request.order_id,
             "customerId": request.customer_id,
+            "channel": request.channel,
             "amountCents": request.amount_cents,
             "currency": request.currency,
             "reviewDeadline": deadline,

@@ -162,6 +162,7 @@ def payment_review_requested() -> dict[str, Any]:
     data = {
         "orderId": "ord-1001",
         "customerId": "cust-42",
+        "channel": "web",
         "amountCents": 250_000,
         "currency": "EUR",
         "reviewDeadline": "2026-11-23T10:16:00.000Z",

@@ -66,7 +66,7 @@ def test_the_payment_review_requested_event_of_the_payments_lambda_matches_its_s
         def update(self, *args: Any) -> bool:
             return True
 
-    request = review.ReviewRequest("ord-1001", "cust-42", 250_000, "EUR", "token", 3600)
+    request = review.ReviewRequest("ord-1001", "cust-42", "web", 250_000, "EUR", "token", 3600)
     review.request_review(request, Payments(), lambda *a: published.append(a), datetime.now(UTC))  # type: ignore[arg-type]
     ((detail_type, data, correlation_id, producer),) = published
     assert_valid(samples.lambda_event(detail_type, data, correlation_id, producer))

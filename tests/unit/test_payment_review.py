@@ -121,6 +121,7 @@ def request_event(token: str, order_id: str = ORDER_ID, timeout_seconds: int = 3
     return {
         "orderId": order_id,
         "customerId": "cust-42",
+        "channel": "web",
         "amountCents": 2974,
         "currency": "EUR",
         "taskToken": token,
@@ -198,6 +199,7 @@ def test_the_token_and_deadline_are_stored_and_the_review_announced(
     assert event["detail"]["data"] == {
         "orderId": ORDER_ID,
         "customerId": "cust-42",
+        "channel": "web",
         "amountCents": 2974,
         "currency": "EUR",
         "reviewDeadline": item["reviewDeadline"],
