@@ -57,6 +57,13 @@ from tests.reliability.world import OrderRun, World
 CHARGED = {pay.APPROVED, pay.REVIEW_APPROVED}
 NOT_CHARGED = {pay.REFUNDED, pay.VOIDED, pay.DECLINED}
 SUBSCRIBERS = ("Inventory", "Analytics", "Audit", "Notifications", "FailureStats", "Logistics")
+# The events about an order that name its channel (issue 15: the channel travels on every event).
+CHANNEL_EVENTS = (
+    constants.EVENT_ORDER_COMPLETED,
+    constants.EVENT_ORDER_FAILED,
+    constants.EVENT_PAYMENT_REVIEW_REQUESTED,
+    constants.EVENT_SHIPMENT_ASSIGNED,
+)
 
 
 def plain(value: Any) -> Any:
@@ -267,13 +274,17 @@ def _payment(run: OrderRun, state: State, where: str, left: set[str]) -> list[st
     payment = state.payments.get(run.name)
     ledger = state.ledger.get(run.name, {})
     problems = []
+    prepaid = prepaid_channel_order(run)
     if where in (COMPLETED, STALLED):
-        if payment is None or payment["status"] not in CHARGED:
+        if payment is None or payment["status"] not in ({pay.PREPAID} if prepaid else CHARGED):
             problems.append(f"{where} but its payment is {payment and payment['status']}")
         if "TXN#REFUND" in ledger or (where == COMPLETED and "TXN#SALE" not in ledger):
             problems.append(f"{where} but its ledger holds {sorted(ledger)}")
         return problems
-    if payment is not None and payment["status"] not in NOT_CHARGED and LEFT_REFUND not in left:
+    if prepaid:  # recorded PREPAID (or not yet recorded), and never refunded or voided: we charged nothing
+        if payment is not None and payment["status"] != pay.PREPAID:
+            problems.append(f"a channel order failed and its payment is {payment['status']}, not PREPAID")
+    elif payment is not None and payment["status"] not in NOT_CHARGED and LEFT_REFUND not in left:
         problems.append(f"failed but its payment is {payment['status']} (charged, never refunded)")
     if ledger:
         problems.append(f"failed but its ledger holds {sorted(ledger)} (nothing is booked before the commit)")
@@ -287,6 +298,8 @@ def _gateway(run: OrderRun, state: State, where: str, left: set[str]) -> list[st
     if state.gateway is None:
         return []
     record = state.gateway.get(run.name)
+    if prepaid_channel_order(run):  # paid at the marketplace or the store: the gateway never hears of it
+        return [] if record is None else [f"a channel order (paid at {run.order['channel']}) reached the gateway"]
     captured = bool(record and record.captured)
     refunded = bool(record and record.refund is not None)
     voided = bool(record and record.void is not None and record.void.get("released"))
@@ -305,6 +318,10 @@ def _gateway(run: OrderRun, state: State, where: str, left: set[str]) -> list[st
 def _shipping(world: World, run: OrderRun, where: str, left: set[str]) -> list[str]:
     kinds = Counter(m["type"] for m in world.warehouse_messages if m.get("orderId") == run.name)
     ship, cancel = kinds.get("ShipOrder", 0), kinds.get("CancelShipment", 0)
+    if not model.ships(run.path):  # handed over in the store: the warehouse hears nothing, whatever happens
+        return (
+            [] if (ship, cancel) == (0, 0) else [f"a sale handed over with {ship} ShipOrder, {cancel} CancelShipment"]
+        )
     if where in (COMPLETED, STALLED) and (ship, cancel) != (1, 0):
         return [f"{where} with {ship} ShipOrder and {cancel} CancelShipment messages (want 1 and 0)"]
     # Failed: never told, or told once and cancelled once (a cancel for a warehouse never told is harmless).
@@ -373,7 +390,22 @@ def _events(world: World, run: OrderRun, state: State, where: str, left: set[str
         )
     if where != REJECTED and not run.result.entered("ValidateOrder"):
         problems.append("never validated")
-    return problems
+    return problems + _channels(run, state)
+
+
+def _channels(run: OrderRun, state: State) -> list[str]:
+    """The order's channel travels on every event the shop publishes about it (web unless the order names one)."""
+    channel = run.order.get("channel") or constants.CHANNEL_WEB
+    found = Counter(
+        (event["detail-type"], event["detail"]["data"].get("channel"))
+        for event in state.by_order.get(run.name, [])
+        if event["source"] == constants.EVENT_SOURCE and event["detail-type"] in CHANNEL_EVENTS
+    )
+    return [
+        f"{n} {detail_type} event(s) with channel {seen!r}, not {channel!r}"
+        for (detail_type, seen), n in found.items()
+        if seen != channel
+    ]
 
 
 def _differing(datas: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -456,6 +488,12 @@ def _subscriber_effects(run: OrderRun, state: State) -> list[str]:
     if shipments and notice and notice.get("status") != "SENT":
         problems.append(f"tracking e-mail {notice.get('status')}, not SENT")
     return problems
+
+
+def prepaid_channel_order(run: OrderRun) -> bool:
+    """Was the order paid to a marketplace or a store (we charge nothing, and refund nothing)?"""
+    payment = run.order.get("payment") if isinstance(run.order, dict) else None
+    return isinstance(payment, dict) and payment.get("method") == constants.PAYMENT_METHOD_PREPAID
 
 
 def ships(state: State, order_id: str) -> bool:

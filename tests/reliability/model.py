@@ -58,7 +58,15 @@ PATHS: dict[str, tuple[tuple[str, ...], str | None]] = {
     scenarios.OUT_OF_STOCK: ((VALIDATE, RESERVE), constants.ERROR_OUT_OF_STOCK),
     UNDELIVERABLE: ((VALIDATE, RESERVE), constants.ERROR_UNDELIVERABLE),
     scenarios.INVALID: ((VALIDATE,), constants.ERROR_INVALID),
+    # Channel orders (docs/SAGA-SPEC.md's channel rows): paid to the marketplace or the store, so CollectPayment
+    # records PREPAID and charges nothing (RefundPayment, in compensation, leaves it so); a store's sale handed
+    # over at the counter has no warehouse notice, no shipment, and nothing to cancel.
+    scenarios.MARKETPLACE_SHIPPED: ((VALIDATE, RESERVE, PRICE, COLLECT, *_TAIL), None),
+    scenarios.STORE_HANDED_OVER: ((VALIDATE, RESERVE, PRICE, COLLECT, RECORD, PUBLISH_COMPLETED), None),
 }
+# channel path -> the connector (lambdas/marketplaces/registry.py) its orders come through
+CHANNEL_PATHS: dict[str, str] = {scenarios.MARKETPLACE_SHIPPED: "ebuy", scenarios.STORE_HANDED_OVER: "city_store"}
+HANDED_OVER_PATHS = (scenarios.STORE_HANDED_OVER,)
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,12 @@ def functions_on(path: str) -> tuple[str, ...]:
     return steps if steps == (VALIDATE,) else (*steps, *(s for s in COMPENSATION if s not in steps))
 
 
-def subscribers_for(published: str | None) -> tuple[str, ...]:
+def ships(path: str) -> bool:
+    """Does an order on `path` send a parcel (all but a store's sale handed over at the counter)?"""
+    return path not in HANDED_OVER_PATHS
+
+
+def subscribers_for(published: str | None, shipped: bool = True) -> tuple[str, ...]:
     """The subscribers (function keys) that receive an event about an order: the workflow's own, and
     ShipmentAssigned, which logistics publishes for each shipped completed order."""
     if published == constants.EVENT_ORDER_COMPLETED:
@@ -184,7 +197,8 @@ def subscribers_for(published: str | None) -> tuple[str, ...]:
             "subscribers.analytics",
             "subscribers.audit",
             "subscribers.notifications",
-            "subscribers.logistics",  # books a carrier for a shipped order and publishes ShipmentAssigned
+            # books a carrier for a shipped order and publishes ShipmentAssigned; its rule passes shipped orders only
+            *(("subscribers.logistics",) if shipped else ()),
         )
     if published == constants.EVENT_ORDER_FAILED:
         return ("subscribers.audit", "subscribers.failure_stats")

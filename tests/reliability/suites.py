@@ -13,8 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdas.marketplaces.city_store.logic import STORE_ADDRESS
+from lambdas.marketplaces.registry import by_name
 from lambdas.shared import constants
 from lambdas.shared import payment_status as pay
+from lambdas.shared.pricing import quote
+from lambdas.subscribers.marketplace_intake import logic as marketplace_intake
 from sandbox import scenarios
 from sandbox.faults import ANY_ORDER, ASYNC_PREFIX, INTEGRATION_STEPS, Fault, Kind, RandomFaults, outlasts, summary
 from sandbox.runner import TERMINAL
@@ -40,6 +44,8 @@ PATH_WEIGHTS = {
     UNDELIVERABLE: 4,
     scenarios.PRICE_MISMATCH: 8,
     scenarios.INVALID: 8,
+    scenarios.MARKETPLACE_SHIPPED: 6,
+    scenarios.STORE_HANDED_OVER: 4,
 }
 
 
@@ -57,6 +63,8 @@ class SuiteResult:
 # Orders
 # ---------------------------------------------------------------------------
 def random_order(world: World, path: str, prefix: str = "flt") -> dict[str, Any]:
+    if path in model.CHANNEL_PATHS:
+        return channel_order(world, path, prefix)
     rng = world.rng
     lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(EVERYDAY_SKUS, rng.randint(1, 3))]
     country = rng.choice(COUNTRIES)
@@ -75,6 +83,37 @@ def random_order(world: World, path: str, prefix: str = "flt") -> dict[str, Any]
     elif path == scenarios.INVALID:
         line = rng.randrange(len(order["items"]))
         order["items"][line]["quantity"] = rng.choice((0, -1, constants.MAX_LINE_QUANTITY + 1))
+    return order
+
+
+def channel_order(world: World, path: str, prefix: str = "flt") -> dict[str, Any]:
+    """A marketplace's or a store's order as the workflow receives it: MarketplaceOrderReceived data as the
+    path's connector publishes it (its own discount and shipping in the total it was paid), made into the
+    execution input by the intake subscriber's own code (lambdas/subscribers/marketplace_intake/logic.py)."""
+    connector = by_name(model.CHANNEL_PATHS[path])
+    assert connector is not None, model.CHANNEL_PATHS[path]
+    rng = world.rng
+    items = [{"sku": sku, "quantity": rng.randint(1, 3)} for sku in rng.sample(EVERYDAY_SKUS, rng.randint(1, 3))]
+    shipped = model.ships(path)
+    address = dict(scenarios.ADDRESSES[rng.choice(COUNTRIES)] if shipped else STORE_ADDRESS)
+    rules = connector.rules
+    total = quote(
+        items, address["country"], world.shop.catalog, world.pricing, rules.discount_basis_points, rules.shipping_cents
+    )
+    their_id = world.new_name(prefix)
+    data = {
+        "marketplace": connector.name,
+        "marketplaceOrderId": their_id,
+        "customer": {"id": f"{connector.name}:cust-{their_id}", "email": f"{their_id}@example.com"},
+        "items": items,
+        "fulfilment": constants.FULFILMENT_SHIPPED if shipped else constants.FULFILMENT_HANDED_OVER,
+        "shippingAddress": address,
+        "totalCents": total["totalCents"],
+        "currency": world.pricing.currency,
+        "paymentReference": f"PAY-{their_id}",
+    }
+    intake = marketplace_intake.parse({"source": connector.source, "detail": {"data": data}})
+    order: dict[str, Any] = json.loads(intake.execution_input)
     return order
 
 
@@ -98,7 +137,8 @@ def planned_run(
     by_function = {f.function: f for f in task_faults}
     expected = model.expect(path, by_function, world.budgets)
     subscriber_faults = faults.plan(
-        {s: world.budgets[s] for s in model.subscribers_for(expected.published)}, lasting_subscriber_faults
+        {s: world.budgets[s] for s in model.subscribers_for(expected.published, model.ships(path))},
+        lasting_subscriber_faults,
     )
     decision = {scenarios.REVIEW_APPROVED: "approve", scenarios.REVIEW_REJECTED: "reject"}.get(path)
     return OrderRun(
@@ -143,7 +183,7 @@ def fault_suite(world: World, orders: int, batch_size: int = 30) -> SuiteResult:
         )
         for problem in problems[:5]:
             world.say(f"  VIOLATION {problem}")
-    compensation_failed = invariants.leftovers(world, [r for r in world.orders.values() if r.name.startswith("flt")])
+    compensation_failed = invariants.leftovers(world, [r for r in world.orders.values() if "flt-" in r.name])
     if compensation_failed:
         held = sum(v["heldUnits"] for v in compensation_failed.values())
         charged = Counter(str(v["payment"]) for v in compensation_failed.values())
@@ -168,7 +208,7 @@ def dead_lettered(world: World, run: OrderRun, state: invariants.State) -> tuple
     published = Counter(e["detail-type"] for e in events)
     must, may = set(), set()
     for fault in run.faults:
-        receiving = [p for p in published if fault.function in model.subscribers_for(p)]
+        receiving = [p for p in published if fault.function in model.subscribers_for(p, model.ships(run.path))]
         if not fault.function.startswith(ASYNC_PREFIX) or not receiving:
             continue
         if not outlasts(fault, world.budgets[fault.function]):

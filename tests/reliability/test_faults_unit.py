@@ -228,3 +228,18 @@ def test_random_plans_draw_crash_after_in_tasks_faults_beyond_budget_and_lasting
     assert any(beyond_budget(f, budgets[f.function]) for f in plans)
     lasting = [f for f in plans if f.function == "subscribers.audit" and outlasts(f, budgets[f.function])]
     assert lasting and any(f.permanent for f in lasting)
+
+
+def test_channel_orders_follow_their_saga_spec_rows() -> None:
+    # A store's sale handed over at the counter: no warehouse notice, so a failure at RecordAccounting stalls
+    # after the commit and a failure before it compensates without CancelShipment.
+    store, marketplace = scenarios.STORE_HANDED_OVER, scenarios.MARKETPLACE_SHIPPED
+    assert model.NOTIFY not in model.PATHS[store][0] and model.NOTIFY in model.PATHS[marketplace][0]
+    assert model.expect(store, {}, BUDGETS) == model.Expected("SUCCEEDED", None, constants.EVENT_ORDER_COMPLETED)
+    stalled = model.expect(store, {model.RECORD: Fault(model.RECORD, Kind.CRASH)}, BUDGETS)
+    assert stalled.stalled_at == model.RECORD and stalled.published is None
+    failed = model.expect(marketplace, {model.PRICE: Fault(model.PRICE, Kind.CRASH)}, BUDGETS)
+    assert failed.status == "FAILED" and failed.published == constants.EVENT_ORDER_FAILED
+    # logistics' rule passes shipped orders only: no carrier, no ShipmentAssigned for a handed-over sale
+    assert "subscribers.logistics" in model.subscribers_for(constants.EVENT_ORDER_COMPLETED, model.ships(marketplace))
+    assert "subscribers.logistics" not in model.subscribers_for(constants.EVENT_ORDER_COMPLETED, model.ships(store))

@@ -164,3 +164,32 @@ def test_a_notification_that_crashes_for_good_dead_letters_its_own_message_only(
     problems = suites.redrive_dead_letters(world, runs)  # the DLQ holds the crashing order's e-mail, nothing else
     problems += invariants.check(world, runs)
     assert not problems, problems
+
+
+def test_channel_orders_end_as_their_saga_spec_rows_under_faults(world: World) -> None:
+    # Issue 15: marketplace and store orders in the reliability world (docs/SAGA-SPEC.md's channel rows). Paid
+    # there: PREPAID, the gateway never called, compensation refunds nothing; a store's handed-over sale ships
+    # nothing and books no carrier; the channel on every event of the order.
+    def channel_run(path: str, faults: list[Fault]) -> OrderRun:
+        order = suites.channel_order(world, path, "chn")
+        expected = model.expect(path, {f.function: f for f in faults}, world.budgets)
+        return OrderRun(path, order, order["orderId"], faults, expected=expected)
+
+    runs = [
+        channel_run(scenarios.MARKETPLACE_SHIPPED, []),
+        channel_run(scenarios.STORE_HANDED_OVER, [Fault(model.COLLECT, Kind.LOST_REPLY, times=2)]),
+        channel_run(scenarios.MARKETPLACE_SHIPPED, [Fault(model.NOTIFY, Kind.INTEGRATION_ERROR)]),  # compensated
+        channel_run(scenarios.STORE_HANDED_OVER, [Fault(model.RECORD, Kind.CRASH)]),  # stalled after the commit
+    ]
+    world.run_batch(runs)
+    problems = invariants.check(world, runs)
+    problems += suites.repair_left_for_a_person(world, runs)
+    assert not problems, "\n".join(problems)
+    ended = [(run.result.status, run.result.error) for run in runs if run.result is not None]
+    assert ended[:3] == [
+        ("SUCCEEDED", None),
+        ("SUCCEEDED", None),
+        ("FAILED", model.named(Fault(model.NOTIFY, Kind.INTEGRATION_ERROR).error)),
+    ]
+    assert ended[3] == ("SUCCEEDED", None) and runs[3].repaired  # finished by a person, as for a web order
+    assert runs[0].name.startswith("ebuy-") and runs[1].name.startswith("city_store-")
