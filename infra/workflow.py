@@ -227,6 +227,8 @@ class OrderWorkflow(Construct):
 
 
 REVIEWER_PRINCIPALS_CONTEXT = "reviewerPrincipals"
+# The payment reviewers' role (its construct id: the README tells operators its name).
+REVIEWER_ROLE_ID = "PaymentReviewerRole"
 
 
 def reviewer_principals(scope: Construct) -> list[str]:
@@ -246,7 +248,7 @@ def reviewer_role(scope: Construct) -> iam.Role:
     may assume it, only under their own user name as the session name (so the session names the person)."""
     role = iam.Role(
         scope,
-        "PaymentReviewerRole",
+        REVIEWER_ROLE_ID,
         description="Payment reviewers: may invoke the review-decision function; the session name is the reviewer",
         assumed_by=iam.AccountPrincipal(Aws.ACCOUNT_ID).with_conditions(
             {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}}
