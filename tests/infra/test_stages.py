@@ -202,6 +202,17 @@ def test_the_docs_name_the_ssm_parameters_a_stage_writes(prod: Synthesized) -> N
     assert {(path, match) for path, match in found if match not in written} == set()
 
 
+def test_each_stage_has_its_own_on_call_subscription() -> None:
+    # tests/infra/test_observability.py: the configured address subscribes to the stage's alarm topic.
+    stages = {
+        "prod": {config.CTX_ON_CALL_EMAIL: "oncall@example.com"},
+        "dev": {config.CTX_ON_CALL_EMAIL: "me@example.com"},
+    }
+    assert _config({"stage": "prod", "stages": stages}).on_call_email == "oncall@example.com"
+    assert _config({"stages": stages}).on_call_email == "me@example.com"
+    assert _config({"stage": "alice", "stages": stages}).on_call_email is None  # alarms reach nobody (README)
+
+
 def test_a_stage_block_may_name_the_marketplace_accounts_of_that_stage() -> None:
     accounts = {"ebuy": "111122223333"}
     stages = {"prod": {config.CTX_MARKETPLACE_ACCOUNTS: accounts}}
