@@ -50,9 +50,12 @@ def occurred_on(detail: dict[str, Any]) -> str:
     return parse_time(detail["metadata"]["occurredAt"]).astimezone(UTC).date().isoformat()
 
 
-def marker_expiry(detail: dict[str, Any], ttl_days: int) -> int:
-    """Epoch seconds until which an idempotency marker for this event must be kept.
-
-    Counted from when the event happened, so every redelivery of it computes the same value.
+def marker_expiry(detail: dict[str, Any], ttl_days: int, now: datetime | None = None) -> int:
+    """Epoch seconds until which an idempotency marker for this event must be kept: ``ttl_days`` (the archive's
+    retention and a margin) from when the event happened, or from ``now`` (default: the clock) when that is
+    later. The marker is written once (a conditional Put), so a redelivery computing another value changes
+    nothing; counting from the event's time alone gave an event that claims an old ``occurredAt`` (a forged
+    one, issue 11) a marker already expired, which DynamoDB's TTL deletes, and a replay counted it again.
     """
-    return int(parse_time(detail["metadata"]["occurredAt"]).timestamp()) + ttl_days * 86_400
+    happened = parse_time(detail["metadata"]["occurredAt"])
+    return int(max(happened, now or datetime.now(UTC)).timestamp()) + ttl_days * 86_400

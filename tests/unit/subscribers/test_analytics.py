@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -78,7 +79,30 @@ def test_orders_add_up_and_the_marker_expires_after_the_replay_window(subscriber
         "revenueCents": 3000,
     }
     marker = next(i for i in all_items(subscriber_table) if i["pk"] == "ORDER#o-0")
-    assert int(marker["expiresAt"]) == marker_expiry(order_completed()["detail"], MARKER_TTL_DAYS)
+    assert int(marker["expiresAt"]) >= marker_expiry(order_completed()["detail"], MARKER_TTL_DAYS, HAPPENED)
+
+
+# The samples' events happened on 2026-11-20
+HAPPENED = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_an_event_that_claims_an_old_time_gets_a_marker_that_outlives_the_replay_window(subscriber_table: Any) -> None:
+    """Issue 11: an OrderCompleted published with occurredAt 2000-01-01 got a marker expired 26 years ago,
+    which DynamoDB's TTL deletes within days, so a replay of it counted the order again."""
+    event = order_completed("o-old", [line("MUG", 1)])
+    event["detail"]["metadata"]["occurredAt"] = "2000-01-01T00:00:00Z"
+    before = int(time.time())
+    assert deliver(analytics_handler.handler, event)["counted"] is True
+    marker = next(i for i in all_items(subscriber_table) if i["pk"] == "ORDER#o-old")
+    assert int(marker["expiresAt"]) >= before + MARKER_TTL_DAYS * 86_400
+    assert deliver(analytics_handler.handler, event)["counted"] is False  # the replay finds it
+
+
+def test_a_marker_counts_from_the_event_time_when_that_is_later() -> None:
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    detail = {"metadata": {"occurredAt": "2030-01-01T00:00:00Z"}}
+    assert marker_expiry(detail, 1, now=HAPPENED) == int(later.timestamp()) + 86_400
+    assert marker_expiry(detail, 1, now=datetime(2031, 1, 1, tzinfo=UTC)) > int(later.timestamp()) + 86_400
 
 
 def test_a_sku_on_two_lines_is_one_order_for_that_sku() -> None:
