@@ -8,7 +8,7 @@ dead-letter queues', the review monitor's and the sweeper's).
 - Failed orders by reason, without extra code: a metric filter on the state machine's execution log
   (level ERROR, which keeps it): each ``{"type": "ExecutionFailed", "details": {"error": ..., "cause": ...}}`` event
   counts once under dimension ``error``. A second filter counts the failures that are not business
-  outcomes (constants.BUSINESS_ERRORS): those are faults and page at once.
+  outcomes (BUSINESS_ERRORS): those are faults and page at once.
 """
 
 from __future__ import annotations
@@ -39,6 +39,17 @@ from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
 
 PERIOD = Duration.minutes(ALARM_PERIOD_MINUTES)
+# Failures that are outcomes of a working shop (bad input, no stock, a declined card, a reviewer's
+# "no"): counted, but only their rate alarms. Any other failure is a fault and alarms at once.
+BUSINESS_ERRORS = (
+    constants.ERROR_INVALID,
+    constants.ERROR_UNDELIVERABLE,
+    constants.ERROR_OUT_OF_STOCK,
+    constants.ERROR_PRICE_MISMATCH,
+    constants.ERROR_PAYMENT_DECLINED,
+    constants.ERROR_REVIEW_REJECTED,
+    constants.ERROR_REVIEW_TIMED_OUT,
+)
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
 
 
@@ -198,7 +209,7 @@ def count_failed_orders(scope: Construct, workflow: OrderWorkflow, namespace: st
         scope,
         "UnexpectedFailures",
         log_group=workflow.execution_log,
-        filter_pattern=failed_execution_pattern(constants.BUSINESS_ERRORS),
+        filter_pattern=failed_execution_pattern(BUSINESS_ERRORS),
         metric_namespace=namespace,
         metric_name=names.METRIC_ORDERS_FAILED_UNEXPECTEDLY,
         metric_value="1",

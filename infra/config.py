@@ -27,6 +27,14 @@ DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_ARCHIVE_RETENTION_DAYS = 90
 DEFAULT_NOTIFICATION_SENDER = "orders@example.com"
+# How long a payment waits for a reviewer's decision before the order fails Order.ReviewTimedOut.
+DEFAULT_REVIEW_TIMEOUT_SECONDS = 72 * 3600
+# Warehouses: each serves a set of countries and has its own FIFO queue.
+DEFAULT_WAREHOUSES: list[dict[str, object]] = [
+    {"id": "WH-EU-1", "countries": ["DE", "AT", "FR", "NL", "BE", "LU", "IT", "ES", "PL"]},
+    {"id": "WH-UK-1", "countries": ["GB", "IE"]},
+    {"id": "WH-US-1", "countries": ["US", "CA"]},
+]
 DEFAULT_STAGE = constants.DEFAULT_STAGE
 # What the stack verifies in SES for the sender: the address itself (SES mails it a link), its domain
 # (DKIM records to publish in DNS, infra/email.py), or nothing (an identity that exists
@@ -94,8 +102,8 @@ STAGE_KEYS = (
 class StackConfig:
     stage: str = DEFAULT_STAGE
     powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
-    review_timeout_seconds: int = constants.DEFAULT_REVIEW_TIMEOUT_SECONDS
-    warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(constants.DEFAULT_WAREHOUSES))
+    review_timeout_seconds: int = DEFAULT_REVIEW_TIMEOUT_SECONDS
+    warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(DEFAULT_WAREHOUSES))
     pricing: dict[str, Any] = field(default_factory=lambda: dict(constants.DEFAULT_PRICING))
     payment_review_threshold_cents: int = constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS

@@ -31,6 +31,15 @@ def name_prefix(stage: str) -> str:
     return f"{constants.STACK_NAME}-{stage}"
 
 
+# ASL substitutions besides the task function ARNs (infra/workflow.py fills them in).
+SUB_EVENT_BUS_NAME = "EventBusName"
+SUB_EVENT_SOURCE = "EventSource"
+SUB_EVENT_VERSION = "EventVersion"
+SUB_PRODUCER = "Producer"
+SUB_ORDER_COMPLETED = "OrderCompletedDetailType"
+SUB_ORDER_FAILED = "OrderFailedDetailType"
+SUB_PAYMENTS_TABLE = "PaymentsTableName"  # ConfirmReviewDecision reads the recorded decision
+
 # The schema registry: "<prefix>-events".
 SCHEMA_REGISTRY_SUFFIX = "-events"
 

@@ -23,6 +23,9 @@ from infra.functions import FunctionFactory
 from infra.workflow import OrderWorkflow
 from lambdas.shared import constants
 
+# The review monitor's handler (relative to the asset root).
+REVIEW_MONITOR_HANDLER = "lambdas.review_monitor.handler.handler"
+
 
 class ReviewMonitor:
     """The function, its schedule and its alarm, made in `scope` (the observability construct)."""
@@ -38,7 +41,7 @@ class ReviewMonitor:
         self.function = functions.create(
             scope,
             "ReviewMonitor",
-            constants.REVIEW_MONITOR_HANDLER,
+            REVIEW_MONITOR_HANDLER,
             "Review monitor: how many orders wait for a payment reviewer, and the oldest wait",
             environment={
                 constants.ENV_STATE_MACHINE_ARN: workflow.state_machine.state_machine_arn,

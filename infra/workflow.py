@@ -125,13 +125,13 @@ class OrderWorkflow(Construct):
         substitutions.update(integrations)
         substitutions.update(
             {
-                constants.SUB_EVENT_BUS_NAME: bus.event_bus_name,
-                constants.SUB_EVENT_SOURCE: constants.EVENT_SOURCE,
-                constants.SUB_EVENT_VERSION: constants.EVENT_VERSION,
-                constants.SUB_PRODUCER: constants.WORKFLOW_PRODUCER,
-                constants.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
-                constants.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
-                constants.SUB_PAYMENTS_TABLE: tables.payments.table_name,
+                names.SUB_EVENT_BUS_NAME: bus.event_bus_name,
+                names.SUB_EVENT_SOURCE: constants.EVENT_SOURCE,
+                names.SUB_EVENT_VERSION: constants.EVENT_VERSION,
+                names.SUB_PRODUCER: constants.WORKFLOW_PRODUCER,
+                names.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
+                names.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
+                names.SUB_PAYMENTS_TABLE: tables.payments.table_name,
             }
         )
         self.state_machine = sfn.StateMachine(

@@ -187,3 +187,114 @@ def test_lambda_code_ships_no_command_line() -> None:
         if path.name == "__main__.py" or re.search(r"^if __name__ == .__main__.:", path.read_text(), re.MULTILINE)
     ]
     assert commands == []
+
+
+# -- the kernel's constants: each one is there because Lambda code reads it ------------------------------------------
+CONSTANTS = Path("lambdas/shared/constants.py")
+
+# Names no module under lambdas/ uses that may stay in the kernel all the same, each with its reason. Anything else
+# the functions do not read belongs to infra/ (infra/config.py, infra/names.py or the module owning the concept).
+RUNTIME_CONTRACT_OUTSIDE_LAMBDAS = {
+    # A stage's stack: orderctl --stage, the sandbox and examples/seed.py find the deployed stack by it.
+    "STACK_NAME",
+    "DEFAULT_STAGE",
+    "STAGE_PATTERN",
+    "stack_name",
+    # Stack outputs: orderctl, the sandbox and the e2e/reliability tests find a deployed stack's resources by them
+    # (here so that those readers need not import aws-cdk-lib).
+    "OUTPUT_STATE_MACHINE_ARN",
+    "OUTPUT_EVENT_BUS_NAME",
+    "OUTPUT_EVENT_BUS_ARN",
+    "OUTPUT_INVENTORY_TABLE",
+    "OUTPUT_PAYMENTS_TABLE",
+    "OUTPUT_LEDGER_TABLE",
+    "OUTPUT_GATEWAY_LEDGER_TABLE",
+    "OUTPUT_REVIEW_FUNCTION",
+    "OUTPUT_EVENT_ARCHIVE_ARN",
+    "OUTPUT_BACK_OFFICE_URL",
+    "OUTPUT_USER_POOL_ID",
+    "OUTPUT_USER_POOL_CLIENT_ID",
+    "OUTPUT_SUBSCRIBER_INFIX",
+    "OUTPUT_SUBSCRIBER_DEAD_LETTER_QUEUE",
+    "OUTPUT_SUBSCRIBER_TABLE",
+    "OUTPUT_SUBSCRIBER_FUNCTION",
+    "OUTPUT_SUBSCRIBER_RULE_ARN",
+    "OUTPUT_AUDIT_CHECKPOINT_BUCKET",
+    # The bus contract: the ASL ends orders in these errors and OrderFailed carries them (data.error), under
+    # metadata.producer WORKFLOW_PRODUCER; other teams' subscribers and the sandbox scenarios read them.
+    "ERROR_REVIEW_TIMED_OUT",
+    "ERROR_REVIEW_NOT_RECORDED",
+    "ERROR_STEP_TIMED_OUT",
+    "ERROR_STEP_FAILED",
+    "WORKFLOW_PRODUCER",
+    # Key schemas the Lambda adapters address items by (lambdas/shared/adapters/inventory.py and dynamo.py spell
+    # "pk"/"sk" literally instead of reading these: the names, not the contract, are unused there).
+    "INVENTORY_TABLE_KEYS",
+    "SUBSCRIBER_TABLE_KEYS",
+    # Handler paths and sizes the sandbox and bench run the functions with, as the stack deploys them.
+    "TASK_FUNCTIONS",
+    "REVIEW_DECISION_HANDLER",
+    "LAMBDA_MEMORY_MB",
+    # Not yet moved (issue 12's task registry will own these): the ASL file, and tunables whose default the
+    # sandbox scenarios and bench read to stay in step with the stack.
+    "ASL_FILE",
+    "DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS",
+    "SUBSCRIBER_RETRY_ATTEMPTS",
+}
+
+
+def constant_names(path: Path) -> set[str]:
+    """The names a constants module defines at its top level."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+    return names
+
+
+def names_used_under(root: Path, package: str, skip: Path) -> set[str]:
+    """Every name a module under ``package`` refers to: ``x.NAME``, ``NAME`` and ``from m import NAME``."""
+    used: set[str] = set()
+    for path in (root / package).rglob("*.py"):
+        if path == root / skip:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                used.add(node.attr)
+            elif isinstance(node, ast.Name):
+                used.add(node.id)
+            elif isinstance(node, ast.ImportFrom):
+                used |= {alias.name for alias in node.names}
+    return used
+
+
+def constants_lambdas_do_not_use(root: Path) -> set[str]:
+    return constant_names(root / CONSTANTS) - names_used_under(root, "lambdas", CONSTANTS)
+
+
+def test_the_constants_checker_finds_a_name_no_function_uses(tmp_path: Path) -> None:
+    files = {
+        "lambdas/shared/constants.py": 'USED = "a"\nIMPORTED: str = "b"\nONLY_INFRA = USED\n'
+        "\ndef helper() -> None: ...\n",
+        "lambdas/feature/handler.py": "from lambdas.shared import constants\n"
+        "from lambdas.shared.constants import IMPORTED\nX = constants.USED\n",
+        "infra/stack.py": "from lambdas.shared import constants\nY = constants.ONLY_INFRA, constants.helper\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert constants_lambdas_do_not_use(tmp_path) == {"ONLY_INFRA", "helper"}
+
+
+def test_every_kernel_constant_is_used_by_lambda_code_or_allowed() -> None:
+    """Issue 12: infra-only names and tunables live in infra/, so they cannot creep back into the kernel."""
+    assert constants_lambdas_do_not_use(ROOT) - RUNTIME_CONTRACT_OUTSIDE_LAMBDAS == set()
+
+
+def test_the_allow_list_names_only_defined_constants_lambda_code_does_not_use() -> None:
+    """An entry the functions now use, or one that no longer exists, goes from the list (it must not rot)."""
+    assert RUNTIME_CONTRACT_OUTSIDE_LAMBDAS - constants_lambdas_do_not_use(ROOT) == set()

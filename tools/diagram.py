@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from infra import names
 from lambdas.shared import constants
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +28,8 @@ BEGIN, END = "<!-- DIAGRAM -->", "<!-- DIAGRAM:END -->"
 BUS = "OrderBus"
 # The ASL's event names are placeholders the stack substitutes (infra/workflow.py).
 DETAIL_TYPES = {
-    constants.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
-    constants.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
+    names.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
+    names.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
 }
 _PLACEHOLDER = re.compile(r"^\$\{(\w+)\}$")
 

@@ -89,21 +89,11 @@ TASK_FUNCTIONS: Final[dict[str, str]] = {
     "ReleaseStockFunctionArn": "lambdas.release_stock.handler.handler",
 }
 REVIEW_DECISION_HANDLER: Final = "lambdas.decide_payment_review.handler.handler"
-
-# Other ASL substitutions (besides the task function ARNs above).
-SUB_EVENT_BUS_NAME: Final = "EventBusName"
-SUB_EVENT_SOURCE: Final = "EventSource"
-SUB_EVENT_VERSION: Final = "EventVersion"
-SUB_PRODUCER: Final = "Producer"
-SUB_ORDER_COMPLETED: Final = "OrderCompletedDetailType"
-SUB_ORDER_FAILED: Final = "OrderFailedDetailType"
-SUB_PAYMENTS_TABLE: Final = "PaymentsTableName"  # ConfirmReviewDecision reads the recorded decision
 ASL_FILE: Final = "statemachines/order_workflow.asl.json"
 
 # ---------------------------------------------------------------------------
 # Tunables (defaults; override with CDK context, see infra/config.py)
 # ---------------------------------------------------------------------------
-DEFAULT_REVIEW_TIMEOUT_SECONDS: Final = 72 * 3600
 LAMBDA_MEMORY_MB: Final = 256
 # Payments above this amount need a human review (simulated gateway rule).
 DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS: Final = 100_000
@@ -118,13 +108,6 @@ DEFAULT_STOCK_SHARDS: Final = 1
 MAX_STOCK_SHARDS: Final = 32
 ORDER_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 SKU_PATTERN: Final = r"^[A-Z0-9][A-Z0-9-]{0,39}$"
-
-# Warehouses: each serves a set of countries and has its own FIFO queue.
-DEFAULT_WAREHOUSES: Final[list[dict[str, object]]] = [
-    {"id": "WH-EU-1", "countries": ["DE", "AT", "FR", "NL", "BE", "LU", "IT", "ES", "PL"]},
-    {"id": "WH-UK-1", "countries": ["GB", "IE"]},
-    {"id": "WH-US-1", "countries": ["US", "CA"]},
-]
 
 # Pricing: tax rate per country (basis points), flat shipping per order (cents) and the
 # order subtotal from which shipping is free.
@@ -263,19 +246,7 @@ METRIC_REVENUE_CENTS: Final = "RevenueCents"
 METRIC_REVIEWS_REQUESTED: Final = "ReviewsRequested"
 METRIC_REVIEWS_WAITING: Final = "ReviewsWaiting"
 METRIC_OLDEST_REVIEW_WAIT: Final = "OldestReviewWaitSeconds"
-# Failures that are outcomes of a working shop (bad input, no stock, a declined card, a reviewer's
-# "no"): counted, but only their rate alarms. Any other failure is a fault and alarms at once.
-BUSINESS_ERRORS: Final = (
-    ERROR_INVALID,
-    ERROR_UNDELIVERABLE,
-    ERROR_OUT_OF_STOCK,
-    ERROR_PRICE_MISMATCH,
-    ERROR_PAYMENT_DECLINED,
-    ERROR_REVIEW_REJECTED,
-    ERROR_REVIEW_TIMED_OUT,
-)
-# The review monitor's handler, and the environment it (and the sweeper, the review decision) reads.
-REVIEW_MONITOR_HANDLER: Final = "lambdas.review_monitor.handler.handler"
+# The environment the review monitor (and the sweeper, the review decision) reads.
 ENV_STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
 # The decision function: the IAM principals (role or user ARNs, a JSON list) whose signed identity may decide.
 ENV_REVIEWER_PRINCIPALS: Final = "REVIEWER_PRINCIPALS"

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from infra import names
 from lambdas.shared import constants
 from lambdas.shared.events import envelope
 
@@ -24,12 +25,12 @@ REGION = "eu-west-1"
 EXECUTION_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:OrderWorkflow:ord-1001"
 # The ASL placeholders that are not function ARNs, as the stack fills them.
 SUBSTITUTIONS = {
-    constants.SUB_EVENT_BUS_NAME: "order-bus",
-    constants.SUB_EVENT_SOURCE: constants.EVENT_SOURCE,
-    constants.SUB_EVENT_VERSION: constants.EVENT_VERSION,
-    constants.SUB_PRODUCER: constants.WORKFLOW_PRODUCER,
-    constants.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
-    constants.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
+    names.SUB_EVENT_BUS_NAME: "order-bus",
+    names.SUB_EVENT_SOURCE: constants.EVENT_SOURCE,
+    names.SUB_EVENT_VERSION: constants.EVENT_VERSION,
+    names.SUB_PRODUCER: constants.WORKFLOW_PRODUCER,
+    names.SUB_ORDER_COMPLETED: constants.EVENT_ORDER_COMPLETED,
+    names.SUB_ORDER_FAILED: constants.EVENT_ORDER_FAILED,
 }
 
 # The execution state when PublishOrderCompleted runs (docs/CONTRACTS.md: task outputs by ResultPath).

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra import config, names
+from infra import alarms, config, names, review_monitor
 from infra.alarms import events_refused
 from infra.subscribers import REGISTRY, construct_id
 from lambdas.shared import constants
@@ -114,7 +114,7 @@ def test_any_message_in_any_dead_letter_queue_alarms(synthesized: Synthesized) -
             (dimension,) = props["Dimensions"]
             watched[dimension["Value"]["Fn::GetAtt"][0]] = props
     assert set(watched) == dead_letter_queues
-    assert len(dead_letter_queues) == len(REGISTRY) + len(constants.DEFAULT_WAREHOUSES)
+    assert len(dead_letter_queues) == len(REGISTRY) + len(config.DEFAULT_WAREHOUSES)
     for props in watched.values():
         assert (props["Threshold"], props["ComparisonOperator"], props["Statistic"]) == (
             1,
@@ -178,7 +178,7 @@ def test_failed_orders_are_counted_by_reason_from_the_execution_log(synthesized:
     assert not matches(by_reason["FilterPattern"], execution_log_event("TaskFailed", error="Lambda.Unknown"))
 
     unexpected = filters[names.METRIC_ORDERS_FAILED_UNEXPECTEDLY]["FilterPattern"]
-    for business in constants.BUSINESS_ERRORS:
+    for business in alarms.BUSINESS_ERRORS:
         assert not matches(unexpected, execution_log_event("ExecutionFailed", error=business, cause="x"))
     for fault in (constants.ERROR_COMPENSATION_FAILED, "States.Runtime", "States.Timeout"):
         assert matches(unexpected, execution_log_event("ExecutionFailed", error=fault, cause="x"))
@@ -207,13 +207,15 @@ def test_a_review_waiting_half_its_timeout_alarms_and_so_does_a_silent_monitor(s
         "Namespace": NAMESPACE,
     }
     assert stat["Stat"] == "Maximum"
-    assert props["Threshold"] == constants.DEFAULT_REVIEW_TIMEOUT_SECONDS * config.REVIEW_WAIT_ALARM_FRACTION
+    assert props["Threshold"] == config.DEFAULT_REVIEW_TIMEOUT_SECONDS * config.REVIEW_WAIT_ALARM_FRACTION
     assert props["TreatMissingData"] == "breaching"
 
 
 def test_the_review_monitor_runs_on_a_schedule_with_least_privilege(synthesized: Synthesized) -> None:
     functions = synthesized.resources("AWS::Lambda::Function")
-    (monitor_id,) = [k for k, f in functions.items() if f["Properties"]["Handler"] == constants.REVIEW_MONITOR_HANDLER]
+    (monitor_id,) = [
+        k for k, f in functions.items() if f["Properties"]["Handler"] == review_monitor.REVIEW_MONITOR_HANDLER
+    ]
     env = functions[monitor_id]["Properties"]["Environment"]["Variables"]
     machine_id = one_id(synthesized, "AWS::StepFunctions::StateMachine", "Workflow")
     payments_id = one_id(synthesized, "AWS::DynamoDB::Table", "TablesPayments")

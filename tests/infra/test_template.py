@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from infra import config
 from infra.config import StackConfig
 from lambdas.shared import constants
 from tests.infra.synth_support import own_functions
@@ -56,7 +57,7 @@ def test_tables_are_on_demand_recoverable_and_encrypted(synthesized: Synthesized
 
 def test_each_warehouse_has_an_encrypted_fifo_queue_with_a_dead_letter_queue(synthesized: Synthesized) -> None:
     queues = synthesized.resources("AWS::SQS::Queue")
-    for warehouse in constants.DEFAULT_WAREHOUSES:
+    for warehouse in config.DEFAULT_WAREHOUSES:
         logical_prefix = "Warehouses" + str(warehouse["id"]).replace("-", "")
         (queue,) = [q for n, q in queues.items() if n.startswith(logical_prefix) and "DeadLetters" not in n]
         props = queue["Properties"]

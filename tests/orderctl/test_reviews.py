@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+from infra import review_monitor
 from lambdas.shared import constants
 from sandbox.account import Sandbox
 from tests.orderctl.conftest import Orderctl, OrderIds
@@ -137,7 +138,7 @@ def test_the_deployed_review_monitor_counts_what_reviews_lists(
     order_id = new_id("review")
     start_review(orderctl, order_id)
     listed = orderctl.data("reviews")
-    report, error = server.invoke(constants.REVIEW_MONITOR_HANDLER, {"source": "aws.events"})
+    report, error = server.invoke(review_monitor.REVIEW_MONITOR_HANDLER, {"source": "aws.events"})
     assert error is None, report
     assert report[constants.METRIC_REVIEWS_WAITING] == len(listed) >= 1
     assert report["oldestOrderId"] == listed[0]["orderId"]

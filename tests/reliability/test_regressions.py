@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra import alarms
 from lambdas.shared import constants
 from sandbox import scenarios
 from sandbox.faults import Fault, Kind
@@ -57,7 +58,7 @@ def test_a_broken_compensation_is_named_and_its_leftovers_are_reported(world: Wo
     assert run.result is not None and run.result.error == constants.ERROR_COMPENSATION_FAILED
     left = invariants.leftovers(world, [run])[run.name]
     assert left == {"heldUnits": 2, "payment": "DECLINED", "brokenSteps": ["ReleaseStock"]}
-    assert constants.ERROR_COMPENSATION_FAILED not in constants.BUSINESS_ERRORS  # so it alarms at once
+    assert constants.ERROR_COMPENSATION_FAILED not in alarms.BUSINESS_ERRORS  # so it alarms at once
 
 
 def test_a_subscriber_that_fails_after_its_effect_sends_one_email(world: World) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from infra import config
 from lambdas.collect_payment import handler as collect_handler
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder, PaymentDeclined
@@ -28,7 +29,7 @@ def test_approved_charge_is_recorded_and_returned(gateway: CountingGateway, tabl
     assert collect(charge_event()) == {
         "status": "APPROVED",
         "chargeId": charge_id_for(ORDER_ID),
-        "reviewTimeoutSeconds": constants.DEFAULT_REVIEW_TIMEOUT_SECONDS,
+        "reviewTimeoutSeconds": config.DEFAULT_REVIEW_TIMEOUT_SECONDS,
         "reviewTimeout": "72 h",
     }
     item = payment(tables)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra import config
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder, PriceMismatch
 from lambdas.shared.order import CatalogItem, parse_order, to_cents
@@ -51,7 +52,7 @@ def test_out_of_stock_example_asks_for_more_than_any_serving_warehouse_has() -> 
     order = load("out_of_stock")
     (line,) = order["items"]
     product = next(p for p in PRODUCTS if p["sku"] == line["sku"])
-    serving = [w["id"] for w in constants.DEFAULT_WAREHOUSES if order["shippingAddress"]["country"] in w["countries"]]
+    serving = [w["id"] for w in config.DEFAULT_WAREHOUSES if order["shippingAddress"]["country"] in w["countries"]]
     assert all(product["stock"].get(w, 0) < line["quantity"] for w in serving)
 
 

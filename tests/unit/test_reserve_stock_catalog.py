@@ -10,13 +10,14 @@ import boto3
 import pytest
 
 from examples import seed
+from infra import config
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from tests.conftest import TEST_TABLES
 
 CATALOG = seed.load_catalog()
 PRODUCTS = CATALOG["products"]
-WAREHOUSE_IDS = {str(w["id"]) for w in constants.DEFAULT_WAREHOUSES}
+WAREHOUSE_IDS = {str(w["id"]) for w in config.DEFAULT_WAREHOUSES}
 INVENTORY_TABLE = TEST_TABLES[constants.ENV_INVENTORY_TABLE][0]
 
 
