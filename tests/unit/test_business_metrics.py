@@ -58,6 +58,7 @@ def test_a_parked_review_counts_one_review_requested(
         "customerId": "cust-1",
         "amountCents": 150000,
         "currency": "EUR",
+        "channel": "web",  # the workflow passes the order's channel (ValidateOrder sets it)
         "taskToken": "token-1",
         "timeoutSeconds": 3600,
     }
