@@ -345,7 +345,7 @@ class Sandbox:
         with self._running:
             return self._in_flight == 0 and time.monotonic() - self._last_invocation > self.QUIET_SECONDS
 
-    def _stop_executions(self, settle_seconds: float = 30.0) -> None:
+    def _stop_executions(self, settle_seconds: float = 10.0) -> None:
         """Stop every execution still running and wait for the invocations in progress to return.
 
         moto's backends and the hooks moto_fixes calls are process-wide, and an execution runs on its own
