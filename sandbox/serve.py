@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,12 @@ def main(cdk_out: Path, port: int, seed: bool = True) -> int:
             "\nCtrl-C stops it (everything is in memory and is gone then).",
             flush=True,
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        stop.wait()
+        # The handlers only append to a list: Event.set() from a signal handler can race the main thread's own
+        # Event.wait() (a SIGTERM once left `serve` waiting forever); time.sleep is interrupted by the signal.
+        signals: list[int] = []
+        signal.signal(signal.SIGINT, lambda number, _frame: signals.append(number))
+        signal.signal(signal.SIGTERM, lambda number, _frame: signals.append(number))
+        while not signals:
+            time.sleep(0.2)
     print("stopped", file=sys.stderr)
     return 0

@@ -59,9 +59,8 @@ def _serving(cdk_out: Path) -> Iterator[tuple[str, str]]:
         yield f"http://127.0.0.1:{port}", "".join(lines)
     finally:
         process.terminate()
-        # Ctrl-C stops executions and lets invocations and deliveries in flight finish (2.7 s on a quiet machine);
-        # a clean-clone CI run with every core busy once took over 30 s.
-        process.wait(timeout=120)
+        # Ctrl-C stops executions and lets invocations and deliveries in flight finish (2.7 s on a quiet machine).
+        process.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")
