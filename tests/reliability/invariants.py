@@ -89,7 +89,7 @@ class State:
     emails: list[observe.Email]
     dead_letters: dict[str, int]
     audit: Any
-    gateway: dict[str, Any] | None = None  # the payment gateway's own record (OrderGatewayRecords) per order
+    gateway: dict[str, Any]  # the payment gateway's own record (OrderGatewayRecords) per order
     by_order: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -136,14 +136,11 @@ def read_state(world: World) -> State:
     )
 
 
-def gateway_record(world: World) -> dict[str, Any] | None:
-    """{order id: OrderGatewayRecords} from the payment gateway's own ledger (not our payments table),
-    or None while the deployed stack has no gateway ledger."""
+def gateway_record(world: World) -> dict[str, Any]:
+    """{order id: OrderGatewayRecords} from the payment gateway's own ledger (not our payments table)."""
     from lambdas.shared import payment_gateway
 
-    table = world.sandbox.outputs.get(getattr(constants, "OUTPUT_GATEWAY_LEDGER_TABLE", ""), "")
-    if not table or not hasattr(payment_gateway, "gateway_records"):
-        return None
+    table = world.sandbox.outputs[constants.OUTPUT_GATEWAY_LEDGER_TABLE]
     ledger = GatewayLedger(world.sandbox.resource("dynamodb").Table(table))
     with world.sandbox.client_environment():
         return dict(payment_gateway.gateway_records(None, ledger))
@@ -295,8 +292,6 @@ def _gateway(run: OrderRun, state: State, where: str, left: set[str]) -> list[st
     """The gateway's own record (each operation recorded at most once per order by its conditional
     writes): a completed or stalled sale captured and never given back; a failed order's capture given
     back by exactly one refund or void."""
-    if state.gateway is None:
-        return []
     record = state.gateway.get(run.name)
     if prepaid_channel_order(run):  # paid at the marketplace or the store: the gateway never hears of it
         return [] if record is None else [f"a channel order (paid at {run.order['channel']}) reached the gateway"]
