@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # checkov pins boto3 exactly, against the project's pins: it gets a venv of its own (tests/infra/test_checkov.py).
 CHECKOV_VENV := .venv-checkov
-# Node 22 from node_modules (the machine's Node 20 is end of life); CDK CLI offline and quiet.
-export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# Node 22 from node_modules (the machine's Node 20 is end of life); CDK CLI offline and quiet. The venv's commands
+# (aws, orderctl) come before the machine's: the docs' commands are tested with the pinned AWS CLI.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # No region is exported for your account: `make deploy`, `diff`, `watch`, `destroy`, `seed` use your AWS

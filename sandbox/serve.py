@@ -48,10 +48,13 @@ def main(cdk_out: Path, port: int, seed: bool = True) -> int:
         for key in sorted(outputs):
             print(f"  {key:<42} {outputs[key]}")
         print(
-            "\nTry (more in the README, section 'The sandbox'):\n"
+            # --endpoint-url on the command itself: AWS CLI v1 and v2 before 2.13 ignore AWS_ENDPOINT_URL and
+            # would send a pasted command to real AWS.
+            "\nTry (more in docs/SANDBOX.md):\n"
             f"  export AWS_ENDPOINT_URL={url} AWS_DEFAULT_REGION={sandbox.region} "
             "AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox\n"
-            f"  aws stepfunctions start-execution --state-machine-arn {outputs['StateMachineArn']} "
+            f"  aws --endpoint-url {url} stepfunctions start-execution "
+            f"--state-machine-arn {outputs['StateMachineArn']} "
             f"--name {EXAMPLE_ORDER['orderId']} --input '{json.dumps(EXAMPLE_ORDER)}'\n"
             f"  curl -X POST '{url}/_sandbox/clock/advance?seconds=259200'   # 72 h pass\n"
             "\nCtrl-C stops it (everything is in memory and is gone then).",

@@ -65,6 +65,14 @@ register(
     {("moto.events.models:EventBus", "physical_resource_id"): property(lambda self: self.name)},
 )
 
+register(
+    "cfn-api-deployment-ref",
+    "Ref to an AWS::ApiGateway::Deployment resolves to the moto object instead of the deployment id, so the "
+    "stage that names it holds that object and get-stage fails (TypeError: Object of type Deployment is not "
+    "JSON serializable).",
+    {("moto.apigateway.models:Deployment", "physical_resource_id"): property(lambda self: self.id)},
+)
+
 
 def _state_machine_from_cloudformation(
     cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
@@ -271,6 +279,28 @@ class _OriginAccessControl(_Resource):
         return cls(control, {"Id": control})
 
 
+class _ApiStage(_Resource):
+    """An API's stage: created in moto's API Gateway (get-stage answers as AWS does); its Ref is the stage
+    name, which the API's URL outputs join in (moto leaves it None: https://....amazonaws.com/None/)."""
+
+    TYPE = "AWS::ApiGateway::Stage"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.apigateway.models import apigateway_backends
+
+        stage = properties["StageName"]
+        apigateway_backends[account_id][region_name].create_stage(
+            properties["RestApiId"],
+            stage,
+            properties["DeploymentId"],
+            variables=properties.get("Variables"),
+            description=properties.get("Description", ""),
+            tracing_enabled=properties.get("TracingEnabled"),
+        )
+        return cls(stage)
+
+
 class _BucketDeployment(_Resource):
     """CDK's BucketDeployment is a custom resource whose handler (aws-cdk-lib's, with the AWS CLI in a layer)
     cannot run in the sandbox: moto would invoke it and wait for its answer, leaving the stack
@@ -293,6 +323,7 @@ _MISSING_MODELS = {
         _Schema,
         _Distribution,
         _OriginAccessControl,
+        _ApiStage,
         _BucketDeployment,
     )
 }
@@ -310,7 +341,8 @@ register(
     "whole stack when an output reads an attribute of one ('NoneType' has no attribute 'has_cfn_attr'). "
     "This stack uses five: AWS::Lambda::EventInvokeConfig (the subscribers' async retries and on-failure "
     "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema; "
-    "and AWS::CloudFront::Distribution (the page's address is its DomainName) and ::OriginAccessControl. CDK's "
+    "AWS::CloudFront::Distribution (the page's address is its DomainName) and ::OriginAccessControl; and "
+    "AWS::ApiGateway::Stage (its Ref, the stage name, is in the API's URL: moto gives .../None/). CDK's "
     "Custom::CDKBucketDeployment has a model (moto's custom resources) that invokes its handler, which cannot "
     "run in the sandbox, and waits for an answer that never comes: the stack stays CREATE_IN_PROGRESS.",
     {("moto.cloudformation.parsing:", "resource_class_from_type"): _resource_class_from_type},

@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 @contextmanager
 def _serving(cdk_out: Path) -> Iterator[tuple[str, str]]:
-    """`python -m sandbox serve` with no AWS_* variables (no region, no profile): (endpoint, its first lines)."""
+    """`python -m sandbox serve` with no AWS_* variables (no region, no profile): (endpoint, what it printed)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_"))}
     process = subprocess.Popen(
@@ -52,7 +52,7 @@ def _serving(cdk_out: Path) -> Iterator[tuple[str, str]]:
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
-            if "is serving on" in line:
+            if "Ctrl-C stops it" in line:  # the last line of what it prints on start
                 break
         else:
             pytest.fail("the server did not start:\n" + "".join(lines))
@@ -184,3 +184,19 @@ def test_a_template_synthesized_for_another_account_says_what_to_do(
         pass
     message = str(refused.value)
     assert "\n" not in message and "111122223333" in message and "profile" in message, message
+
+
+def test_the_commands_it_prints_run_as_printed_with_the_aws_cli(cdk_out: Path) -> None:
+    """What a user pastes from the banner: the environment line, the AWS CLI's start-execution and the clock curl,
+    run by bash with the project's AWS CLI and nothing of the test's own AWS_* environment."""
+    with _serving(cdk_out) as (url, printed):
+        commands = [line.strip() for line in printed.split("\nTry", 1)[1].splitlines()[1:] if line.startswith("  ")]
+        assert [c.split()[0] for c in commands] == ["export", "aws", "curl"], printed
+        venv_bin = Path(sys.prefix) / "bin"  # the project's AWS CLI (requirements-dev.txt)
+        env = {"PATH": f"{venv_bin}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+        ran = subprocess.run(["bash", "-ec", "\n".join(commands)], env=env, capture_output=True, text=True, check=False)
+        assert ran.returncode == 0, ran.stderr
+        started, _ = json.JSONDecoder().raw_decode(ran.stdout)  # the CLI's answer, then curl's
+        arn = str(started.get("executionArn", ""))
+        assert arn.endswith(f":{EXAMPLE_ORDER['orderId']}"), ran.stdout
+        assert _wait(url, arn)["status"] == "SUCCEEDED"

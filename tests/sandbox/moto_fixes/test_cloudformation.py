@@ -192,3 +192,50 @@ def test_mock_method_with_fix(account: Sandbox) -> None:
     (root,) = account.client("apigateway").get_resources(restApiId=api["id"])["items"]
     method = account.client("apigateway").get_method(restApiId=api["id"], resourceId=root["id"], httpMethod="OPTIONS")
     assert method["methodIntegration"]["type"] == "MOCK"
+
+
+def _staged_api() -> dict[str, Any]:
+    """An API deployed to a stage as CDK writes it: the stage is its own resource, and the URL joins its Ref."""
+    return {
+        **_preflight(),
+        "Deployment": {
+            "Type": "AWS::ApiGateway::Deployment",
+            "Properties": {"RestApiId": {"Ref": "Api"}},
+            "DependsOn": ["Preflight"],
+        },
+        "Stage": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {"RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"}, "StageName": "dev"},
+        },
+    }
+
+
+STAGE_URL = {
+    "Url": {"Fn::Join": ["", ["https://", {"Ref": "Api"}, ".execute-api.amazonaws.com/", {"Ref": "Stage"}, "/"]]}
+}
+
+
+def test_api_stage_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-missing-types"):
+        assert deploy_stack(account, _staged_api(), STAGE_URL)["Url"].endswith("/None/")
+
+
+def test_api_stage_with_fix(account: Sandbox) -> None:
+    assert deploy_stack(account, _staged_api(), STAGE_URL)["Url"].endswith(".execute-api.amazonaws.com/dev/")
+    api = account.client("apigateway").get_rest_apis()["items"][-1]
+    stage = account.client("apigateway").get_stage(restApiId=api["id"], stageName="dev")
+    assert stage["stageName"] == "dev" and stage["deploymentId"]
+
+
+def test_api_deployment_ref_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-api-deployment-ref"):
+        deploy_stack(account, _staged_api())
+    api = account.client("apigateway").get_rest_apis()["items"][-1]
+    with pytest.raises(Exception, match="not JSON serializable"):  # the stage holds the moto object
+        account.client("apigateway").get_stage(restApiId=api["id"], stageName="dev")
+
+
+def test_api_deployment_ref_with_fix(account: Sandbox) -> None:
+    deployment = deploy_stack(account, _staged_api(), {"Deployment": {"Ref": "Deployment"}})["Deployment"]
+    api = account.client("apigateway").get_rest_apis()["items"][-1]
+    assert account.client("apigateway").get_stage(restApiId=api["id"], stageName="dev")["deploymentId"] == deployment
