@@ -109,8 +109,8 @@ def cost_per_million(usage: Usage) -> dict[str, float]:
 # ---------------------------------------------------------------------------
 # What-if, computed and not built: the fast path on an Express workflow, a Standard one for reviews
 # ---------------------------------------------------------------------------
-# The share of orders that wait for a review in the what-if's mix (an assumption: orders at or over the
-# review threshold, DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS, or flagged; the per-path figures are given too).
+# The share of orders that wait for a review in the what-if's mix (an assumption: orders at or over the review
+# threshold, infra/defaults.py DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS, or flagged; the per-path figures are given too).
 WHAT_IF_REVIEW_SHARE = 0.05
 EXPRESS_GIVES_UP = (
     "exactly-once: an asynchronous Express execution is at-least-once (a synchronous one at-most-once), so a "

@@ -5,8 +5,9 @@ command line (``npx cdk deploy -c reviewTimeoutHours=24``); every key is listed 
 A stage (``-c stage=NAME``, default ``dev``) is an independent copy of the stack; cdk.json's
 ``"stages": {"<name>": {<key>: <value>, ...}}`` holds each stage's own values of those keys, and a key
 given at the top level (``-c`` on the command line) wins over the stage's for that synth. Its
-defaults are the module constants below, or the kernel's (`lambdas/shared/constants.py`) for the
-values the functions also fall back on (review timeout and threshold, pricing, warehouses).
+defaults are the module constants below, `infra/defaults.py`'s for those the tools read too (the review
+threshold: importing this module costs aws-cdk-lib), or the kernel's (`lambdas/shared/constants.py`) for pricing,
+which the functions read.
 The other constants below are fixed facts of the stack that only `infra/` reads.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from constructs import Node
 
+from infra import defaults
 from lambdas.marketplaces import registry as marketplaces
 from lambdas.shared import constants
 
@@ -105,7 +107,7 @@ class StackConfig:
     review_timeout_seconds: int = DEFAULT_REVIEW_TIMEOUT_SECONDS
     warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(DEFAULT_WAREHOUSES))
     pricing: dict[str, Any] = field(default_factory=lambda: dict(constants.DEFAULT_PRICING))
-    payment_review_threshold_cents: int = constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
+    payment_review_threshold_cents: int = defaults.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     archive_retention_days: int = DEFAULT_ARCHIVE_RETENTION_DAYS
     allowed_accounts: list[str] = field(default_factory=list)

@@ -31,6 +31,9 @@ def name_prefix(stage: str) -> str:
     return f"{constants.STACK_NAME}-{stage}"
 
 
+# The workflow's definition, relative to the repository root (infra/workflow.py fills it in; tools/diagram.py draws it).
+ASL_FILE = "statemachines/order_workflow.asl.json"
+
 # ASL substitutions besides the task function ARNs (infra/workflow.py fills them in).
 SUB_EVENT_BUS_NAME = "EventBusName"
 SUB_EVENT_SOURCE = "EventSource"

@@ -44,7 +44,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import nag
+from infra import defaults, nag
 from infra.audit import checkpoint_environment, grant_checkpoints
 from infra.bus import grant_publish
 from infra.config import DEAD_LETTER_RETENTION_DAYS, LAMBDA_TIMEOUT_SECONDS, MARKER_TTL_MARGIN_DAYS, StackConfig
@@ -98,7 +98,7 @@ class SubscriberSpec:
     publishes: bool = False
     environment: Callable[[Context], dict[str, str]] | None = None
     grant: Callable[[lambda_.IFunction, Context], None] | None = None
-    retry_attempts: int = constants.SUBSCRIBER_RETRY_ATTEMPTS
+    retry_attempts: int = defaults.SUBSCRIBER_RETRY_ATTEMPTS
     max_event_age_seconds: int = constants.SUBSCRIBER_MAX_EVENT_AGE_SECONDS
     timeout_seconds: int = LAMBDA_TIMEOUT_SECONDS
     buffer: QueueBuffer | None = None  # an SQS queue between its rule and its function

@@ -31,7 +31,7 @@ from infra.grants import grant_table
 from infra.warehouses import WarehouseQueues
 from lambdas.shared import constants
 
-ASL_PATH = REPO_ROOT / constants.ASL_FILE
+ASL_PATH = REPO_ROOT / names.ASL_FILE
 
 
 # How the ASL writes a service integration's resource ("arn:aws:states:::lambda:invoke").

@@ -88,6 +88,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from infra import defaults
 from lambdas.shared import constants
 from sandbox.lambda_runtime import FunctionSpec, Invocation
 
@@ -684,7 +685,7 @@ class RandomFaults:
     def _retries(function: str, budget: Budget, kind: Kind) -> int:
         """How many failures of `kind` the step absorbs."""
         if kind in DELIVERY_KINDS:
-            return constants.SUBSCRIBER_RETRY_ATTEMPTS if DELIVERY_KINDS[kind].retriable else 0
+            return defaults.SUBSCRIBER_RETRY_ATTEMPTS if DELIVERY_KINDS[kind].retriable else 0
         if kind in (Kind.CRASH, Kind.CRASH_AFTER) and not budget.retries_everything:
             return 0
         if kind is Kind.THROTTLE and budget.throttle_retries is not None:

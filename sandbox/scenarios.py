@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import defaults
 from lambdas.shared import constants
 from lambdas.shared.order import CatalogItem
 from lambdas.shared.pricing import Pricing, quote
@@ -139,7 +140,7 @@ def batch(storefront: Storefront, catalog: Mapping[str, Any], racers_per_unit: f
         "HEADPHONES-BT",
     )
     scarce, level = scarce_sku(catalog)
-    threshold_units = -(-constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS // shop.catalog[headphones].price_cents)
+    threshold_units = -(-defaults.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS // shop.catalog[headphones].price_cents)
     scenarios = [
         Scenario(HAPPY, shop.order("ord", [(mug, 2)], "DE", variant="checkout-v2")),
         Scenario(HAPPY, shop.order("ord", [(tee, 1), (notebook, 3)], "FR", variant="control")),

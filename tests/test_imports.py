@@ -235,11 +235,6 @@ RUNTIME_CONTRACT_OUTSIDE_LAMBDAS = {
     "TASK_FUNCTIONS",
     "REVIEW_DECISION_HANDLER",
     "LAMBDA_MEMORY_MB",
-    # Not yet moved (issue 12's task registry will own these): the ASL file, and tunables whose default the
-    # sandbox scenarios and bench read to stay in step with the stack.
-    "ASL_FILE",
-    "DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS",
-    "SUBSCRIBER_RETRY_ATTEMPTS",
 }
 
 

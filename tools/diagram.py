@@ -23,7 +23,7 @@ from lambdas.shared import constants
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = REPO_ROOT / "docs" / "WORKFLOW.md"  # the document that holds the diagram block
-ASL = REPO_ROOT / constants.ASL_FILE
+ASL = REPO_ROOT / names.ASL_FILE
 BEGIN, END = "<!-- DIAGRAM -->", "<!-- DIAGRAM:END -->"
 BUS = "OrderBus"
 # The ASL's event names are placeholders the stack substitutes (infra/workflow.py).

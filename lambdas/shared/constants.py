@@ -89,14 +89,11 @@ TASK_FUNCTIONS: Final[dict[str, str]] = {
     "ReleaseStockFunctionArn": "lambdas.release_stock.handler.handler",
 }
 REVIEW_DECISION_HANDLER: Final = "lambdas.decide_payment_review.handler.handler"
-ASL_FILE: Final = "statemachines/order_workflow.asl.json"
 
 # ---------------------------------------------------------------------------
 # Tunables (defaults; override with CDK context, see infra/config.py)
 # ---------------------------------------------------------------------------
 LAMBDA_MEMORY_MB: Final = 256
-# Payments above this amount need a human review (simulated gateway rule).
-DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS: Final = 100_000
 
 # Limits of a valid order (DynamoDB transactions cap at 100 items: 2 per line on reserve).
 MAX_ORDER_LINES: Final = 25
@@ -163,9 +160,8 @@ METRIC_EVENTS_REFUSED: Final = "EventsRefused"
 SUBSCRIBER_TABLE_KEYS: Final = ("pk", "sk")
 MARKER_TTL_ATTRIBUTE: Final = "expiresAt"
 
-# Delivery to a subscriber: EventBridge retries a failed invoke (throttling, service errors),
-# Lambda retries a failed function run; after either gives up the event lands in the DLQ.
-SUBSCRIBER_RETRY_ATTEMPTS: Final = 8
+# Delivery to a subscriber: EventBridge retries a failed invoke (throttling, service errors; how often:
+# infra/defaults.py), Lambda retries a failed function run; after either gives up the event lands in the DLQ.
 SUBSCRIBER_MAX_EVENT_AGE_SECONDS: Final = 6 * 3600
 SUBSCRIBER_ASYNC_RETRY_ATTEMPTS: Final = 2
 

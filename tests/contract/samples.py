@@ -19,7 +19,7 @@ from lambdas.shared import constants
 from lambdas.shared.events import envelope
 
 # Read directly (not through infra.workflow) so unit tests need not load the CDK.
-ASL = Path(__file__).resolve().parents[2] / constants.ASL_FILE
+ASL = Path(__file__).resolve().parents[2] / names.ASL_FILE
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 EXECUTION_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:OrderWorkflow:ord-1001"

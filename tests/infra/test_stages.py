@@ -188,6 +188,33 @@ def test_every_setting_a_stage_may_take_is_documented() -> None:
     assert {config.CTX_STAGE, config.CTX_STAGES, *config.STAGE_KEYS} - documented == set()
 
 
+DOCUMENTED_DEFAULT = re.compile(r"^\| `(\w+)` \| ([\w.@-]+) \|", re.MULTILINE)
+
+
+SCALAR_DEFAULTS = {
+    config.CTX_STAGE: lambda c: c.stage,
+    config.CTX_POWERTOOLS_LAYER_VERSION: lambda c: c.powertools_layer_version,
+    config.CTX_REVIEW_TIMEOUT_HOURS: lambda c: c.review_timeout_seconds // 3600,
+    config.CTX_PAYMENT_REVIEW_THRESHOLD_CENTS: lambda c: c.payment_review_threshold_cents,
+    config.CTX_LOG_RETENTION_DAYS: lambda c: c.log_retention_days,
+    config.CTX_ARCHIVE_RETENTION_DAYS: lambda c: c.archive_retention_days,
+    config.CTX_NOTIFICATION_SENDER: lambda c: c.notification_sender,
+    config.CTX_SENDER_IDENTITY: lambda c: c.sender_identity,
+}
+
+
+def test_the_documented_defaults_are_the_stacks() -> None:
+    # Each default is written once, in infra/ (config.py, defaults.py); the table repeats it for readers, so a
+    # changed default must change it too. Rows whose default is a phrase ("the AWS-published layer") are prose.
+    operations = Path("docs/OPERATIONS.md").read_text()
+    table = operations[operations.index("## Configuration (context keys)") :]
+    documented = dict(DOCUMENTED_DEFAULT.findall(table))
+    default = StackConfig()
+    assert {key: documented.get(key) for key in SCALAR_DEFAULTS} == {
+        key: str(read(default)) for key, read in SCALAR_DEFAULTS.items()
+    }
+
+
 SSM_PATH = re.compile(r"/orders/[^\s`\"')]*event-bus/[\w.-]*")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from infra import names
 from infra.workflow import in_stack_partition
 from lambdas.shared import constants
 from tests.asl_paths import approved_path
@@ -18,7 +19,7 @@ from tests.reliability.model import STEPS
 from tests.synth import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
-ASL_PATH = ROOT / constants.ASL_FILE
+ASL_PATH = ROOT / names.ASL_FILE
 ASL: dict[str, Any] = json.loads(ASL_PATH.read_text())
 STATES: dict[str, dict[str, Any]] = ASL["States"]
 TASKS = {name: s for name, s in STATES.items() if s["Type"] == "Task"}

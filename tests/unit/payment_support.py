@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra import config
+from infra import config, defaults
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import GatewayLedger
 from lambdas.shared.payment_gateway import ChargeResult, OrderGatewayRecords, SimulatedPaymentGateway, gateway_records
@@ -77,9 +77,9 @@ class CountingGateway(SimulatedPaymentGateway):
 def install_gateway(monkeypatch: pytest.MonkeyPatch, *handler_modules: Any) -> CountingGateway:
     """Make the given handler modules use one CountingGateway (as if it were the real gateway), with the
     stack's payment settings in the environment."""
-    monkeypatch.setenv(constants.ENV_PAYMENT_REVIEW_THRESHOLD, str(constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS))
+    monkeypatch.setenv(constants.ENV_PAYMENT_REVIEW_THRESHOLD, str(defaults.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS))
     monkeypatch.setenv(constants.ENV_REVIEW_TIMEOUT_SECONDS, str(config.DEFAULT_REVIEW_TIMEOUT_SECONDS))
-    gateway = CountingGateway(gateway_ledger(monkeypatch), constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
+    gateway = CountingGateway(gateway_ledger(monkeypatch), defaults.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
     for module in handler_modules:
         monkeypatch.setattr(module, "default_gateway", lambda *_: gateway)
     return gateway

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra import config
+from infra import config, defaults
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder, PriceMismatch
 from lambdas.shared.order import CatalogItem, parse_order, to_cents
@@ -43,7 +43,7 @@ def test_priced_examples_show_the_right_total_and_meet_their_gateway_rule(name: 
     quoted = priced(order)
     verify_displayed_total(quoted, to_cents(order["displayedTotal"]))  # raises on a stale example
     if outcome is not None:
-        gateway = SimulatedPaymentGateway(InMemoryGatewayRecords(), constants.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
+        gateway = SimulatedPaymentGateway(InMemoryGatewayRecords(), defaults.DEFAULT_PAYMENT_REVIEW_THRESHOLD_CENTS)
         charge = gateway.charge(order["orderId"], quoted["totalCents"], quoted["currency"], order["payment"]["token"])
         assert charge.status == outcome
 

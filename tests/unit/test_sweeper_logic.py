@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra import names
 from lambdas.shared import constants
 from lambdas.shared.payment_status import CHARGING, REVIEW_PENDING
 from lambdas.sweeper import logic
@@ -16,7 +17,7 @@ from lambdas.sweeper.logic import Action, Execution, Kind, OrderItems
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(hours=1)
-ASL = json.loads(Path(constants.ASL_FILE).read_text())
+ASL = json.loads(Path(names.ASL_FILE).read_text())
 
 
 def entered(name: str, document: dict[str, Any] | None = None) -> dict[str, Any]:
