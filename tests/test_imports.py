@@ -133,11 +133,32 @@ def kernel_imports_of_features(imports: dict[str, set[str]]) -> list[str]:
     )
 
 
+def logic_importing_adapters(imports: dict[str, set[str]]) -> list[str]:
+    """A feature's domain code (``logic``) takes its stores as arguments typed by the domain's Protocols
+    (``payment_status.PaymentStore``, ``ledger.LedgerStore``): it imports no adapter, not even for a type."""
+
+    def is_adapter(name: str) -> bool:
+        return name.startswith(f"{KERNEL}.adapters") or name.rpartition(".")[2] in ("adapters", "store")
+
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in imports.items()
+        if module.startswith("lambdas.") and module.rpartition(".")[2] == "logic"
+        for target in targets
+        if is_adapter(target)
+    )
+
+
 def test_the_checker_finds_each_fault(tmp_path: Path) -> None:
     files = {
         "lambdas/__init__.py": "",
         "lambdas/shared/__init__.py": "",
         "lambdas/shared/model.py": "def f() -> None:\n    from lambdas.feature import logic\n",
+        "lambdas/shared/adapters/__init__.py": "",
+        "lambdas/shared/adapters/table.py": "",
+        "lambdas/other/__init__.py": "",
+        "lambdas/other/logic.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from lambdas.shared.adapters.table import T\n",
         "lambdas/feature/__init__.py": "",
         "lambdas/feature/logic.py": "import lambdas.feature.store as s\nfrom . import store\nX = s._SECRET\n",
         "lambdas/feature/store.py": "from lambdas.feature.logic import X\n_SECRET = 1\n",
@@ -151,6 +172,10 @@ def test_the_checker_finds_each_fault(tmp_path: Path) -> None:
     graph = read_graph(tmp_path, ("lambdas", "infra"))
     assert cycles(graph.imports) == [["lambdas.feature.logic", "lambdas.feature.store"]]
     assert kernel_imports_of_features(graph.imports) == ["lambdas.shared.model -> lambdas.feature.logic"]
+    assert logic_importing_adapters(graph.imports) == [
+        "lambdas.feature.logic -> lambdas.feature.store",
+        "lambdas.other.logic -> lambdas.shared.adapters.table",
+    ]
     assert sorted(graph.private) == [
         "infra.a: from infra.b import _helper",
         "lambdas.feature.logic: lambdas.feature.store._SECRET",
@@ -173,6 +198,10 @@ def test_no_import_cycle() -> None:
 
 def test_the_kernel_imports_no_feature() -> None:
     assert kernel_imports_of_features(GRAPH.imports) == []
+
+
+def test_domain_logic_imports_no_adapter() -> None:
+    assert logic_importing_adapters(GRAPH.imports) == []
 
 
 def test_no_module_imports_another_modules_private_names() -> None:
@@ -227,10 +256,6 @@ RUNTIME_CONTRACT_OUTSIDE_LAMBDAS = {
     "ERROR_STEP_TIMED_OUT",
     "ERROR_STEP_FAILED",
     "WORKFLOW_PRODUCER",
-    # Key schemas the Lambda adapters address items by (lambdas/shared/adapters/inventory.py and dynamo.py spell
-    # "pk"/"sk" literally instead of reading these: the names, not the contract, are unused there).
-    "INVENTORY_TABLE_KEYS",
-    "SUBSCRIBER_TABLE_KEYS",
     # Handler paths and sizes the sandbox and bench run the functions with, as the stack deploys them.
     "TASK_FUNCTIONS",
     "REVIEW_DECISION_HANDLER",

@@ -25,7 +25,6 @@ from lambdas.shared.errors import InvalidOrder, PaymentDeclined
 from lambdas.shared.payment_inputs import Fields, format_amount, iso
 
 if TYPE_CHECKING:
-    from lambdas.shared.adapters.payments import PaymentsTable
     from lambdas.shared.payment_gateway import PaymentGateway
 
 _LABEL = "CollectPayment input"
@@ -62,7 +61,7 @@ def parse(event: object) -> ChargeRequest:
 
 def collect(
     request: ChargeRequest,
-    payments: PaymentsTable,
+    payments: status.PaymentStore,
     gateway: PaymentGateway,
     review_timeout_seconds: int,
     now: datetime,
@@ -96,7 +95,7 @@ def collect(
 
 
 def record_prepaid(
-    request: ChargeRequest, payments: PaymentsTable, review_timeout_seconds: int, now: datetime
+    request: ChargeRequest, payments: status.PaymentStore, review_timeout_seconds: int, now: datetime
 ) -> dict[str, Any]:
     """Record a payment the marketplace or store collected: once per order, no gateway call."""
     item = {
@@ -114,7 +113,7 @@ def record_prepaid(
     return outcome(_stored(payments, request), review_timeout_seconds)
 
 
-def _stored(payments: PaymentsTable, request: ChargeRequest) -> dict[str, Any]:
+def _stored(payments: status.PaymentStore, request: ChargeRequest) -> dict[str, Any]:
     stored = payments.get(request.order_id)
     if stored is None:  # pragma: no cover - payment items are never deleted
         raise RuntimeError(f"payment item of order {request.order_id} vanished")

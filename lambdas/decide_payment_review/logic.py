@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from lambdas.decide_payment_review import identity
 from lambdas.shared import constants
@@ -34,9 +34,6 @@ from lambdas.shared.observability import logger
 from lambdas.shared.payment_inputs import Fields, iso
 from lambdas.shared.payment_status import ReviewTask, StaleTaskToken
 from lambdas.shared.text import clean_text
-
-if TYPE_CHECKING:
-    from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 
 APPROVED: Final = "APPROVED"
 REJECTED: Final = "REJECTED"
@@ -115,7 +112,9 @@ def normalised(decision: Decision) -> Decision:
     return replace(decision, reviewer=name, note=clean_text(decision.note, MAX_NOTE_STORED))
 
 
-def decide(decision: Decision, payments: PaymentsTable, callbacks: ReviewCallbacks, now: datetime) -> dict[str, Any]:
+def decide(
+    decision: Decision, payments: status.PaymentStore, callbacks: status.ReviewTaskCallbacks, now: datetime
+) -> dict[str, Any]:
     """Record, answer, mark delivered. Returns {orderId, decision, reviewer, decidedAt, message}, where
     reviewer is whoever made the recorded decision (a retry completes it in their name)."""
     decision = normalised(decision)
@@ -158,7 +157,9 @@ def decide(decision: Decision, payments: PaymentsTable, callbacks: ReviewCallbac
     raise ReviewDecisionError(f"The payment of order {order_id} kept changing while deciding; try again.")
 
 
-def _record(decision: Decision, item: dict[str, Any], payments: PaymentsTable, now: datetime) -> dict[str, Any] | None:
+def _record(
+    decision: Decision, item: dict[str, Any], payments: status.PaymentStore, now: datetime
+) -> dict[str, Any] | None:
     values: dict[str, Any] = {
         "status": _RECORDED_STATUS[decision.decision],
         "reviewer": decision.reviewer,
@@ -175,7 +176,11 @@ def _record(decision: Decision, item: dict[str, Any], payments: PaymentsTable, n
 
 
 def _deliver(
-    item: dict[str, Any], payments: PaymentsTable, callbacks: ReviewCallbacks, now: datetime, fresh: bool
+    item: dict[str, Any],
+    payments: status.PaymentStore,
+    callbacks: status.ReviewTaskCallbacks,
+    now: datetime,
+    fresh: bool,
 ) -> dict[str, Any]:
     """Answer the token with the recorded decision, then mark it delivered."""
     order_id, recorded = item["orderId"], _DECISION_OF[item["status"]]
@@ -207,7 +212,7 @@ def _reached(task: ReviewTask, recorded: str) -> bool:
     return task.state == status.TASK_FAILED and task.error == constants.ERROR_REVIEW_REJECTED
 
 
-def _mark_delivered(item: dict[str, Any], payments: PaymentsTable, now: datetime) -> None:
+def _mark_delivered(item: dict[str, Any], payments: status.PaymentStore, now: datetime) -> None:
     if not payments.update(
         item["orderId"],
         item["status"],
@@ -221,7 +226,7 @@ def _mark_delivered(item: dict[str, Any], payments: PaymentsTable, now: datetime
 
 
 def _undelivered(
-    item: dict[str, Any], stale: StaleTaskToken, task: ReviewTask | None, payments: PaymentsTable, fresh: bool
+    item: dict[str, Any], stale: StaleTaskToken, task: ReviewTask | None, payments: status.PaymentStore, fresh: bool
 ) -> str:
     """The recorded decision cannot reach the order (and never did): withdraw it, say why."""
     order_id = item["orderId"]
@@ -269,7 +274,7 @@ def _task_story(item: dict[str, Any], task: ReviewTask | None) -> str:
     return "it now waits on a newer review request; try again in a few seconds"
 
 
-def _settled(order_id: str, item: dict[str, Any], callbacks: ReviewCallbacks) -> str:
+def _settled(order_id: str, item: dict[str, Any], callbacks: status.ReviewTaskCallbacks) -> str:
     """Why a payment that is neither pending nor decided cannot be decided on."""
     state = item["status"]
     text = f"Order {order_id} is not waiting for a payment review: its payment is {state}"

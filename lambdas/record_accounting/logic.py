@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lambdas.shared import ledger
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.payment_inputs import Fields, iso
-
-if TYPE_CHECKING:
-    from lambdas.shared.adapters.ledger import LedgerTable
 
 _LABEL = "RecordAccounting input"
 
@@ -45,7 +42,7 @@ def parse(event: object) -> SaleRequest:
     )
 
 
-def record_sale(request: SaleRequest, ledger_table: LedgerTable, now: datetime) -> dict[str, Any]:
+def record_sale(request: SaleRequest, ledger_table: ledger.LedgerStore, now: datetime) -> dict[str, Any]:
     """Returns {transactionId}; raises UnbalancedTransaction before writing if it would not balance."""
     entries = ledger.sale_entries(
         request.subtotal_cents, request.tax_cents, request.shipping_cents, request.total_cents

@@ -27,8 +27,6 @@ from lambdas.shared.payment_gateway import AlreadyCaptured
 from lambdas.shared.payment_inputs import Fields, iso
 
 if TYPE_CHECKING:
-    from lambdas.shared.adapters.ledger import LedgerTable
-    from lambdas.shared.adapters.payments import PaymentsTable
     from lambdas.shared.payment_gateway import PaymentGateway
 
 NO_PAYMENT: Final = "NO_PAYMENT"
@@ -43,7 +41,11 @@ def parse(event: object) -> str:
 
 
 def compensate(
-    order_id: str, payments: PaymentsTable, ledger_table: LedgerTable, gateway: PaymentGateway, now: datetime
+    order_id: str,
+    payments: status.PaymentStore,
+    ledger_table: ledger.LedgerStore,
+    gateway: PaymentGateway,
+    now: datetime,
 ) -> dict[str, Any]:
     """Returns {refunded: status is REFUNDED, status}: the same answer however often it is called."""
     for _ in range(_ATTEMPTS):
@@ -68,8 +70,8 @@ def result(final_status: str) -> dict[str, Any]:
 
 def _refund(
     item: dict[str, Any],
-    payments: PaymentsTable,
-    ledger_table: LedgerTable,
+    payments: status.PaymentStore,
+    ledger_table: ledger.LedgerStore,
     gateway: PaymentGateway,
     now: datetime,
     charge_id: str | None = None,
@@ -95,7 +97,11 @@ def _refund(
 
 
 def _void(
-    item: dict[str, Any], payments: PaymentsTable, ledger_table: LedgerTable, gateway: PaymentGateway, now: datetime
+    item: dict[str, Any],
+    payments: status.PaymentStore,
+    ledger_table: ledger.LedgerStore,
+    gateway: PaymentGateway,
+    now: datetime,
 ) -> str | None:
     """VOIDED, or REFUNDED when the gateway had captured a charge we never recorded (CHARGING)."""
     order_id = item["orderId"]

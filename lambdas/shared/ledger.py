@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 ACCOUNTS_RECEIVABLE: Final = "accounts-receivable"
 SALES_REVENUE: Final = "sales-revenue"
@@ -82,3 +82,16 @@ def sale_entries(subtotal_cents: int, tax_cents: int, shipping_cents: int, total
 def reversal_entries(entries: Iterable[Entry]) -> list[Entry]:
     """The mirror of a balanced transaction: what was debited is credited and vice versa."""
     return assert_balanced(Entry(e.account, e.credit_cents, e.debit_cents) for e in assert_balanced(entries))
+
+
+class LedgerStore(Protocol):
+    """Where an order's transactions are booked, each kind at most once (lambdas.shared.adapters.ledger.LedgerTable;
+    a test may pass any object with these methods)."""
+
+    def get(self, order_id: str, kind: str) -> dict[str, Any] | None:
+        """The order's transaction of this kind (its ``entries`` as Entry), or None."""
+        ...
+
+    def put_once(self, order_id: str, kind: str, transaction: dict[str, Any], entries: list[Entry]) -> str:
+        """Book the transaction unless the order has one of this kind; its transaction id either way."""
+        ...

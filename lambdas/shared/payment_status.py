@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, Protocol
 
 # Statuses of a payment item. CHARGING marks a claimed charge whose gateway outcome is not
 # recorded yet (a crash in between): a retry completes it, a compensation voids it.
@@ -50,3 +50,46 @@ class StaleTaskToken(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class PaymentStore(Protocol):
+    """The payment items, one per order, as the payment functions' domain code reads and moves them: every
+    write is conditional and says whether it took (lambdas.shared.adapters.payments.PaymentsTable; a test may
+    pass any object with these methods)."""
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        """The order's payment item, strongly consistent; None when it has none."""
+        ...
+
+    def create(self, item: dict[str, Any]) -> bool:
+        """Write a new payment item; False when the order already has one (nothing is written)."""
+        ...
+
+    def update(
+        self,
+        order_id: str,
+        expected_status: str,
+        values: dict[str, Any],
+        remove: tuple[str, ...] = (),
+        expected: dict[str, Any] | None = None,
+    ) -> bool:
+        """SET ``values`` and REMOVE ``remove`` if the status is still ``expected_status`` (and each attribute in
+        ``expected`` still has that value); False when it is not."""
+        ...
+
+
+class ReviewTaskCallbacks(Protocol):
+    """Answers the execution waiting on a review's task token, and reads what became of that task
+    (lambdas.shared.adapters.payments.ReviewCallbacks)."""
+
+    def succeed(self, task_token: str, output: str) -> None:
+        """Resume the task; StaleTaskToken when it no longer waits."""
+        ...
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        """Fail the task with ``error``; StaleTaskToken when it no longer waits."""
+        ...
+
+    def review_task(self, order_id: str) -> ReviewTask | None:
+        """What the order's execution last recorded about its review task; None without an execution."""
+        ...

@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from lambdas.shared import constants
 from lambdas.shared import payment_status as status
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.payment_inputs import Fields, iso
-
-if TYPE_CHECKING:
-    from lambdas.shared.adapters.payments import PaymentsTable
 
 PRODUCER: Final = "payments"
 _LABEL = "WaitForPaymentReview input"
@@ -58,7 +55,9 @@ def parse(event: object) -> ReviewRequest:
     )
 
 
-def request_review(request: ReviewRequest, payments: PaymentsTable, publish: Publish, now: datetime) -> dict[str, Any]:
+def request_review(
+    request: ReviewRequest, payments: status.PaymentStore, publish: Publish, now: datetime
+) -> dict[str, Any]:
     """Store the token and deadline, then announce the review. Returns {orderId, reviewDeadline}."""
     deadline = iso(now + timedelta(seconds=request.timeout_seconds))
     stored = payments.update(

@@ -21,6 +21,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
+from lambdas.shared import constants
+
 Key = dict[str, str]
 
 
@@ -141,15 +143,20 @@ def put_if(dynamo_table: Any, item: dict[str, Any], condition: str, values: dict
 
 
 def query_all(
-    dynamo_table: Any, pk: str, sk_prefix: str | None = None, sk_between: tuple[str, str] | None = None
+    dynamo_table: Any,
+    pk: str,
+    sk_prefix: str | None = None,
+    sk_between: tuple[str, str] | None = None,
+    keys: tuple[str, str] = constants.SUBSCRIBER_TABLE_KEYS,
 ) -> Iterator[dict[str, Any]]:
     """Every item of partition ``pk`` (optionally: sort key with a prefix, or within a range), in key
-    order, strongly consistent, all pages."""
-    condition = KeyCondition("pk").eq(pk)
+    order, strongly consistent, all pages. ``keys``: the table's (partition, sort) key names."""
+    partition, sort = keys
+    condition = KeyCondition(partition).eq(pk)
     if sk_prefix is not None:
-        condition &= KeyCondition("sk").begins_with(sk_prefix)
+        condition &= KeyCondition(sort).begins_with(sk_prefix)
     if sk_between is not None:
-        condition &= KeyCondition("sk").between(*sk_between)
+        condition &= KeyCondition(sort).between(*sk_between)
     kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
     while True:
         page = dynamo_table.query(**kwargs)

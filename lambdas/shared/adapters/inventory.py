@@ -49,6 +49,8 @@ __all__ = [
     "stock_totals",
 ]
 
+_PK, _SK = constants.INVENTORY_TABLE_KEYS
+_PRODUCT_PREFIX = "PRODUCT#"
 CATALOG_SK = "CATALOG"
 _STOCK_PREFIX = "STOCK#"
 _HOLD_PREFIX = "HOLD#"
@@ -70,7 +72,7 @@ class StockContended(Exception):
 # Keys and helpers (the resource layer: plain Python values in, Decimal numbers out)
 # ---------------------------------------------------------------------------
 def product_pk(sku: str) -> str:
-    return f"PRODUCT#{sku}"
+    return f"{_PRODUCT_PREFIX}{sku}"
 
 
 def stock_sk(warehouse_id: str) -> str:
@@ -92,7 +94,7 @@ def hold_sk(sku: str) -> str:
 
 
 def _key(pk: str, sk: str) -> dict[str, str]:
-    return {"pk": pk, "sk": sk}
+    return {_PK: pk, _SK: sk}
 
 
 def _int(item: Mapping[str, Any], name: str) -> int:
@@ -138,7 +140,7 @@ def _batch_get(name: str, keys: Sequence[Mapping[str, str]], *, consistent: bool
 
 def _catalog_item(item: Mapping[str, Any]) -> CatalogItem:
     return CatalogItem(
-        sku=str(item["pk"]).removeprefix("PRODUCT#"),
+        sku=str(item[_PK]).removeprefix(_PRODUCT_PREFIX),
         name=str(item.get("name", "")),
         price_cents=_int(item, "priceCents"),
         lead_time_days=_int(item, "leadTimeDays"),
@@ -158,12 +160,12 @@ def order_holds(order_id: str, *, table_name: str | None = None) -> list[Hold]:
 def _holds_with_shards(order_id: str, table_name: str) -> list[tuple[Hold, dict[int, int]]]:
     """Each hold with the units it took from each shard (a hold from before sharding took all from shard 0)."""
     holds = []
-    for item in query_all(table(table_name), order_pk(order_id), sk_prefix=_HOLD_PREFIX):
+    for item in query_all(table(table_name), order_pk(order_id), sk_prefix=_HOLD_PREFIX, keys=(_PK, _SK)):
         quantity = _int(item, "quantity")
         parts = {int(shard): int(units) for shard, units in dict(item.get("shards") or {"0": quantity}).items()}
         hold = Hold(
             order_id=order_id,
-            sku=str(item["sk"]).removeprefix(_HOLD_PREFIX),
+            sku=str(item[_SK]).removeprefix(_HOLD_PREFIX),
             warehouse_id=str(item["warehouseId"]),
             quantity=quantity,
             status=str(item["status"]),
@@ -218,7 +220,7 @@ def _shard_levels(name: str, skus: Sequence[str], warehouse_id: str, *, consiste
     """
     heads = _batch_get(name, [stock_key(sku, warehouse_id, 0) for sku in sorted(set(skus))], consistent=consistent)
     levels = {
-        str(head["pk"]).removeprefix("PRODUCT#"): [_int(head, "available")] + [0] * (_shards(head) - 1)
+        str(head[_PK]).removeprefix(_PRODUCT_PREFIX): [_int(head, "available")] + [0] * (_shards(head) - 1)
         for head in heads
     }
     others = [stock_key(sku, warehouse_id, shard) for sku, level in levels.items() for shard in range(1, len(level))]
@@ -234,7 +236,7 @@ def _shards(head: Mapping[str, Any]) -> int:
 
 def _shard_of(item: Mapping[str, Any]) -> tuple[str, int]:
     """(sku, shard) of a stock item's partition key (SKUs never contain '#')."""
-    sku, _, shard = str(item["pk"]).removeprefix("PRODUCT#").partition("#")
+    sku, _, shard = str(item[_PK]).removeprefix(_PRODUCT_PREFIX).partition("#")
     return sku, int(shard or 0)
 
 
@@ -346,9 +348,9 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
 def stock_levels(sku: str, *, table_name: str | None = None) -> dict[str, dict[str, int]]:
     """{warehouseId: {available, held, sold}} for one SKU, summed over its shards (strongly consistent)."""
     name = _table_name(table_name)
-    heads = list(query_all(table(name), product_pk(sku), sk_prefix=_STOCK_PREFIX))
+    heads = list(query_all(table(name), product_pk(sku), sk_prefix=_STOCK_PREFIX, keys=(_PK, _SK)))
     others = [
-        stock_key(sku, str(head["sk"]).removeprefix(_STOCK_PREFIX), shard)
+        stock_key(sku, str(head[_SK]).removeprefix(_STOCK_PREFIX), shard)
         for head in heads
         for shard in range(1, _shards(head))
     ]
@@ -361,10 +363,10 @@ def stock_totals(items: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], di
     what a tool shows as a SKU-warehouse's stock. Items other than stock items are skipped."""
     totals: dict[tuple[str, str], dict[str, int]] = {}
     for item in items:
-        if not (str(item["pk"]).startswith("PRODUCT#") and str(item["sk"]).startswith(_STOCK_PREFIX)):
+        if not (str(item[_PK]).startswith(_PRODUCT_PREFIX) and str(item[_SK]).startswith(_STOCK_PREFIX)):
             continue
         sku, _ = _shard_of(item)
-        level = totals.setdefault((sku, str(item["sk"]).removeprefix(_STOCK_PREFIX)), dict.fromkeys(_COUNTERS, 0))
+        level = totals.setdefault((sku, str(item[_SK]).removeprefix(_STOCK_PREFIX)), dict.fromkeys(_COUNTERS, 0))
         for counter in _COUNTERS:
             level[counter] += _int(item, counter)
     return totals
