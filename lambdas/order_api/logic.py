@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from lambdas.shared.errors import InvalidOrder, readable_cause
+from lambdas.shared.order import order_id
 from lambdas.timeline import logic as timeline
 from lambdas.validate_order.logic import CatalogLookup, validate
 
@@ -43,6 +44,25 @@ def check_size(body: str | bytes | None) -> None:
     size = len(body.encode() if isinstance(body, str) else (body or b""))
     if size > MAX_INPUT_BYTES:
         raise TooLarge(f"the order is {size} bytes; an order may be at most {MAX_INPUT_BYTES} bytes (256 KiB)")
+
+
+def parse_body(body: str | bytes | None) -> dict[str, Any]:
+    """The posted order: a JSON object, or ``Invalid`` naming the body."""
+    try:
+        order = json.loads(body or "")
+    except ValueError:
+        order = None
+    if not isinstance(order, dict):
+        raise Invalid("body", "body: must be a JSON object (the order)")
+    return order
+
+
+def check_order_id(value: Any) -> str:
+    """A path's ``{orderId}``, checked as an order's own id is, or ``Invalid`` naming it."""
+    try:
+        return str(order_id(value, "orderId"))
+    except InvalidOrder as error:
+        raise Invalid("orderId", str(error)) from None
 
 
 def execution_input(order: Mapping[str, Any]) -> str:

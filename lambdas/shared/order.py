@@ -231,8 +231,10 @@ _CUSTOMER = obj(
         "email": (string(254, _EMAIL, "an e-mail address", echo=False), True),
     }
 )
+# The order id alone: also what the order API checks a path's {orderId} with.
+order_id = string(64, _ORDER_ID, "letters, digits, '_' or '-'")
 _ORDER_FIELDS: dict[str, tuple[Validator, bool]] = {
-    "orderId": (string(64, _ORDER_ID, "letters, digits, '_' or '-'"), True),
+    "orderId": (order_id, True),
     "customer": (_CUSTOMER, True),
     "items": (array(_LINE, 1, constants.MAX_ORDER_LINES), True),
     "shippingAddress": (_ADDRESS, True),

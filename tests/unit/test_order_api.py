@@ -23,6 +23,7 @@ from lambdas.timeline import recorder
 from lambdas.timeline import store as timeline_store
 from sandbox.scenarios import CATALOG_PATH
 from sandbox.serve import EXAMPLE_ORDER
+from tools import openapi
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -89,7 +90,18 @@ def request(method: str, path: str, body: Any = None, order_id: str | None = Non
             invoked_function_arn="arn:aws:lambda:eu-west-1:1:function:api",
         ),
     )
-    return {"status": response["statusCode"], "body": json.loads(response["body"] or "null")}
+    answer = {"status": response["statusCode"], "body": json.loads(response["body"] or "null")}
+    assert_documented(method, answer)
+    return answer
+
+
+def assert_documented(method: str, answer: dict[str, Any]) -> None:
+    """The answer is what docs/openapi.json says: its model's fields exactly (tools/openapi.py's models)."""
+    status = answer["status"]
+    model = {202: openapi.OrderAccepted, 200: openapi.OrderView if method == "GET" else openapi.OrderAccepted}.get(
+        status, openapi.Problem
+    )
+    assert model.model_validate(answer["body"]).model_dump(exclude_none=True) == answer["body"], answer
 
 
 def executions(aws: SimpleNamespace) -> list[str]:
@@ -243,7 +255,20 @@ def test_the_recorder_never_fails_a_delivery_when_the_timeline_cannot_be_written
 def test_docs_openapi_json_is_what_the_resolver_generates() -> None:
     """Regenerate with: .venv/bin/python -m tools.openapi > docs/openapi.json"""
     published = (REPO / "docs" / "openapi.json").read_text()
-    assert published == api.openapi_json(), "docs/openapi.json is stale: regenerate it (see this test's docstring)"
+    assert published == openapi.openapi_json(), "docs/openapi.json is stale: regenerate it (see this test's docstring)"
     paths = json.loads(published)["paths"]
     assert set(paths) == {"/orders", "/orders/{orderId}"}
     assert {"200", "202", "400", "409", "413"} <= set(paths["/orders"]["post"]["responses"])
+
+
+def test_the_document_has_the_operations_the_handler_routes() -> None:
+    assert openapi.operations() == set(api.ROUTES)
+
+
+def test_a_path_order_id_that_no_order_could_have_gets_400_naming_it(aws: SimpleNamespace) -> None:
+    answer = request("GET", "/orders/bad id!", order_id="bad id!")
+    assert answer["status"] == 400 and answer["body"]["field"] == "orderId", answer
+
+
+def test_a_route_api_gateway_does_not_send_here_gets_404(aws: SimpleNamespace) -> None:
+    assert request("DELETE", "/orders/o-1", order_id="o-1")["status"] == 404

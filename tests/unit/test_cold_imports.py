@@ -1,0 +1,82 @@
+"""Issue 16: what a handler imports is its cold start. Modules measured as heavy and not needed on the
+import path stay out of it (docs/BENCH.md, "What the cold-import figure is made of").
+
+The handlers are imported one after another in one fresh interpreter, as Lambda imports one (Lambda's
+variables set, so the Tracer is active); a forbidden module is blamed on the first handler whose import
+brought it in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLERS = sorted(
+    ".".join(path.relative_to(REPO).with_suffix("").parts) for path in (REPO / "lambdas").rglob("handler.py")
+)
+# pydantic (with pydantic_core and annotated_types) was 40% of the order API's cold import: no handler needs it.
+FORBIDDEN_EVERYWHERE = ("pydantic",)
+# Powertools' event handler (every resolver, its data classes) costs ~0.2x `import boto3`: the order API
+# routes its two methods itself (lambdas/order_api/handler.py).
+FORBIDDEN = {"lambdas.order_api.handler": ("aws_lambda_powertools.event_handler",)}
+
+_PROBE = """
+import importlib, json, sys
+found = {}
+for name in sys.argv[1:]:
+    before = set(sys.modules)
+    importlib.import_module(name)
+    found[name] = sorted(set(sys.modules) - before)
+print(json.dumps(found))
+"""
+
+
+def imported_by(handlers: list[str]) -> dict[str, list[str]]:
+    """The modules each handler's import added, in one interpreter with Lambda's variables."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "probe",
+        "LAMBDA_TASK_ROOT": str(REPO),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *handlers], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found: dict[str, list[str]] = json.loads(result.stdout)
+    return found
+
+
+def offences(imported: dict[str, list[str]]) -> list[str]:
+    """``<handler> imports <forbidden package>`` for each forbidden package (or a module of it) a handler brought."""
+    return sorted(
+        f"{handler} imports {package}"
+        for handler, modules in imported.items()
+        for package in (*FORBIDDEN_EVERYWHERE, *FORBIDDEN.get(handler, ()))
+        if any(module == package or module.startswith(f"{package}.") for module in modules)
+    )
+
+
+def test_the_checker_blames_the_handler_that_imports_a_forbidden_module() -> None:
+    imported = {
+        "lambdas.order_api.handler": ["aws_lambda_powertools.event_handler", "json"],
+        "lambdas.backoffice_api.handler": ["aws_lambda_powertools.event_handler.api_gateway", "pydantic"],
+    }
+    assert offences(imported) == [
+        "lambdas.backoffice_api.handler imports pydantic",
+        "lambdas.order_api.handler imports aws_lambda_powertools.event_handler",
+    ]
+
+
+def test_the_probe_sees_what_an_import_brings() -> None:
+    assert "pydantic" in imported_by(["pydantic"])["pydantic"]
+
+
+def test_no_handler_imports_a_module_it_does_not_need_at_cold_start() -> None:
+    assert len(HANDLERS) >= 20, HANDLERS
+    assert offences(imported_by(HANDLERS)) == []
