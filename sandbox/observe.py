@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from lambdas.shared.adapters.dynamo import all_items
 from lambdas.shared.adapters.inventory import stock_totals
 
 if TYPE_CHECKING:
@@ -37,22 +38,12 @@ class Email:
     body: str
 
 
-def _scan(table: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def stock_levels(sandbox: Any) -> list[StockLevel]:
     """Every SKU-warehouse's stock, its shards summed (the stock feature's ``stock_totals``)."""
     table = sandbox.resource("dynamodb").Table(sandbox.outputs["InventoryTableName"])
     levels = [
         StockLevel(sku=sku, warehouse=warehouse, **level)
-        for (sku, warehouse), level in stock_totals(_scan(table)).items()
+        for (sku, warehouse), level in stock_totals(all_items(table.scan)).items()
     ]
     return sorted(levels, key=lambda level: (level.sku, level.warehouse))
 

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, Final
 
-from boto3.dynamodb.conditions import Key
-
 from lambdas.backoffice_api.logic import order_summary
 from lambdas.order_api.logic import order_view
 from lambdas.order_api.store import Executions, timeline_items
+from lambdas.shared.adapters.dynamo import query_all
 from lambdas.shared.adapters.payments import PaymentsTable
 
 _PAGE: Final = 50
@@ -46,15 +45,7 @@ def failure_counters(table: Any, today: date, days: int) -> Iterator[dict[str, A
     """failure_stats' counters of the last ``days`` days (one Query per day: pk DAY#<yyyy-mm-dd>)."""
     for back in range(days):
         day = (today - timedelta(days=back)).isoformat()
-        request: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"DAY#{day}") & Key("sk").begins_with("ERROR#")
-        }
-        while True:
-            page = table.query(**request)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from query_all(table, f"DAY#{day}", sk_prefix="ERROR#")
 
 
 def order_detail(

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared import constants
 from lambdas.shared.adapters import executions
 from lambdas.shared.adapters.aws_clients import client, table
+from lambdas.shared.adapters.dynamo import all_items
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
 from lambdas.shared.order import HELD
@@ -41,15 +42,6 @@ _ORDER_PREFIX = "ORDER#"
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
 PARTIAL = "PARTIAL"
-
-
-def _scan(dynamo_table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        page = dynamo_table.scan(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _time(value: Any) -> datetime | None:
@@ -127,8 +119,8 @@ class SweeperAws:
     # -- items in an intermediate state ----------------------------------------------------------
     def stuck_payments(self) -> Iterator[tuple[str, str, datetime | None]]:
         """(orderId, status, createdAt) of every payment CHARGING or REVIEW_PENDING."""
-        for item in _scan(
-            self.payments,
+        for item in all_items(
+            self.payments.scan,
             FilterExpression=Attr("status").is_in([CHARGING, REVIEW_PENDING]),
             ProjectionExpression="orderId, #s, createdAt, requestedAt",
             ExpressionAttributeNames={"#s": "status"},
@@ -138,8 +130,8 @@ class SweeperAws:
 
     def held_holds(self) -> Iterator[tuple[str, datetime | None]]:
         """(orderId, heldAt) of every hold still HELD."""
-        for item in _scan(
-            self.inventory,
+        for item in all_items(
+            self.inventory.scan,
             FilterExpression=Attr("pk").begins_with(_ORDER_PREFIX)
             & Attr("sk").begins_with(_HOLD_PREFIX)
             & Attr("status").eq(HELD),

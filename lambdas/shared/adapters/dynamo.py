@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -157,10 +157,14 @@ def query_all(
         condition &= KeyCondition(sort).begins_with(sk_prefix)
     if sk_between is not None:
         condition &= KeyCondition(sort).between(*sk_between)
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+    return all_items(dynamo_table.query, KeyConditionExpression=condition, ConsistentRead=True)
+
+
+def all_items(operation: Callable[..., dict[str, Any]], **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query or Scan returns, all pages: ``all_items(table.scan, FilterExpression=...)``."""
     while True:
-        page = dynamo_table.query(**kwargs)
-        yield from page["Items"]
+        page = operation(**request)
+        yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

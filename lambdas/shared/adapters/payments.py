@@ -11,7 +11,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.dynamo import integers
+from lambdas.shared.adapters.dynamo import all_items, integers
 from lambdas.shared.payment_status import (
     TASK_FAILED,
     TASK_NONE,
@@ -179,31 +179,21 @@ class GatewayLedger:
 
     def records(self, key: str) -> list[dict[str, Any]]:
         """Every record of one idempotency key (an order), CHARGE / REFUND / VOID."""
-        found: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "#k = :k",
-            "ExpressionAttributeNames": {"#k": _GATEWAY_KEY},
-            "ExpressionAttributeValues": {":k": key},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**query)
-            found += [integers(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = all_items(
+            self._table.query,
+            KeyConditionExpression="#k = :k",
+            ExpressionAttributeNames={"#k": _GATEWAY_KEY},
+            ExpressionAttributeValues={":k": key},
+            ConsistentRead=True,
+        )
+        return [integers(item) for item in items]
 
     def all_records(self) -> dict[str, list[dict[str, Any]]]:
         """Every record by idempotency key (a full scan: for audits and test invariants, not handlers)."""
         found: dict[str, list[dict[str, Any]]] = {}
-        scan: dict[str, Any] = {"ConsistentRead": True}
-        while True:
-            page = self._table.scan(**scan)
-            for item in page.get("Items", []):
-                found.setdefault(str(item[_GATEWAY_KEY]), []).append(integers(item))
-            if "LastEvaluatedKey" not in page:
-                return found
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in all_items(self._table.scan, ConsistentRead=True):
+            found.setdefault(str(item[_GATEWAY_KEY]), []).append(integers(item))
+        return found
 
 
 # Step Functions' answers for a token whose task is no longer waiting.

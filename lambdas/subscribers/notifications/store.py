@@ -34,6 +34,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from lambdas.shared.adapters.dynamo import all_items
 from lambdas.subscribers.notifications.logic import TRACKING
 
 SENT = "SENT"
@@ -220,26 +221,21 @@ def expired_claims(dynamo_table: Any, now: int) -> list[dict[str, Any]]:
     out (the run died or failed after SES may have taken it: check SES before a redrive, which would send
     again). A scan: the table holds two claims per order at most within the marker TTL, and the sweeper
     runs rarely."""
-    kwargs: dict[str, Any] = {
-        "FilterExpression": Attr("sk").is_in([CLAIM_SK, TRACKING])
+    claims = all_items(
+        dynamo_table.scan,
+        FilterExpression=Attr("sk").is_in([CLAIM_SK, TRACKING])
         & Attr("status").eq(SENDING)
         & Attr("leaseUntil").lt(now),
-        "ConsistentRead": True,
-    }
-    found: list[dict[str, Any]] = []
-    while True:
-        page = dynamo_table.scan(**kwargs)
-        found += [
-            {
-                "orderId": str(item["pk"]).removeprefix(ORDER_PREFIX),
-                "kind": "" if item["sk"] == CLAIM_SK else str(item["sk"]),
-                "owner": str(item.get("owner", "")),
-                "claimedAt": int(item.get("claimedAt", 0)),
-                "leaseUntil": int(item.get("leaseUntil", 0)),
-                "maybeSent": int(item.get("leaseUntil", 0)) != 0,
-            }
-            for item in page["Items"]
-        ]
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        ConsistentRead=True,
+    )
+    return [
+        {
+            "orderId": str(item["pk"]).removeprefix(ORDER_PREFIX),
+            "kind": "" if item["sk"] == CLAIM_SK else str(item["sk"]),
+            "owner": str(item.get("owner", "")),
+            "claimedAt": int(item.get("claimedAt", 0)),
+            "leaseUntil": int(item.get("leaseUntil", 0)),
+            "maybeSent": int(item.get("leaseUntil", 0)) != 0,
+        }
+        for item in claims
+    ]
