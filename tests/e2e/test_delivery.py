@@ -272,6 +272,15 @@ def _heard_by(subscriber: str) -> str:
     return constants.EVENT_ORDER_FAILED if subscriber == "failure_stats" else constants.EVENT_ORDER_COMPLETED
 
 
+def _publish_heard_event(sandbox: Sandbox, subscriber: str, order_id: str) -> None:
+    """Put the order's event this subscriber hears on the bus: OrderFailed for failure_stats, else OrderCompleted."""
+    if _heard_by(subscriber) == constants.EVENT_ORDER_FAILED:
+        data = {"orderId": order_id, "customerId": "c-1", "error": order_id, "cause": "test"}
+        _publish_order(sandbox, constants.EVENT_ORDER_FAILED, data)
+    else:
+        _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+
+
 def _applied_once(sandbox: Sandbox, subscriber: str, order_id: str) -> None:
     """The subscriber's effect of this order is there, once."""
     if subscriber == "inventory":
@@ -310,11 +319,7 @@ def test_a_subscriber_that_crashes_after_its_write_is_retried_to_one_application
 ) -> None:
     order_id = _order_id()
     injector.add(order_id, Fault(f"subscribers.{subscriber}", Kind.CRASH_AFTER, times=1))
-    if subscriber == "failure_stats":
-        data = {"orderId": order_id, "customerId": "c-1", "error": order_id, "cause": "test"}
-        _publish_order(sandbox, constants.EVENT_ORDER_FAILED, data)
-    else:
-        _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+    _publish_heard_event(sandbox, subscriber, order_id)
     delivery = _delivery(sandbox, order_id, subscriber, _heard_by(subscriber))
     assert delivery.outcome == "SUCCEEDED" and delivery.attempts == 2, delivery
     _applied_once(sandbox, subscriber, order_id)
@@ -326,11 +331,7 @@ def test_a_subscriber_that_always_fails_after_its_write_dead_letters_the_event(
 ) -> None:
     order_id = _order_id()
     injector.add(order_id, Fault(f"subscribers.{subscriber}", Kind.CRASH_AFTER))  # permanent
-    if subscriber == "failure_stats":
-        data = {"orderId": order_id, "customerId": "c-1", "error": order_id, "cause": "test"}
-        _publish_order(sandbox, constants.EVENT_ORDER_FAILED, data)
-    else:
-        _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))
+    _publish_heard_event(sandbox, subscriber, order_id)
     delivery = _delivery(sandbox, order_id, subscriber, _heard_by(subscriber))
     assert delivery.outcome == "FAILED" and _dead_lettered(sandbox, delivery, order_id)
     _applied_once(sandbox, subscriber, order_id)  # applied by the first run, and not again by the retries

@@ -116,6 +116,16 @@ def review_pending(monkeypatch: pytest.MonkeyPatch, order_id: str = ORDER_ID) ->
     assert invoke(collect_handler.handler, charge_event(order_id, token="tok_review"))["status"] == "REVIEW"
 
 
+def review_waiting_on_a_short_timeout(monkeypatch: pytest.MonkeyPatch, seconds: int) -> tuple[Workflow, str]:
+    """An order in review whose task times out after ``seconds`` (its own workflow: not the fixture's hour)."""
+    flow = Workflow(timeout_seconds=seconds)
+    monkeypatch.setenv(constants.ENV_STATE_MACHINE_ARN, flow.arn)
+    review_pending(monkeypatch)
+    execution, token = flow.start()
+    invoke(request_handler.handler, request_event(token, timeout_seconds=seconds))
+    return flow, execution
+
+
 def request_event(token: str, order_id: str = ORDER_ID, timeout_seconds: int = 3600) -> dict[str, Any]:
     """WaitForPaymentReview's payload, as the ASL builds it."""
     return {
@@ -297,11 +307,7 @@ def test_a_second_decision_says_who_decided_and_when(
 def test_a_stale_token_after_the_review_timed_out_changes_nothing(
     monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
 ) -> None:
-    flow = Workflow(timeout_seconds=1)
-    monkeypatch.setenv(constants.ENV_STATE_MACHINE_ARN, flow.arn)
-    review_pending(monkeypatch)
-    execution, token = flow.start()
-    invoke(request_handler.handler, request_event(token, timeout_seconds=1))
+    flow, execution = review_waiting_on_a_short_timeout(monkeypatch, 1)
     assert flow.finished(execution)["error"] == "States.Timeout"
     before = payment(tables)
 
@@ -468,11 +474,7 @@ def test_a_timeout_between_the_check_and_the_callback_leaves_the_review_as_it_wa
     monkeypatch: pytest.MonkeyPatch, tables: dict[str, Any], bus: str
 ) -> None:
     """The task waited when the decision was recorded and had timed out when it was sent: nothing stays."""
-    flow = Workflow(timeout_seconds=2)
-    monkeypatch.setenv(constants.ENV_STATE_MACHINE_ARN, flow.arn)
-    review_pending(monkeypatch)
-    execution, token = flow.start()
-    invoke(request_handler.handler, request_event(token, timeout_seconds=2))
+    flow, execution = review_waiting_on_a_short_timeout(monkeypatch, 2)
     before = payment(tables)
     real_update = PaymentsTable.update
     recorded: list[str] = []
