@@ -318,3 +318,28 @@ def test_every_kernel_constant_is_used_by_lambda_code_or_allowed() -> None:
 def test_the_allow_list_names_only_defined_constants_lambda_code_does_not_use() -> None:
     """An entry the functions now use, or one that no longer exists, goes from the list (it must not rot)."""
     assert RUNTIME_CONTRACT_OUTSIDE_LAMBDAS - constants_lambdas_do_not_use(ROOT) == set()
+
+
+def key_names_typed_under(root: Path, names: set[str]) -> list[str]:
+    """Every string literal under lambdas/ (but the kernel's constants) that is one of ``names``."""
+    return sorted(
+        f"{path.relative_to(root)}:{node.lineno} {node.value!r}"
+        for path in (root / "lambdas").rglob("*.py")
+        if path != root / CONSTANTS
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names
+    )
+
+
+def test_lambda_code_reads_table_key_names_from_the_kernel() -> None:
+    """The (pk, sk) tables' key names and the markers' TTL attribute are the stack's key schemas (infra/data.py):
+    a store that typed them again would go on addressing the old names after a change of schema."""
+    from lambdas.shared import constants
+
+    names = {
+        *constants.INVENTORY_TABLE_KEYS,
+        *constants.SUBSCRIBER_TABLE_KEYS,
+        *constants.LEDGER_TABLE_KEYS,
+        constants.MARKER_TTL_ATTRIBUTE,
+    }
+    assert key_names_typed_under(ROOT, names) == []

@@ -23,6 +23,8 @@ from lambdas.decide_payment_review.logic import Decision
 from lambdas.review_monitor.logic import WaitingReview
 from lambdas.shared import constants
 
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+
 MAX_NOTE: Final = 1000
 # Step Functions' execution statuses an operator may list by.
 ORDER_STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -175,9 +177,9 @@ def failures_by_reason(counters: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     totals: dict[str, int] = {}
     days: dict[str, set[str]] = {}
     for item in counters:
-        error = str(item.get("sk", "")).removeprefix("ERROR#")
+        error = str(item.get(_SK, "")).removeprefix("ERROR#")
         totals[error] = totals.get(error, 0) + int(item.get("orders", 0))
-        days.setdefault(error, set()).add(str(item.get("pk", "")).removeprefix("DAY#"))
+        days.setdefault(error, set()).add(str(item.get(_PK, "")).removeprefix("DAY#"))
     return [
         {"error": error, "orders": count, "days": sorted(days[error])}
         for error, count in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters import executions
+from lambdas.shared.adapters import executions, inventory
 from lambdas.shared.adapters.aws_clients import client, table
-from lambdas.shared.adapters.dynamo import all_items
+from lambdas.shared.adapters.dynamo import all_items, query_all
+from lambdas.shared.adapters.ledger import transaction_key
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
 from lambdas.shared.order import HELD
@@ -37,8 +38,11 @@ from lambdas.shared.settings import text
 from lambdas.subscribers.notifications.store import expired_claims
 from lambdas.sweeper import logic
 
-_HOLD_PREFIX = "HOLD#"
+# The repairs table (a subscriber-style (pk, sk) table): ORDER#<orderId> / VERDICT#<n> | COMPENSATION.
 _ORDER_PREFIX = "ORDER#"
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+_TTL = constants.MARKER_TTL_ATTRIBUTE
+_INVENTORY_PK, _INVENTORY_SK = constants.INVENTORY_TABLE_KEYS
 IN_PROGRESS = "IN_PROGRESS"
 DONE = "DONE"
 PARTIAL = "PARTIAL"
@@ -132,12 +136,12 @@ class SweeperAws:
         """(orderId, heldAt) of every hold still HELD."""
         for item in all_items(
             self.inventory.scan,
-            FilterExpression=Attr("pk").begins_with(_ORDER_PREFIX)
-            & Attr("sk").begins_with(_HOLD_PREFIX)
+            FilterExpression=Attr(_INVENTORY_PK).begins_with(inventory.ORDER_PREFIX)
+            & Attr(_INVENTORY_SK).begins_with(inventory.HOLD_PREFIX)
             & Attr("status").eq(HELD),
-            ProjectionExpression="pk, heldAt",
+            ProjectionExpression=f"{_INVENTORY_PK}, heldAt",
         ):
-            yield str(item["pk"]).removeprefix(_ORDER_PREFIX), _time(item.get("heldAt"))
+            yield str(item[_INVENTORY_PK]).removeprefix(inventory.ORDER_PREFIX), _time(item.get("heldAt"))
 
     def payment(self, order_id: str) -> dict[str, Any] | None:
         key = constants.PAYMENTS_TABLE_KEYS[0]
@@ -146,11 +150,13 @@ class SweeperAws:
 
     def held_lines(self, order_id: str) -> int:
         """How many of one order's holds are still HELD (strongly consistent)."""
-        page = self.inventory.query(
-            KeyConditionExpression=Key("pk").eq(f"{_ORDER_PREFIX}{order_id}") & Key("sk").begins_with(_HOLD_PREFIX),
-            ConsistentRead=True,
+        holds = query_all(
+            self.inventory,
+            inventory.order_pk(order_id),
+            sk_prefix=inventory.HOLD_PREFIX,
+            keys=constants.INVENTORY_TABLE_KEYS,
         )
-        return sum(1 for item in page.get("Items", []) if item.get("status") == HELD)
+        return sum(1 for item in holds if item.get("status") == HELD)
 
     def expired_claims(self, now: datetime) -> Iterator[tuple[str, int, int, str]]:
         """(orderId, leaseUntil, claimedAt, kind) of every notifications claim still SENDING whose lease has
@@ -163,9 +169,7 @@ class SweeperAws:
 
     def booked(self, order_id: str) -> bool:
         """The ledger holds the order's sale (RecordAccounting ran: the order passed its commit point)."""
-        pk, sk = constants.LEDGER_TABLE_KEYS
-        key = {pk: f"{_ORDER_PREFIX}{order_id}", sk: f"TXN#{SALE}"}
-        return "Item" in self.ledger.get_item(Key=key, ConsistentRead=True)
+        return "Item" in self.ledger.get_item(Key=transaction_key(order_id, SALE), ConsistentRead=True)
 
     # -- executions --------------------------------------------------------------------------------
     def execution_arn(self, order_id: str) -> str:
@@ -256,7 +260,7 @@ class SweeperAws:
     # -- the repairs table: verdicts on failed executions, and repair records ----------------------
     @staticmethod
     def _key(order_id: str, sk: str) -> dict[str, str]:
-        return {"pk": f"{_ORDER_PREFIX}{order_id}", "sk": sk}
+        return {_PK: f"{_ORDER_PREFIX}{order_id}", _SK: sk}
 
     @staticmethod
     def _expiry(now: datetime) -> int:
@@ -272,7 +276,7 @@ class SweeperAws:
             for attempt in range(6):
                 response = self.repairs.meta.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(name, []):
-                    found[str(item["pk"]).removeprefix(_ORDER_PREFIX)] = str(item.get("kind", ""))
+                    found[str(item[_PK]).removeprefix(_ORDER_PREFIX)] = str(item.get("kind", ""))
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -285,7 +289,7 @@ class SweeperAws:
                 **self._key(execution.order_id, f"VERDICT#{execution.redrive_count}"),
                 "kind": kind,
                 "examinedAt": now.isoformat(),
-                "expiresAt": self._expiry(now),
+                _TTL: self._expiry(now),
             }
         )
 
@@ -299,9 +303,9 @@ class SweeperAws:
             self.repairs.update_item(
                 Key=self._key(order_id, "COMPENSATION"),
                 UpdateExpression="SET #s = :in_progress, leaseUntil = :lease, #by = :by, steps = "
-                "if_not_exists(steps, :empty), expiresAt = :expires",
-                ConditionExpression="attribute_not_exists(pk) OR (#s <> :done AND leaseUntil < :now)",
-                ExpressionAttributeNames={"#s": "status", "#by": "by"},
+                "if_not_exists(steps, :empty), #ttl = :expires",
+                ConditionExpression=f"attribute_not_exists({_PK}) OR (#s <> :done AND leaseUntil < :now)",
+                ExpressionAttributeNames={"#s": "status", "#by": "by", "#ttl": _TTL},
                 ExpressionAttributeValues={
                     ":in_progress": IN_PROGRESS,
                     ":lease": int(now.timestamp()) + logic.REPAIR_LEASE_SECONDS,

@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from lambdas.shared import constants
 
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+
 # What a subscriber did with one delivery of one event.
 RECEIVED: Final = "received"
 APPLIED: Final = "applied"
@@ -64,9 +66,9 @@ def delivery_record(
         raise ValueError("the event names no order (detail.metadata.correlationId or detail.data.orderId)")
     event_id = str(event.get("id", ""))
     item: dict[str, Any] = {
-        "pk": ORDER_PREFIX + order_id,
+        _PK: ORDER_PREFIX + order_id,
         # Unique per step of each attempt; sorted by time (ISO 8601 in UTC sorts as text).
-        "sk": f"{at}#{subscriber}#{event_id}#{outcome}#{request_id}",
+        _SK: f"{at}#{subscriber}#{event_id}#{outcome}#{request_id}",
         "at": at,
         "subscriber": subscriber,
         "eventId": event_id,
@@ -94,7 +96,7 @@ def channel_of(execution_input: Any) -> str:
 
 def failure_key(order_id: str, subscriber: str, event_id: str) -> dict[str, str]:
     """The counter of a subscriber's failed runs of one event (Lambda's attempts are not in the event)."""
-    return {"pk": ORDER_PREFIX + order_id, "sk": f"{FAILURES_PREFIX}{subscriber}#{event_id}"}
+    return {_PK: ORDER_PREFIX + order_id, _SK: f"{FAILURES_PREFIX}{subscriber}#{event_id}"}
 
 
 def failure_outcome(failures: int) -> str:
@@ -115,7 +117,7 @@ def subscriber_entries(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     entries: list[dict[str, Any]] = []
     published: set[str] = set()
     for item in items:
-        if str(item.get("sk", "")).startswith(FAILURES_PREFIX) or "outcome" not in item:
+        if str(item.get(_SK, "")).startswith(FAILURES_PREFIX) or "outcome" not in item:
             continue
         event_id = str(item.get("eventId", ""))
         if event_id not in published and item.get("publishedAt"):

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from lambdas.shared import constants
 from lambdas.shared.adapters.dynamo import query_all
 from lambdas.timeline import logic
+
+_TTL = constants.MARKER_TTL_ATTRIBUTE
 
 # The stack gives the table's name to every subscriber and to the order API.
 ENV_TIMELINE_TABLE: Final = "TIMELINE_TABLE"
@@ -29,7 +32,8 @@ def count_failure(dynamo_table: Any, order_id: str, subscriber: str, event_id: s
     """One more failed run of this event by this subscriber: how many there have been."""
     response = dynamo_table.update_item(
         Key=logic.failure_key(order_id, subscriber, event_id),
-        UpdateExpression="ADD failures :one SET expiresAt = :expires",
+        UpdateExpression="ADD failures :one SET #ttl = :expires",
+        ExpressionAttributeNames={"#ttl": _TTL},
         ExpressionAttributeValues={":one": 1, ":expires": expires_at},
         ReturnValues="UPDATED_NEW",
     )

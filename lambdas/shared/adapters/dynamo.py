@@ -110,13 +110,14 @@ def condition_failed(reasons: list[dict[str, Any]], index: int) -> bool:
 
 
 def add_once(dynamo_table: Any, marker: dict[str, Any], increments: list[Increment]) -> bool:
-    """Write ``marker`` (it must hold the table's pk and sk) and apply ``increments`` atomically.
+    """Write ``marker`` (it must hold a subscriber table's keys) and apply ``increments`` atomically.
 
     Returns False, changing nothing, when the marker already exists (a redelivery). Callers pass
     at most 99 increments on distinct keys (a transaction holds 100 items, each item once).
     """
     name = dynamo_table.name
-    put = {"TableName": name, "Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}
+    absent = f"attribute_not_exists({constants.SUBSCRIBER_TABLE_KEYS[0]})"
+    put = {"TableName": name, "Item": marker, "ConditionExpression": absent}
     reasons = transact(dynamo_table, [{"Put": put}] + [{"Update": _update(name, inc)} for inc in increments])
     if reasons is None:
         return True

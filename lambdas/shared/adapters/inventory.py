@@ -53,7 +53,9 @@ _PK, _SK = constants.INVENTORY_TABLE_KEYS
 _PRODUCT_PREFIX = "PRODUCT#"
 CATALOG_SK = "CATALOG"
 _STOCK_PREFIX = "STOCK#"
-_HOLD_PREFIX = "HOLD#"
+# Holds, one item per order line: ORDER#<orderId> / HOLD#<sku> (the sweeper scans for them too).
+ORDER_PREFIX = "ORDER#"
+HOLD_PREFIX = "HOLD#"
 _BATCH_GET_LIMIT = 100
 _THROTTLED_ATTEMPTS = 6
 # Re-plans of a hold whose shards other orders emptied meanwhile (each re-plan reads them consistently).
@@ -86,11 +88,11 @@ def stock_key(sku: str, warehouse_id: str, shard: int) -> dict[str, str]:
 
 
 def order_pk(order_id: str) -> str:
-    return f"ORDER#{order_id}"
+    return f"{ORDER_PREFIX}{order_id}"
 
 
 def hold_sk(sku: str) -> str:
-    return f"{_HOLD_PREFIX}{sku}"
+    return f"{HOLD_PREFIX}{sku}"
 
 
 def _key(pk: str, sk: str) -> dict[str, str]:
@@ -160,12 +162,12 @@ def order_holds(order_id: str, *, table_name: str | None = None) -> list[Hold]:
 def _holds_with_shards(order_id: str, table_name: str) -> list[tuple[Hold, dict[int, int]]]:
     """Each hold with the units it took from each shard (a hold from before sharding took all from shard 0)."""
     holds = []
-    for item in query_all(table(table_name), order_pk(order_id), sk_prefix=_HOLD_PREFIX, keys=(_PK, _SK)):
+    for item in query_all(table(table_name), order_pk(order_id), sk_prefix=HOLD_PREFIX, keys=(_PK, _SK)):
         quantity = _int(item, "quantity")
         parts = {int(shard): int(units) for shard, units in dict(item.get("shards") or {"0": quantity}).items()}
         hold = Hold(
             order_id=order_id,
-            sku=str(item[_SK]).removeprefix(_HOLD_PREFIX),
+            sku=str(item[_SK]).removeprefix(HOLD_PREFIX),
             warehouse_id=str(item["warehouseId"]),
             quantity=quantity,
             status=str(item["status"]),
@@ -275,7 +277,7 @@ def _commit_hold(
                         "status": HELD,
                         "heldAt": now,
                     },
-                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ConditionExpression": f"attribute_not_exists({_PK})",
                 }
             }
         )

@@ -16,6 +16,8 @@ from typing import Any
 
 from lambdas.shared import constants
 
+_SK = constants.SUBSCRIBER_TABLE_KEYS[1]
+
 ALL = "ALL"
 Adds = dict[str, int]
 
@@ -89,9 +91,9 @@ def compare_variants(
     suffix = f"#SKU#{sku}" if sku else f"#{ALL}"
     totals: dict[str, Adds] = defaultdict(lambda: {"orders": 0, "units": 0, "revenueCents": 0})
     for row in rows:
-        if not row["sk"].endswith(suffix):
+        if not row[_SK].endswith(suffix):
             continue
-        variant = row["sk"].removeprefix("VARIANT#").removesuffix(suffix)
+        variant = row[_SK].removeprefix("VARIANT#").removesuffix(suffix)
         for name in ("orders", "units", "revenueCents"):
             totals[variant][name] += int(row.get(name, 0))
 
@@ -145,9 +147,9 @@ def by_channel(rows: list[dict[str, Any]]) -> list[ChannelStats]:
     """Sum counter rows (any days) per channel, web first, then by name."""
     totals: dict[str, Adds] = defaultdict(lambda: {"orders": 0, "units": 0, "revenueCents": 0})
     for row in rows:
-        if row["sk"].startswith(CHANNEL_PREFIX):
+        if row[_SK].startswith(CHANNEL_PREFIX):
             for name in ("orders", "units", "revenueCents"):
-                totals[row["sk"].removeprefix(CHANNEL_PREFIX)][name] += int(row.get(name, 0))
+                totals[row[_SK].removeprefix(CHANNEL_PREFIX)][name] += int(row.get(name, 0))
     ordered = sorted(totals, key=lambda c: (c != constants.CHANNEL_WEB, c))
     return [ChannelStats(c, totals[c]["orders"], totals[c]["units"], totals[c]["revenueCents"]) for c in ordered]
 

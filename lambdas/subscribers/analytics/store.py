@@ -9,17 +9,21 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from lambdas.shared import constants
 from lambdas.shared.adapters.dynamo import Increment, add_once, query_all
 from lambdas.subscribers.analytics.logic import SalesReport, by_channel, compare_variants, currency_of, day_pk, days
+
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+_TTL = constants.MARKER_TTL_ATTRIBUTE
 
 
 def record_order(
     dynamo_table: Any, order_id: str, counters: dict[tuple[str, str], dict[str, int]], currency: str, expires_at: int
 ) -> bool:
     """Apply one order's counters unless this order was counted before; False for a redelivery."""
-    marker = {"pk": f"ORDER#{order_id}", "sk": "COUNTED", "expiresAt": expires_at}
+    marker = {_PK: f"ORDER#{order_id}", _SK: "COUNTED", _TTL: expires_at}
     increments = [
-        Increment(key={"pk": pk, "sk": sk}, add=dict(adds), set_once={"currency": currency})
+        Increment(key={_PK: pk, _SK: sk}, add=dict(adds), set_once={"currency": currency})
         for (pk, sk), adds in counters.items()
     ]
     return add_once(dynamo_table, marker, increments)

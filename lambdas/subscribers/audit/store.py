@@ -23,17 +23,19 @@ from lambdas.shared import constants
 from lambdas.shared.adapters.dynamo import condition_failed, query_all, transact
 from lambdas.subscribers.audit.logic import Head, Verification, verify_trail
 
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+
 CHAIN: Final = "CHAIN"
-HEAD_KEY: Final = {"pk": CHAIN, "sk": "HEAD"}
-_ABSENT: Final = "attribute_not_exists(pk)"
+HEAD_KEY: Final = {_PK: CHAIN, _SK: "HEAD"}
+_ABSENT: Final = f"attribute_not_exists({_PK})"
 
 
 def record_key(seq: int) -> dict[str, str]:
-    return {"pk": CHAIN, "sk": f"SEQ#{seq:012d}"}
+    return {_PK: CHAIN, _SK: f"SEQ#{seq:012d}"}
 
 
 def marker_key(event_key: str) -> dict[str, str]:
-    return {"pk": f"EVENT#{event_key}", "sk": "EVENT"}
+    return {_PK: f"EVENT#{event_key}", _SK: "EVENT"}
 
 
 class AuditTable:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.shared.adapters.aws_clients import table
-from lambdas.shared.adapters.dynamo import Increment, add_once
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, cold_start
 from lambdas.subscribers import count_delivery, subscriber
+from lambdas.subscribers.failure_stats import store
 from lambdas.subscribers.failure_stats.logic import failure_counter
 
 settings = cold_start(SubscriberSettings.from_env, __name__)
@@ -20,13 +20,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     s = settings()
     detail = event["detail"]
     data = detail["data"]
-    pk, sk = failure_counter(data, occurred_on(detail))
-    marker = {
-        "pk": f"ORDER#{data['orderId']}",
-        "sk": "FAILED",
-        "expiresAt": marker_expiry(detail, s.marker_ttl_days),
-    }
-    applied = add_once(table(s.table_name), marker, [Increment({"pk": pk, "sk": sk}, {"orders": 1})])
+    counter = failure_counter(data, occurred_on(detail))
+    applied = store.count_failure(
+        table(s.table_name), data["orderId"], counter, marker_expiry(detail, s.marker_ttl_days)
+    )
     count_delivery("failure_stats", applied)
-    logger.info("failure counted" if applied else "already counted", extra={"error": sk})
+    logger.info("failure counted" if applied else "already counted", extra={"error": counter[1]})
     return {"orderId": data["orderId"], "counted": applied}

@@ -18,7 +18,10 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from lambdas.shared import constants
 from lambdas.subscribers.logistics.logic import Parcel
+
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
 
 
 class CarrierRefused(Exception):
@@ -63,12 +66,12 @@ class SimulatedCarriers:
             raise CarrierUnavailable(f"{carrier}: connection refused")
         if carrier in self.refusing:
             raise CarrierRefused(f"{carrier}: no capacity for a pickup at {parcel.warehouse_id}")
-        key = {"pk": f"CARRIER#{carrier}", "sk": f"BOOKING#{reference}"}
+        key = {_PK: f"CARRIER#{carrier}", _SK: f"BOOKING#{reference}"}
         number = tracking_number(carrier, reference)
         try:
             self.dynamo_table.put_item(
                 Item={**key, "trackingNumber": number, "weightGrams": parcel.weight_grams, "country": parcel.country},
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=f"attribute_not_exists({_PK})",
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from lambdas.shared import constants
 from lambdas.shared.adapters.dynamo import integers
+
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+_TTL = constants.MARKER_TTL_ATTRIBUTE
 
 SHIPMENT_SK: Final = "SHIPMENT"
 BOOKED: Final = "BOOKED"
@@ -16,7 +20,7 @@ PUBLISHED: Final = "PUBLISHED"
 
 
 def _key(order_id: str) -> dict[str, str]:
-    return {"pk": f"ORDER#{order_id}", "sk": SHIPMENT_SK}
+    return {_PK: f"ORDER#{order_id}", _SK: SHIPMENT_SK}
 
 
 def get(dynamo_table: Any, order_id: str) -> dict[str, Any]:
@@ -25,7 +29,7 @@ def get(dynamo_table: Any, order_id: str) -> dict[str, Any]:
 
 
 def _set(dynamo_table: Any, order_id: str, expires_at: int, values: dict[str, Any], add_refused: str = "") -> None:
-    names = {f"#{k}": k for k in values} | {"#e": "expiresAt"}
+    names = {f"#{k}": k for k in values} | {"#e": _TTL}
     expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values) + ", #e = :e"
     attribute_values: dict[str, Any] = {f":{k}": v for k, v in values.items()} | {":e": expires_at}
     if add_refused:

@@ -34,8 +34,12 @@ from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from lambdas.shared import constants
 from lambdas.shared.adapters.dynamo import all_items
 from lambdas.subscribers.notifications.logic import TRACKING
+
+_PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
+_TTL = constants.MARKER_TTL_ATTRIBUTE
 
 SENT = "SENT"
 SENDING = "SENDING"
@@ -61,7 +65,7 @@ class Claim:
 
 
 def _key(order_id: str, kind: str = "") -> dict[str, str]:
-    return {"pk": f"{ORDER_PREFIX}{order_id}", "sk": kind or CLAIM_SK}
+    return {_PK: f"{ORDER_PREFIX}{order_id}", _SK: kind or CLAIM_SK}
 
 
 def claim(
@@ -75,12 +79,12 @@ def claim(
         "owner": owner,
         "claimedAt": now,
         "leaseUntil": now + lease_seconds,
-        "expiresAt": expires_at,
+        _TTL: expires_at,
     }
     try:
         dynamo_table.put_item(
             Item=item,
-            ConditionExpression="attribute_not_exists(pk) OR (#s = :sending AND leaseUntil < :now)",
+            ConditionExpression=f"attribute_not_exists({_PK}) OR (#s = :sending AND leaseUntil < :now)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":sending": SENDING, ":now": now},
         )
@@ -223,15 +227,15 @@ def expired_claims(dynamo_table: Any, now: int) -> list[dict[str, Any]]:
     runs rarely."""
     claims = all_items(
         dynamo_table.scan,
-        FilterExpression=Attr("sk").is_in([CLAIM_SK, TRACKING])
+        FilterExpression=Attr(_SK).is_in([CLAIM_SK, TRACKING])
         & Attr("status").eq(SENDING)
         & Attr("leaseUntil").lt(now),
         ConsistentRead=True,
     )
     return [
         {
-            "orderId": str(item["pk"]).removeprefix(ORDER_PREFIX),
-            "kind": "" if item["sk"] == CLAIM_SK else str(item["sk"]),
+            "orderId": str(item[_PK]).removeprefix(ORDER_PREFIX),
+            "kind": "" if item[_SK] == CLAIM_SK else str(item[_SK]),
             "owner": str(item.get("owner", "")),
             "claimedAt": int(item.get("claimedAt", 0)),
             "leaseUntil": int(item.get("leaseUntil", 0)),
