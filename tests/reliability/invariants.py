@@ -45,6 +45,7 @@ from boto3.dynamodb.conditions import Key
 from lambdas.shared import constants
 from lambdas.shared import payment_status as pay
 from lambdas.shared.adapters import inventory
+from lambdas.shared.adapters.dynamo import all_items
 from lambdas.shared.adapters.payments import GatewayLedger
 from lambdas.subscribers.audit.logic import event_key
 from sandbox import observe
@@ -110,7 +111,7 @@ def read_state(world: World) -> State:
     outputs = sandbox.outputs
 
     def scan(table_name: str) -> list[dict[str, Any]]:
-        return [plain(i) for i in observe._scan(dynamodb.Table(table_name))]
+        return [plain(i) for i in all_items(dynamodb.Table(table_name).scan)]
 
     holds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     inventory_items = scan(outputs[constants.OUTPUT_INVENTORY_TABLE])
