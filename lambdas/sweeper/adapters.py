@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared import constants
 from lambdas.shared.adapters import executions, inventory
 from lambdas.shared.adapters.aws_clients import client, table
-from lambdas.shared.adapters.dynamo import all_items, query_all
+from lambdas.shared.adapters.dynamo import all_items, batch_get, query_all
 from lambdas.shared.adapters.ledger import transaction_key
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
@@ -268,20 +267,11 @@ class SweeperAws:
 
     def verdicts(self, executions: list[logic.Execution]) -> dict[str, str]:
         """{orderId: kind or ""} for the failed executions already examined (BatchGetItem)."""
-        found: dict[str, str] = {}
         keys = [self._key(e.order_id, f"VERDICT#{e.redrive_count}") for e in executions]
-        name = self.repairs.name
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {name: {"Keys": keys[start : start + 100]}}
-            for attempt in range(6):
-                response = self.repairs.meta.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(name, []):
-                    found[str(item[_PK]).removeprefix(_ORDER_PREFIX)] = str(item.get("kind", ""))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-        return found
+        return {
+            str(item[_PK]).removeprefix(_ORDER_PREFIX): str(item.get("kind", ""))
+            for item in batch_get(self.repairs, keys)
+        }
 
     def put_verdict(self, execution: logic.Execution, kind: str, now: datetime) -> None:
         self.repairs.put_item(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -58,6 +58,8 @@ def _update(table_name: str, inc: Increment) -> dict[str, Any]:
 
 
 _CONFLICT_ATTEMPTS = 5
+_BATCH_GET_LIMIT = 100  # DynamoDB's maximum keys per BatchGetItem
+_BATCH_GET_ATTEMPTS = 6
 # Its own generator: the process's `random` is shared by every thread (the sandbox runs all functions in one
 # process), and moving it under another's feet is what tests/unit/test_backoff.py says it must not do.
 _JITTER = random.Random()
@@ -67,6 +69,30 @@ _BACKOFF_BASE_SECONDS = 0.02
 def backoff_seconds(attempt: int) -> float:
     """How long to wait before retry `attempt` (0, 1, ...): full jitter over 20 ms x 2^attempt."""
     return _JITTER.uniform(0, _BACKOFF_BASE_SECONDS * 2**attempt)
+
+
+def batch_get(
+    dynamo_table: Any, keys: Sequence[Mapping[str, Any]], *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """The items at ``keys`` that exist, in no particular order: BatchGetItem, 100 keys a call, and the keys
+    DynamoDB leaves unprocessed (throttled) asked again after a back-off with jitter; RuntimeError when some
+    stay unprocessed ``_BATCH_GET_ATTEMPTS`` times in a row."""
+    name = dynamo_table.name
+    dynamodb = dynamo_table.meta.client
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), _BATCH_GET_LIMIT):
+        chunk = list(keys[start : start + _BATCH_GET_LIMIT])
+        request: dict[str, Any] = {name: {"Keys": chunk, "ConsistentRead": consistent}}
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            page = dynamodb.batch_get_item(RequestItems=request)
+            found.extend(page.get("Responses", {}).get(name, []))
+            request = page.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(backoff_seconds(attempt))
+        else:
+            raise RuntimeError(f"{name}: a read of {len(chunk)} items throttled {_BATCH_GET_ATTEMPTS} times in a row")
+    return found
 
 
 def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

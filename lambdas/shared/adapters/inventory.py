@@ -18,14 +18,13 @@ Functions take ``table_name`` for scripts (examples/seed.py); handlers leave it 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants, stock
 from lambdas.shared.adapters.aws_clients import env, table
-from lambdas.shared.adapters.dynamo import backoff_seconds, condition_failed, query_all, transact
+from lambdas.shared.adapters.dynamo import batch_get, condition_failed, query_all, transact
 from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
 
 # The model types live with the order (pure); re-exported for callers of this adapter.
@@ -56,8 +55,6 @@ _STOCK_PREFIX = "STOCK#"
 # Holds, one item per order line: ORDER#<orderId> / HOLD#<sku> (the sweeper scans for them too).
 ORDER_PREFIX = "ORDER#"
 HOLD_PREFIX = "HOLD#"
-_BATCH_GET_LIMIT = 100
-_THROTTLED_ATTEMPTS = 6
 # Re-plans of a hold whose shards other orders emptied meanwhile (each re-plan reads them consistently).
 _CONTENDED_ATTEMPTS = 8
 
@@ -117,27 +114,8 @@ def _table_name(table_name: str | None) -> str:
 def get_catalog(skus: Iterable[str], *, table_name: str | None = None) -> dict[str, CatalogItem]:
     """The CATALOG items of these SKUs (BatchGetItem); unknown SKUs are simply absent."""
     keys = [_key(product_pk(sku), CATALOG_SK) for sku in sorted(set(skus))]
-    products = (_catalog_item(item) for item in _batch_get(_table_name(table_name), keys))
+    products = (_catalog_item(item) for item in batch_get(table(_table_name(table_name)), keys))
     return {product.sku: product for product in products}
-
-
-def _batch_get(name: str, keys: Sequence[Mapping[str, str]], *, consistent: bool = False) -> list[dict[str, Any]]:
-    """The items at ``keys`` that exist (BatchGetItem, 100 keys a call, throttled keys retried)."""
-    dynamodb = table(name).meta.client
-    found: list[dict[str, Any]] = []
-    for start in range(0, len(keys), _BATCH_GET_LIMIT):
-        chunk = list(keys[start : start + _BATCH_GET_LIMIT])
-        request: dict[str, Any] = {name: {"Keys": chunk, "ConsistentRead": consistent}}
-        for attempt in range(_THROTTLED_ATTEMPTS):
-            page = dynamodb.batch_get_item(RequestItems=request)
-            found.extend(page.get("Responses", {}).get(name, []))
-            request = page.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(backoff_seconds(attempt))  # throttled: back off, with jitter
-        else:
-            raise RuntimeError(f"read of {len(chunk)} inventory items throttled {_THROTTLED_ATTEMPTS} times in a row")
-    return found
 
 
 def _catalog_item(item: Mapping[str, Any]) -> CatalogItem:
@@ -220,13 +198,15 @@ def _shard_levels(name: str, skus: Sequence[str], warehouse_id: str, *, consiste
 
     Two reads: shard 0 of each SKU (it says how many shards there are), then the other shards.
     """
-    heads = _batch_get(name, [stock_key(sku, warehouse_id, 0) for sku in sorted(set(skus))], consistent=consistent)
+    heads = batch_get(
+        table(name), [stock_key(sku, warehouse_id, 0) for sku in sorted(set(skus))], consistent=consistent
+    )
     levels = {
         str(head[_PK]).removeprefix(_PRODUCT_PREFIX): [_int(head, "available")] + [0] * (_shards(head) - 1)
         for head in heads
     }
     others = [stock_key(sku, warehouse_id, shard) for sku, level in levels.items() for shard in range(1, len(level))]
-    for item in _batch_get(name, others, consistent=consistent):
+    for item in batch_get(table(name), others, consistent=consistent):
         sku, shard = _shard_of(item)
         levels[sku][shard] = _int(item, "available")
     return levels
@@ -356,7 +336,7 @@ def stock_levels(sku: str, *, table_name: str | None = None) -> dict[str, dict[s
         for head in heads
         for shard in range(1, _shards(head))
     ]
-    totals = stock_totals([*heads, *_batch_get(name, others, consistent=True)])
+    totals = stock_totals([*heads, *batch_get(table(name), others, consistent=True)])
     return {warehouse_id: level for (_, warehouse_id), level in totals.items()}
 
 

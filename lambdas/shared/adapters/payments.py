@@ -11,7 +11,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.dynamo import all_items, integers
+from lambdas.shared.adapters.dynamo import all_items, batch_get, integers
 from lambdas.shared.payment_status import (
     TASK_FAILED,
     TASK_NONE,
@@ -23,8 +23,6 @@ from lambdas.shared.payment_status import (
 )
 
 _KEY: Final = constants.PAYMENTS_TABLE_KEYS[0]
-_BATCH_GET_LIMIT: Final = 100  # DynamoDB's maximum keys per BatchGetItem
-_BATCH_GET_ATTEMPTS: Final = 5
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -43,25 +41,11 @@ class PaymentsTable:
     def get_many(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The payment items of these orders by order id (orders without one are left out).
 
-        BatchGetItem, 100 keys a call, unprocessed keys asked again: one round trip per hundred
-        orders instead of one each (the review monitor reads every running order this way).
+        BatchGetItem (dynamo.batch_get): one round trip per hundred orders instead of one each (the review
+        monitor reads every running order this way).
         """
-        found: dict[str, dict[str, Any]] = {}
-        name = self._table.name
-        pending = [{_KEY: order_id} for order_id in dict.fromkeys(order_ids)]
-        while pending:
-            batch, pending = pending[:_BATCH_GET_LIMIT], pending[_BATCH_GET_LIMIT:]
-            request: dict[str, Any] = {name: {"Keys": batch, "ConsistentRead": True}}
-            for _ in range(_BATCH_GET_ATTEMPTS):
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(name, []):
-                    found[item[_KEY]] = integers(item)
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise RuntimeError(f"payments table kept returning unprocessed keys for {len(batch)} orders")
-        return found
+        keys = [{_KEY: order_id} for order_id in dict.fromkeys(order_ids)]
+        return {item[_KEY]: integers(item) for item in batch_get(self._table, keys, consistent=True)}
 
     def create(self, item: dict[str, Any]) -> bool:
         """Write a new payment item; False when the order already has one (nothing is written)."""
