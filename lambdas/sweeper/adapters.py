@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared import constants
 from lambdas.shared.adapters import executions, inventory
 from lambdas.shared.adapters.aws_clients import client, table
-from lambdas.shared.adapters.dynamo import all_items, batch_get, query_all
+from lambdas.shared.adapters.dynamo import all_items, batch_get, conditional_check_failed, query_all
 from lambdas.shared.adapters.ledger import transaction_key
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
@@ -52,10 +52,6 @@ def _time(value: Any) -> datetime | None:
         return parse_time(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 @dataclass(frozen=True)
@@ -307,7 +303,7 @@ class SweeperAws:
                 },
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True

@@ -131,6 +131,11 @@ def integers(value: Any) -> Any:
     return value
 
 
+def conditional_check_failed(error: ClientError) -> bool:
+    """A single write's condition did not hold (the item was there, or not in the state the write expected)."""
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
 def condition_failed(reasons: list[dict[str, Any]], index: int) -> bool:
     return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
@@ -163,7 +168,7 @@ def put_if(dynamo_table: Any, item: dict[str, Any], condition: str, values: dict
     try:
         dynamo_table.put_item(**kwargs)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if conditional_check_failed(error):
             return False
         raise
     return True

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
+from lambdas.shared.adapters.dynamo import conditional_check_failed
 from lambdas.shared.ledger import Entry
 
 _PK, _SK = constants.LEDGER_TABLE_KEYS
@@ -41,7 +42,7 @@ class LedgerTable:
         try:
             self._table.put_item(Item=item, ConditionExpression=f"attribute_not_exists({_PK})")
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not conditional_check_failed(error):
                 raise
             stored = self.get(order_id, kind)
             if stored is None:  # pragma: no cover - a ledger item is never deleted

@@ -11,7 +11,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.dynamo import all_items, batch_get, integers
+from lambdas.shared.adapters.dynamo import all_items, batch_get, conditional_check_failed, integers
 from lambdas.shared.payment_status import (
     TASK_FAILED,
     TASK_NONE,
@@ -23,10 +23,6 @@ from lambdas.shared.payment_status import (
 )
 
 _KEY: Final = constants.PAYMENTS_TABLE_KEYS[0]
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class PaymentsTable:
@@ -54,7 +50,7 @@ class PaymentsTable:
                 Item=item, ConditionExpression="attribute_not_exists(#k)", ExpressionAttributeNames={"#k": _KEY}
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -94,7 +90,7 @@ class PaymentsTable:
                 ExpressionAttributeValues=attr_values,
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True

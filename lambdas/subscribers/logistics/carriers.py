@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from lambdas.shared import constants
+from lambdas.shared.adapters.dynamo import conditional_check_failed
 from lambdas.subscribers.logistics.logic import Parcel
 
 _PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
@@ -74,7 +75,7 @@ class SimulatedCarriers:
                 ConditionExpression=f"attribute_not_exists({_PK})",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not conditional_check_failed(error):
                 raise
             number = str(self.dynamo_table.get_item(Key=key, ConsistentRead=True)["Item"]["trackingNumber"])
         if carrier in self.lost_replies:

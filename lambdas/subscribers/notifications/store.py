@@ -35,7 +35,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from lambdas.shared import constants
-from lambdas.shared.adapters.dynamo import all_items
+from lambdas.shared.adapters.dynamo import all_items, conditional_check_failed
 from lambdas.subscribers.notifications.logic import TRACKING
 
 _PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
@@ -89,7 +89,7 @@ def claim(
             ExpressionAttributeValues={":sending": SENDING, ":now": now},
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if not conditional_check_failed(error):
             raise
         current = dynamo_table.get_item(Key=_key(order_id, kind), ConsistentRead=True).get("Item") or {}
         status = current.get("status") if current.get("status") in (SENT, NOT_SENT) else HELD
@@ -117,7 +117,7 @@ def release(dynamo_table: Any, order_id: str, owner: str, kind: str = "") -> boo
             ExpressionAttributeValues={":zero": 0, ":sending": SENDING, ":owner": owner},
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if conditional_check_failed(error):
             return False
         raise
     return True
