@@ -35,7 +35,6 @@ from joserfc.jwk import KeySet
 
 from infra.backoffice import GROUPS
 from lambdas.backoffice_api.settings import OPERATORS_GROUP, REVIEWERS_GROUP
-from lambdas.shared import constants
 from sandbox.api_gateway import ApiGateway, ApiRequest, Refused, Route
 
 PAGE_PREFIX: Final = "/backoffice/"
@@ -69,37 +68,16 @@ class BackOfficeSandbox:
         self.keys = KeySet.import_key_set(moto_jwks())  # type: ignore[arg-type]  # a JWKS document (dict)
         self.api_url = ""
 
-    def _resources(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v.get("Properties", {}) for k, v in self.template["Resources"].items() if v["Type"] == kind}
-
-    def _ref(self, value: Any) -> str:
-        if isinstance(value, dict) and "Ref" in value:
-            return self.pools[value["Ref"]]
-        return str(value)
-
     def deploy(self) -> None:
-        for logical, props in self._resources("AWS::Cognito::UserPool").items():
-            request: dict[str, Any] = {"PoolName": logical}
-            for key in ("AliasAttributes", "UsernameAttributes", "Policies", "AdminCreateUserConfig"):
-                if key in props:
-                    request[key] = props[key]
-            self.pools[logical] = self.idp.create_user_pool(**request)["UserPool"]["Id"]
-        for logical, props in self._resources("AWS::Cognito::UserPoolClient").items():
-            pool = self._ref(props["UserPoolId"])
-            client = self.idp.create_user_pool_client(
-                UserPoolId=pool,
-                ClientName=logical,
-                GenerateSecret=bool(props.get("GenerateSecret")),
-                ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
-            )["UserPoolClient"]
-            self.client_ids[logical] = client["ClientId"]
-            self.clients.setdefault(pool, []).append(client["ClientId"])
-        for props in self._resources("AWS::Cognito::UserPoolGroup").values():
-            self.idp.create_group(
-                UserPoolId=self._ref(props["UserPoolId"]),
-                GroupName=props["GroupName"],
-                Description=props.get("Description", ""),
-            )
+        """The pools and clients the stack created (sandbox/moto_fixes/cloudformation.py: moto's CloudFormation has
+        no Cognito models), by logical id."""
+        deployment = self.sandbox.deployment
+        for resource in deployment.of_type("AWS::Cognito::UserPool"):
+            self.pools[resource.logical_id] = resource.physical_id
+        for resource in deployment.of_type("AWS::Cognito::UserPoolClient"):
+            pool = deployment.template["Resources"][resource.logical_id]["Properties"]["UserPoolId"]["Ref"]
+            self.client_ids[resource.logical_id] = resource.physical_id
+            self.clients.setdefault(self.pools[pool], []).append(resource.physical_id)
 
     def seed(self) -> dict[str, str]:
         """The seeded reviewer and operator (and their passwords), in every pool with both groups."""
@@ -219,11 +197,6 @@ def install(sandbox: Any, gateway: ApiGateway) -> BackOfficeSandbox:
     if all(group in GROUPS for group in SEEDED.values()) and office.pools:
         office.seed()
     office.api_url = gateway.url()
-    # moto leaves out outputs that Ref a resource it has no model for (the pool, its client): the real ids.
-    for pool in office.pools.values():
-        sandbox.deployment.outputs[constants.OUTPUT_USER_POOL_ID] = pool
-    for client in office.client_ids.values():
-        sandbox.deployment.outputs[constants.OUTPUT_USER_POOL_CLIENT_ID] = client
     gateway.authorizers[COGNITO_TYPE] = office.authorize
     sandbox.server.mounts[PAGE_PREFIX] = office
     return office

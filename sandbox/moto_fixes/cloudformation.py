@@ -301,6 +301,64 @@ class _ApiStage(_Resource):
         return cls(stage)
 
 
+class _UserPool(_Resource):
+    """The back office's Cognito user pool, created in moto's Cognito (sign-in, tokens, groups work as the API's)."""
+
+    TYPE = "AWS::Cognito::UserPool"
+    ATTRIBUTES = ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
+    _SETTINGS = ("AliasAttributes", "UsernameAttributes", "Policies", "AdminCreateUserConfig", "MfaConfiguration")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        settings = {key: properties[key] for key in cls._SETTINGS if key in properties}
+        pool = cognitoidp_backends[account_id][region_name].create_user_pool(
+            properties.get("UserPoolName", name), settings
+        )
+        provider = f"cognito-idp.{region_name}.amazonaws.com/{pool.id}"
+        return cls(
+            pool.id,
+            {"Arn": pool.arn, "ProviderName": provider, "ProviderURL": f"https://{provider}", "UserPoolId": pool.id},
+        )
+
+
+class _UserPoolClient(_Resource):
+    TYPE = "AWS::Cognito::UserPoolClient"
+    ATTRIBUTES = ("ClientId", "Name")
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        settings = {
+            "ClientName": properties.get("ClientName", name),
+            "ExplicitAuthFlows": properties.get("ExplicitAuthFlows", []),
+        }
+        client = cognitoidp_backends[account_id][region_name].create_user_pool_client(
+            properties["UserPoolId"], bool(properties.get("GenerateSecret")), settings
+        )
+        return cls(client.id, {"ClientId": client.id, "Name": settings["ClientName"]})
+
+
+class _UserPoolGroup(_Resource):
+    TYPE = "AWS::Cognito::UserPoolGroup"
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> _Resource:
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        group = properties.get("GroupName", name)
+        cognitoidp_backends[account_id][region_name].create_group(
+            properties["UserPoolId"],
+            group,
+            properties.get("Description", ""),
+            properties.get("RoleArn", ""),
+            properties.get("Precedence"),  # type: ignore[arg-type]  # AWS leaves it null when the template does
+        )
+        return cls(group)
+
+
 class _BucketDeployment(_Resource):
     """CDK's BucketDeployment is a custom resource whose handler (aws-cdk-lib's, with the AWS CLI in a layer)
     cannot run in the sandbox: moto would invoke it and wait for its answer, leaving the stack
@@ -324,6 +382,9 @@ _MISSING_MODELS = {
         _Distribution,
         _OriginAccessControl,
         _ApiStage,
+        _UserPool,
+        _UserPoolClient,
+        _UserPoolGroup,
         _BucketDeployment,
     )
 }
@@ -342,7 +403,9 @@ register(
     "This stack uses five: AWS::Lambda::EventInvokeConfig (the subscribers' async retries and on-failure "
     "queue), AWS::SQS::QueuePolicy, AWS::Events::EventBusPolicy, AWS::EventSchemas::Registry and ::Schema; "
     "AWS::CloudFront::Distribution (the page's address is its DomainName) and ::OriginAccessControl; and "
-    "AWS::ApiGateway::Stage (its Ref, the stage name, is in the API's URL: moto gives .../None/). CDK's "
+    "AWS::ApiGateway::Stage (its Ref, the stage name, is in the API's URL: moto gives .../None/); and "
+    "AWS::Cognito::UserPool, ::UserPoolClient and ::UserPoolGroup (the back office's users: without them "
+    "describe-stacks has no BackOfficeUserPoolId). CDK's "
     "Custom::CDKBucketDeployment has a model (moto's custom resources) that invokes its handler, which cannot "
     "run in the sandbox, and waits for an answer that never comes: the stack stays CREATE_IN_PROGRESS.",
     {("moto.cloudformation.parsing:", "resource_class_from_type"): _resource_class_from_type},

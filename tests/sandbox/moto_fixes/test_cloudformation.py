@@ -239,3 +239,32 @@ def test_api_deployment_ref_with_fix(account: Sandbox) -> None:
     deployment = deploy_stack(account, _staged_api(), {"Deployment": {"Ref": "Deployment"}})["Deployment"]
     api = account.client("apigateway").get_rest_apis()["items"][-1]
     assert account.client("apigateway").get_stage(restApiId=api["id"], stageName="dev")["deploymentId"] == deployment
+
+
+USERS = {
+    "Pool": {"Type": "AWS::Cognito::UserPool", "Properties": {"AliasAttributes": ["email"]}},
+    "Client": {
+        "Type": "AWS::Cognito::UserPoolClient",
+        "Properties": {"UserPoolId": {"Ref": "Pool"}, "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH"]},
+    },
+    "Reviewers": {
+        "Type": "AWS::Cognito::UserPoolGroup",
+        "Properties": {"UserPoolId": {"Ref": "Pool"}, "GroupName": "r"},
+    },
+}
+USER_OUTPUTS = {"PoolId": {"Ref": "Pool"}, "ClientId": {"Ref": "Client"}, "PoolArn": {"Fn::GetAtt": ["Pool", "Arn"]}}
+
+
+def test_user_pool_without_fix(account: Sandbox) -> None:
+    with suspended("cfn-missing-types"), pytest.raises(Exception, match="has_cfn_attr"):
+        deploy_stack(account, USERS, USER_OUTPUTS)
+    assert account.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []
+
+
+def test_user_pool_with_fix(account: Sandbox) -> None:
+    outputs = deploy_stack(account, USERS, USER_OUTPUTS)
+    idp = account.client("cognito-idp")
+    assert idp.describe_user_pool(UserPoolId=outputs["PoolId"])["UserPool"]["Arn"] == outputs["PoolArn"]
+    client = idp.describe_user_pool_client(UserPoolId=outputs["PoolId"], ClientId=outputs["ClientId"])
+    assert client["UserPoolClient"]["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH"]
+    assert [g["GroupName"] for g in idp.list_groups(UserPoolId=outputs["PoolId"])["Groups"]] == ["r"]
