@@ -1,6 +1,7 @@
 """`make bench`: benchmarks and the cost model in one run -> bench/results/latest.json and a table.
 
     .venv/bin/python -m bench [--skip-make-test] [--skip-synth] [--import-repeats N] ...
+    .venv/bin/python -m bench --only cold [--import-repeats N]   # the cold imports alone, into the same file
 
 Timings vary on a shared machine, so every figure that is judged is a ratio of two things measured
 in the same run (interleaved), from medians of repeats. See docs/BENCH.md.
@@ -9,6 +10,7 @@ in the same run (interleaved), from medians of repeats. See docs/BENCH.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -37,6 +39,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-make-test", action="store_true", help="quick iterations: do not time `make test`")
     parser.add_argument("--skip-synth", action="store_true", help="quick iterations: do not time `cdk synth`")
     parser.add_argument("--skip-imports", action="store_true", help="quick iterations: no cold-import measurement")
+    parser.add_argument(
+        "--only",
+        choices=["cold"],
+        help="measure only this part (cold: the cold imports) and update it in --out, keeping the rest",
+    )
     return parser.parse_args(argv)
 
 
@@ -111,19 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     document["assets"] = assets.sizes(functions)
     document["lambda_asset_kb"] = document["assets"]["lambda_asset_kb"]
 
+    if args.only == "cold":
+        previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+        cold = _cold_imports(functions, args.import_repeats)
+        cold["cold_import"]["measured_at"] = document["generated_at"]  # the rest is the previous run's
+        document = {**previous, **document, **cold, "generated_at": previous.get("generated_at")}
+        return _finish(document, args, started)
     if not args.skip_imports:
-        _step(f"cold imports: {len(functions)} handlers x {args.import_repeats}, each after a boto3 baseline")
-        cold = coldstart.measure(functions, args.import_repeats)
-        worst = next(f for f in functions if f.short_name == cold["worst_handler"])
-        cold["extra_over_boto3"] = coldstart.extra_cost(worst)
-        # The handler most like the others (the median one) and the worst: how much is compiling our code.
-        typical = sorted(cold["handlers"].items(), key=lambda kv: kv[1]["ratio"])[len(cold["handlers"]) // 2][0]
-        cold["bytecode"] = {
-            name: coldstart.precompiled(next(f for f in functions if f.short_name == name), args.import_repeats)
-            for name in dict.fromkeys([typical, cold["worst_handler"]])
-        }
-        document["cold_import"] = cold
-        document["cold_import_ratio_max"] = cold["cold_import_ratio_max"]
+        document.update(_cold_imports(functions, args.import_repeats))
 
     _step(
         f"orders: every path once, then {args.order_repeats} happy orders per mode, {args.batches}x{args.batch} at once"
@@ -177,6 +179,24 @@ def main(argv: list[str] | None = None) -> int:
         _step("make test (once)")
         document.update(toolchain.make_test_seconds())
 
+    return _finish(document, args, started)
+
+
+def _cold_imports(functions: list[template.FunctionInfo], repeats: int) -> dict[str, Any]:
+    _step(f"cold imports: {len(functions)} handlers x {repeats}, each after a boto3 baseline")
+    cold = coldstart.measure(functions, repeats)
+    worst = next(f for f in functions if f.short_name == cold["worst_handler"])
+    cold["extra_over_boto3"] = coldstart.extra_cost(worst)
+    # The handler most like the others (the median one) and the worst: how much is compiling our code.
+    typical = sorted(cold["handlers"].items(), key=lambda kv: kv[1]["ratio"])[len(cold["handlers"]) // 2][0]
+    cold["bytecode"] = {
+        name: coldstart.precompiled(next(f for f in functions if f.short_name == name), repeats)
+        for name in dict.fromkeys([typical, cold["worst_handler"]])
+    }
+    return {"cold_import": cold, "cold_import_ratio_max": cold["cold_import_ratio_max"]}
+
+
+def _finish(document: dict[str, Any], args: argparse.Namespace, started: float) -> int:
     document["goals"] = report.judge(document)
     document["notes"] = notes.closing(document)
     document["machine"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
