@@ -42,11 +42,19 @@ from sandbox.lambda_runtime import reserved_environment
 
 BASELINE = "boto3"
 # What every handler imports before its own code: boto3, Powertools Logger/Metrics and the Tracer (with
-# active tracing it builds the X-Ray recorder and patches botocore). Timed once a round, with tracing on
-# and off, so the floor the handlers share is measured, not assumed.
+# active tracing it builds the X-Ray recorder and patches botocore). Timed once a round, in steps, so the
+# floor the handlers share is measured, not assumed. (POWERTOOLS_TRACE_DISABLED does not take the X-Ray SDK
+# out: a disabled Tracer still imports aws_xray_sdk.core, it only patches nothing. So the steps are imports.)
 OBSERVABILITY = "lambdas.shared.observability"
 FLOOR = f"{BASELINE}, {OBSERVABILITY}"  # one import statement: boto3 and then what the handlers share
-TRACER_OFF = {"POWERTOOLS_TRACE_DISABLED": "true"}
+FLOOR_STEPS = {
+    # Powertools' Logger, Metrics and Tracer classes; the Tracer imports the X-Ray SDK only when created.
+    "boto3_powertools_no_xray_sdk": f"{BASELINE}, aws_lambda_powertools",
+    # + the X-Ray SDK (its recorder; wrapt, whose 2.x line imports asyncio).
+    "boto3_powertools_xray_sdk": f"{BASELINE}, aws_lambda_powertools, aws_xray_sdk.core",
+    # + what lambdas/shared/observability.py does: Logger, Metrics and Tracer created, botocore patched.
+    "boto3_powertools_tracer": FLOOR,
+}
 # A baseline sample before every second handler sample: close enough in time to see the same load.
 BASELINE_EVERY = 2
 _TIMER = (
@@ -112,7 +120,7 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
             raise RuntimeError(f"{function.logical_id}: no staged asset directory in cdk.out (synthesize first)")
         by_module.setdefault(function.module, function)
     baseline = ImportTiming(BASELINE)
-    floor = {"boto3_powertools_tracer": ImportTiming(FLOOR), "boto3_powertools_no_tracer": ImportTiming(FLOOR)}
+    floor = {name: ImportTiming(statement) for name, statement in FLOOR_STEPS.items()}
     timings = {module: ImportTiming(module) for module in by_module}
     pair_ratios: dict[str, list[float]] = {module: [] for module in by_module}
     base: tuple[float, float] = (0.0, 0.0)
@@ -130,11 +138,9 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
             sample = _time_import(module, function.asset_dir, env, python)
             timings[module].add(sample)
             pair_ratios[module].append(sample[1] / base[1])
-            if index == 0:  # once a round: the shared floor, with and without the Tracer
-                floor["boto3_powertools_tracer"].add(_time_import(FLOOR, function.asset_dir, env, python))
-                floor["boto3_powertools_no_tracer"].add(
-                    _time_import(FLOOR, function.asset_dir, {**env, **TRACER_OFF}, python)
-                )
+            if index == 0:  # once a round: the shared floor, step by step
+                for timing in floor.values():
+                    timing.add(_time_import(timing.module, function.asset_dir, env, python))
     handlers = {}
     for module, timing in timings.items():
         handlers[by_module[module].short_name] = {

@@ -48,7 +48,11 @@ def test_closing_note_explains_a_missed_goal_and_is_quiet_about_met_ones():
             "baseline_median_cpu_ms": 150.0,
             "handlers": {"refund_payment": {"median_cpu_ms": 225.0}},
             "extra_over_boto3": [{"package": "aws_xray_sdk", "self_ms": 18.0}],
-            "floor_ratio": {"boto3_powertools_no_tracer": 1.04, "boto3_powertools_tracer": 1.16},
+            "floor_ratio": {
+                "boto3_powertools_no_xray_sdk": 1.04,
+                "boto3_powertools_xray_sdk": 1.15,
+                "boto3_powertools_tracer": 1.16,
+            },
             "bytecode": {"refund_payment": {"from_source_ratio": 1.5, "precompiled_ratio": 1.38}},
         },
         "throughput": {
@@ -64,7 +68,7 @@ def test_closing_note_explains_a_missed_goal_and_is_quiet_about_met_ones():
     assert "Cold import MISSED" in text and "aws_xray_sdk 18.0 ms" in text
     assert notes.COLD_IMPORT_TRIED in text
     # The shared floor and the share of compiling our own code are reported from the run's figures.
-    assert "Logger/Metrics 1.04x boto3" in text and "botocore patched) 1.16x" in text
+    assert "Tracer classes) 1.04x boto3, + the X-Ray SDK 1.15x" in text and "observability.py) 1.16x" in text
     assert "refund_payment: 1.5x with our modules compiled at import" in text and "1.38x with bytecode" in text
     assert "Sandbox/direct met" in text and notes.SANDBOX_TRIED not in text
 
