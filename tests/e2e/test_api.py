@@ -18,7 +18,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from sandbox.serve import EXAMPLE_ORDER
-from tests.e2e.test_serve import _serving
+from tests.e2e.serving import serving
 
 pytestmark = pytest.mark.e2e
 REGION = "eu-west-1"
@@ -26,7 +26,7 @@ REGION = "eu-west-1"
 
 @pytest.fixture(scope="module")
 def api(cdk_out: Path) -> Iterator[str]:
-    with _serving(cdk_out) as (_, lines):
+    with serving(cdk_out) as (_, lines):
         found = re.search(r"the order API: (\S+)", lines)
         assert found, lines
         yield found[1]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,50 +20,16 @@ from lambdas.shared import constants
 from sandbox.account import Sandbox
 from sandbox.deploy import DeployError
 from sandbox.serve import EXAMPLE_ORDER
+from tests.e2e.serving import serving
 from tests.synth import synthesize
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _serving(cdk_out: Path) -> Iterator[tuple[str, str]]:
-    """`python -m sandbox serve` with no AWS_* variables (no region, no profile): (endpoint, what it printed)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--cdk-out", str(cdk_out), "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if "Ctrl-C stops it" in line:  # the last line of what it prints on start
-                break
-        else:
-            pytest.fail("the server did not start:\n" + "".join(lines))
-        yield f"http://127.0.0.1:{port}", "".join(lines)
-    finally:
-        process.terminate()
-        # Ctrl-C stops executions and lets invocations and deliveries in flight finish (2.7 s on a quiet machine).
-        process.wait(timeout=60)
-
-
 @pytest.fixture(scope="module")
 def endpoint(cdk_out: Path) -> Iterator[str]:
-    with _serving(cdk_out) as (url, _):
+    with serving(cdk_out) as (url, _):
         yield url
 
 
@@ -148,7 +112,7 @@ def test_a_review_times_out_when_the_clock_is_advanced(endpoint: str) -> None:
 
 
 def test_serve_deploys_a_template_synthesized_with_no_region_into_its_region(cdk_out_without_region: Path) -> None:
-    with _serving(cdk_out_without_region) as (url, printed):
+    with serving(cdk_out_without_region) as (url, printed):
         assert "region us-east-1" in printed, printed
         stack = _client(url, "cloudformation", "us-east-1").describe_stacks(StackName=constants.STACK_NAME)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
@@ -189,7 +153,7 @@ def test_a_template_synthesized_for_another_account_says_what_to_do(
 def test_the_commands_it_prints_run_as_printed_with_the_aws_cli(cdk_out: Path) -> None:
     """What a user pastes from the banner: the environment line, the AWS CLI's start-execution and the clock curl,
     run by bash with the project's AWS CLI and nothing of the test's own AWS_* environment."""
-    with _serving(cdk_out) as (url, printed):
+    with serving(cdk_out) as (url, printed):
         commands = [line.strip() for line in printed.split("\nTry", 1)[1].splitlines()[1:] if line.startswith("  ")]
         assert [c.split()[0] for c in commands] == ["export", "aws", "curl"], printed
         venv_bin = Path(sys.prefix) / "bin"  # the project's AWS CLI (requirements-dev.txt)

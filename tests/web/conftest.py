@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
+from tests.e2e.serving import serving
 from tests.e2e.test_api import call
-from tests.e2e.test_serve import _serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, offline and quiet: no GPU, no QUIC, no first-run, sync, component updates or background traffic.
@@ -66,7 +66,7 @@ class Served:
 
 @pytest.fixture(scope="package")
 def served(cdk_out: Path) -> Iterator[Served]:
-    with _serving(cdk_out) as (_, lines):
+    with serving(cdk_out) as (_, lines):
         page = re.search(r"the back-office page: (\S+)", lines)
         api = re.search(r"the order API: (\S+)", lines)
         passwords = dict(re.findall(r"sign in as (\S+)\s+password (\S+)", lines))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.test_serve import _serving
+from tests.e2e.serving import serving
 from tests.web.conftest import CHROMIUM, FLAGS, Served
 from tests.web.test_backoffice import expect_succeeded_with_every_subscriber, open_waiting_review, sign_in
 
@@ -23,7 +23,7 @@ OUTPUT = REPO / "docs" / "backoffice.png"
 
 
 def main(cdk_out: Path = REPO / "cdk.out", output: Path = OUTPUT) -> int:
-    with _serving(cdk_out) as (_, lines):
+    with serving(cdk_out) as (_, lines):
         page_url = re.search(r"the back-office page: (\S+)", lines)
         api_url = re.search(r"the order API: (\S+)", lines)
         assert page_url and api_url, lines
