@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 
+from lambdas.shared import clock as function_clock
 from lambdas.shared import constants
 from sandbox import lambda_runtime, moto_fixes
 from sandbox.clock import Clock
@@ -474,6 +475,7 @@ def _hooks(clock: Clock, invoke: Any, send: Any, integration: Any) -> Iterator[N
     saved = (hooks.clock, hooks.invoke, hooks.send_to_lambda_targets, hooks.integration)
     hooks.clock, hooks.invoke, hooks.send_to_lambda_targets, hooks.integration = clock, invoke, send, integration
     try:
-        yield
+        with function_clock.source(clock.now):  # the functions' deadlines are the ones the sandbox keeps
+            yield
     finally:
         hooks.clock, hooks.invoke, hooks.send_to_lambda_targets, hooks.integration = saved

@@ -26,9 +26,9 @@ from lambdas.review_monitor.logic import waiting_reviews
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.executions import running_order_ids
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
+from lambdas.shared.clock import utc_now
 from lambdas.shared.errors import ReviewDecisionError
 from lambdas.shared.observability import lambda_handler, logger
-from lambdas.shared.payment_inputs import utc_now
 from lambdas.shared.settings import cold_start
 
 settings = cold_start(BackOfficeSettings.from_env, __name__)

@@ -12,9 +12,9 @@ from lambdas.collect_payment import logic
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.payment_gateway import default_gateway
-from lambdas.shared.payment_inputs import utc_now
 from lambdas.shared.settings import positive_int, text
 
 

@@ -11,8 +11,8 @@ from lambdas.decide_payment_review import logic
 from lambdas.decide_payment_review.adapters import verified_caller
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger
-from lambdas.shared.payment_inputs import utc_now
 from lambdas.shared.settings import DecisionSettings, cold_start
 
 settings = cold_start(DecisionSettings.from_env, __name__)

@@ -12,8 +12,8 @@ from lambdas.record_accounting import logic
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.ledger import LedgerTable
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger, metrics
-from lambdas.shared.payment_inputs import utc_now
 from lambdas.shared.settings import text
 
 

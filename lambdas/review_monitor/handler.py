@@ -11,8 +11,8 @@ from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.adapters.executions import running_order_ids
 from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger, metrics
-from lambdas.shared.payment_inputs import utc_now
 from lambdas.shared.settings import ReviewSettings, cold_start
 
 _UNITS = {constants.METRIC_REVIEWS_WAITING: MetricUnit.Count, constants.METRIC_OLDEST_REVIEW_WAIT: MetricUnit.Seconds}

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
+from lambdas.shared.clock import utc_now
 
 
 def envelope(
@@ -21,7 +22,7 @@ def envelope(
         "metadata": {
             "eventVersion": constants.EVENT_VERSION,
             "correlationId": correlation_id,
-            "occurredAt": occurred_at or datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "occurredAt": occurred_at or utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "producer": producer,
         },
         "data": data,
@@ -58,4 +59,4 @@ def marker_expiry(detail: dict[str, Any], ttl_days: int, now: datetime | None = 
     one, issue 11) a marker already expired, which DynamoDB's TTL deletes, and a replay counted it again.
     """
     happened = parse_time(detail["metadata"]["occurredAt"])
-    return int(max(happened, now or datetime.now(UTC)).timestamp()) + ttl_days * 86_400
+    return int(max(happened, now or utc_now()).timestamp()) + ttl_days * 86_400

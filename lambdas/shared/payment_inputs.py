@@ -73,10 +73,6 @@ class Fields:
         return self.text("currency", CURRENCY_PATTERN)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC with a Z, to the millisecond (the format of the event envelope)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -323,7 +323,3 @@ class SweeperAws:
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":status": DONE if done else PARTIAL, ":zero": 0, ":now": now.isoformat()},
         )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

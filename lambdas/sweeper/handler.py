@@ -8,9 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.sweeper import logic, service
-from lambdas.sweeper.adapters import SweeperAws, SweeperSettings, utc_now
+from lambdas.sweeper.adapters import SweeperAws, SweeperSettings
 
 
 @cache

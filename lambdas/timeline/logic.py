@@ -34,10 +34,6 @@ ORDER_PREFIX: Final = "ORDER#"
 FAILURES_PREFIX: Final = "FAILURES#"
 
 
-def now_iso() -> str:
-    return iso(datetime.now(UTC))
-
-
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -13,8 +13,8 @@ from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger, metrics
-from lambdas.shared.payment_inputs import utc_now
 from lambdas.shared.settings import text
 from lambdas.wait_for_payment_review import logic
 

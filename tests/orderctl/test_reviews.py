@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 
 from infra import review_monitor
+from infra.config import DEFAULT_REVIEW_TIMEOUT_SECONDS
 from lambdas.shared import constants
 from sandbox.account import Sandbox
+from sandbox.clock import Clock
 from tests.orderctl.conftest import Orderctl, OrderIds
 from tests.orderctl.support import settle, waiting_ids
 
@@ -104,8 +107,7 @@ def test_deciding_an_order_that_does_not_wait_is_refused(orderctl: Orderctl, new
 def test_reviews_and_status_read_the_sandbox_clock(orderctl: Orderctl, server: Sandbox, new_id: OrderIds) -> None:
     order_id = new_id("clock")
     start_review(orderctl, order_id)
-    # A day passes in the sandbox (the review timeout is 72 h). The handlers stamp requestedAt with the wall
-    # clock, so a review requested after an advance looks older by the advance: tests after this one allow it.
+    # A day passes in the sandbox (the review timeout is 72 h).
     server.clock.advance(24 * 3600)
     (review,) = [r for r in orderctl.data("reviews") if r["orderId"] == order_id]
     assert 24 * 3600 <= review["waitedSeconds"] < 24 * 3600 + 120
@@ -114,6 +116,30 @@ def test_reviews_and_status_read_the_sandbox_clock(orderctl: Orderctl, server: S
     assert re.search(rf"{order_id}\s+1 d\s", listing), listing
     assert "(in 1 d 23 h)" in orderctl.ok("status", order_id).out
     orderctl.ok("reject", order_id, "--reviewer", "bob")
+
+
+def test_a_review_requested_after_an_advance_times_out_at_its_stored_deadline(
+    orderctl: Orderctl, server: Sandbox, new_id: OrderIds
+) -> None:
+    """The functions stamp times on the sandbox's clock, as orderctl and the workflow's timeout read it: a review
+    requested after the clock moved on has waited nothing, has the whole timeout left, and times out when its
+    stored deadline passes (not when the wall clock's would)."""
+    server.clock.advance(DEFAULT_REVIEW_TIMEOUT_SECONDS)  # as `POST /_sandbox/clock/advance` (waiting reviews time out)
+    order_id = new_id("review")
+    start_review(orderctl, order_id)
+    (review,) = [r for r in orderctl.data("reviews") if r["orderId"] == order_id]
+    assert 0 <= review["waitedSeconds"] < 60
+    assert DEFAULT_REVIEW_TIMEOUT_SECONDS - 60 < review["secondsLeft"] <= DEFAULT_REVIEW_TIMEOUT_SECONDS
+    line = re.search(rf"^{order_id}\s.*$", orderctl.ok("reviews").out, re.MULTILINE)
+    assert line and re.fullmatch(rf"{order_id}\s+\d+ s\s+154.56 EUR\s+2 d 23 h\s+cust-1002", line[0]), line
+
+    deadline = datetime.fromisoformat(review["reviewDeadline"].replace("Z", "+00:00")).timestamp()
+    server.clock.advance(deadline - server.clock.now() - 60)  # a minute before the stored deadline
+    time.sleep(10 * Clock.POLL_SECONDS)  # the sandbox checks its deadlines every POLL_SECONDS
+    status = orderctl.data("status", order_id)
+    assert (status["status"], status["currentState"]) == ("RUNNING", "WaitForPaymentReview")
+    server.clock.advance(120)  # a minute after it
+    assert settle(orderctl, order_id)["error"] == "Order.ReviewTimedOut"
 
 
 def test_a_review_nobody_decides_times_out_and_can_no_longer_be_approved(
@@ -142,6 +168,5 @@ def test_the_deployed_review_monitor_counts_what_reviews_lists(
     assert error is None, report
     assert report[constants.METRIC_REVIEWS_WAITING] == len(listed) >= 1
     assert report["oldestOrderId"] == listed[0]["orderId"]
-    advanced = server.clock.now() - time.time()  # orderctl reads the sandbox's clock, the function the wall clock
-    assert report[constants.METRIC_OLDEST_REVIEW_WAIT] >= listed[0]["waitedSeconds"] - advanced - 1
+    assert report[constants.METRIC_OLDEST_REVIEW_WAIT] >= listed[0]["waitedSeconds"] - 1  # both: the sandbox's clock
     orderctl.ok("reject", order_id, "--reviewer", "bob")

@@ -19,12 +19,12 @@ Functions take ``table_name`` for scripts (examples/seed.py); handlers leave it 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants, stock
 from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.adapters.dynamo import batch_get, condition_failed, query_all, transact
+from lambdas.shared.clock import utc_now
 from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
 
 # The model types live with the order (pure); re-exported for callers of this adapter.
@@ -101,7 +101,7 @@ def _int(item: Mapping[str, Any], name: str) -> int:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _table_name(table_name: str | None) -> str:

@@ -3,11 +3,11 @@ a write-once checkpoint."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client, table
+from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, cold_start, text
 from lambdas.subscribers import count_delivery, subscriber
@@ -25,7 +25,7 @@ settings = cold_start(_settings, __name__)
 
 @subscriber("audit")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    now = utc_now().isoformat(timespec="milliseconds")
     common, bucket = settings()
     record = append_event(AuditTable(table(common.table_name)), CheckpointBucket(client("s3"), bucket), event, now)
     count_delivery("audit", record is not None)

@@ -11,7 +11,6 @@ nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
@@ -19,6 +18,7 @@ from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.event_bus import EventBus
+from lambdas.shared.clock import utc_now
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import logger
 from lambdas.shared.settings import SubscriberSettings, text
@@ -89,4 +89,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -36,6 +36,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import table
+from lambdas.shared.clock import epoch_seconds
 from lambdas.shared.events import marker_expiry
 from lambdas.shared.observability import logger, metrics
 from lambdas.shared.settings import SubscriberSettings, text
@@ -121,7 +122,7 @@ def deliver(event: dict[str, Any], context: Any) -> dict[str, Any]:
             table_name,
             order_id,
             owner,
-            int(time.time()),
+            int(epoch_seconds()),
             constants.NOTIFICATION_LEASE_SECONDS,
             expires_at,
             kind=request.kind,

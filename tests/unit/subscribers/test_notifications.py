@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses import ses_backends
 
+from lambdas.shared import clock as function_clock
 from lambdas.shared import constants
 from lambdas.subscribers.notifications import handler as notifications_handler
 from lambdas.subscribers.notifications import store as notifications
@@ -26,7 +28,7 @@ LEASE = constants.NOTIFICATION_LEASE_SECONDS
 
 
 class Clock:
-    """The handler's ``time`` module: a wall clock that a test moves on (Lambda's retry back-off)."""
+    """The handler's ``time`` module and the functions' clock: a clock a test moves on (Lambda's retry back-off)."""
 
     def __init__(self) -> None:
         self.now = float(int(time.time()))
@@ -53,10 +55,11 @@ def ses(subscriber_table: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     fake = Clock()
-    monkeypatch.setattr(notifications_handler, "time", fake)
-    return fake
+    monkeypatch.setattr(notifications_handler, "time", fake)  # its sleeps and send deadlines
+    with function_clock.source(fake.time):  # its claims' leases
+        yield fake
 
 
 def claim_item(table: Any, order_id: str) -> dict[str, Any] | None:
