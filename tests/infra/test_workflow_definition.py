@@ -26,12 +26,21 @@ TASKS = {name: s for name, s in STATES.items() if s["Type"] == "Task"}
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 TRANSIENT_LAMBDA_ERRORS = {"Lambda.ServiceException", LAMBDA_THROTTLED, "Lambda.SdkClientException"}
+# A DynamoDB throttle a function could not retry away (boto3 retries a throttled write, the adapters a cancelled
+# transaction: lambdas/shared/adapters/dynamo.py), surfacing as its error type: transient too, never a business
+# failure (a hot product's stock item over its partition's write limit must not fail the order).
+DYNAMODB_THROTTLED_IN_FUNCTION = {
+    "TransactionCanceledException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
 # Throttling's own Retry waits longer than any other; still bounded: its longest total back-off, in seconds.
 THROTTLE_MAX_ATTEMPTS = 20
 THROTTLE_MAX_TOTAL_SECONDS = 2 * 3600
 # What a step the README says retries "transient" errors must retry at least, by the service its Task calls.
 TRANSIENT_ERRORS = {
-    "lambda": TRANSIENT_LAMBDA_ERRORS | {"Sandbox.Timedout"},
+    "lambda": TRANSIENT_LAMBDA_ERRORS | DYNAMODB_THROTTLED_IN_FUNCTION | {"Sandbox.Timedout"},
     "dynamodb": {
         "DynamoDB.InternalServerErrorException",
         "DynamoDB.ProvisionedThroughputExceededException",

@@ -57,7 +57,14 @@ def _update(table_name: str, inc: Increment) -> dict[str, Any]:
     }
 
 
-_CONFLICT_ATTEMPTS = 5
+# Cancellations that clear with time, retried here (boto3 retries a throttled single write itself, never a
+# cancelled transaction): another transaction on an item, or an item's partition over its write limit
+# (ThrottlingError on an on-demand table, ProvisionedThroughputExceeded on a provisioned one). "None" marks the
+# items that were fine. 8 attempts back off at most ~2.5 s in all (backoff_seconds), well within a function's
+# timeout, and span several of a partition's one-second budgets; still cancelled, the error surfaces and the
+# workflow's throttling Retry takes the step again (README, the retry table).
+_TRANSACT_ATTEMPTS = 8
+_RETRIED_CANCELLATIONS = frozenset({"None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 _BATCH_GET_LIMIT = 100  # DynamoDB's maximum keys per BatchGetItem
 _BATCH_GET_ATTEMPTS = 6
 # Its own generator: the process's `random` is shared by every thread (the sandbox runs all functions in one
@@ -100,9 +107,10 @@ def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, A
     cancellation reasons (one per item) when a condition failed.
 
     A cancellation caused only by a concurrent transaction on the same item (two orders adding to
-    the same day's counter) is retried here with jitter instead of failing the whole delivery.
+    the same day's counter) or by throttling (a hot product's stock item over its partition's write
+    limit) is retried here with jitter instead of failing the whole delivery or step.
     """
-    for attempt in range(_CONFLICT_ATTEMPTS):
+    for attempt in range(_TRANSACT_ATTEMPTS):
         try:
             # The resource's client serializes plain values (str, int, Decimal) into DynamoDB's types.
             dynamo_table.meta.client.transact_write_items(TransactItems=items)
@@ -114,7 +122,7 @@ def transact(dynamo_table: Any, items: list[dict[str, Any]]) -> list[dict[str, A
             codes = {reason.get("Code") for reason in reasons}
             if "ConditionalCheckFailed" in codes:
                 return reasons
-            if not codes <= {"None", "TransactionConflict"} or attempt == _CONFLICT_ATTEMPTS - 1:
+            if not codes <= _RETRIED_CANCELLATIONS or attempt == _TRANSACT_ATTEMPTS - 1:
                 raise
         time.sleep(backoff_seconds(attempt))
     raise AssertionError("unreachable")
