@@ -1,19 +1,29 @@
-"""A flash sale in the sandbox: many orders started at once, half of them for one scarce product, with
-the limits a shop meets enforced: SES at the SES sandbox's 1 e-mail per second (sandbox/ses.py, on the
-sandbox clock) and Lambda concurrency capped (sandbox/concurrency.py).
+"""A flash sale in the sandbox: many orders started at once, half of them for one product whose stock covers
+half of those, with the limits a shop meets enforced: SES at the SES sandbox's 1 e-mail per second
+(sandbox/ses.py), Lambda concurrency capped (sandbox/concurrency.py) and a write limit on each DynamoDB
+partition key of the inventory table (sandbox/dynamodb.py), all on the sandbox clock.
 
 Time: a throttled task's Retry back-off waits on the sandbox clock (``Clock.paced_back_offs``, see
-sandbox/clock.py), so running invocations finish and free their slots meanwhile, as in AWS; whenever no
-invocation runs, the clock jumps to the earliest pending back-off (``ConcurrencyCap.skip_idle_time``).
-Subscribers over the cap wait for a slot (Lambda retries throttled asynchronous events for up to 6 h, an
-SQS mapping backs off and retries a throttled batch), so throttling alone dead-letters nothing.
+sandbox/clock.py), so running invocations finish and free their slots meanwhile, as in AWS. The clock
+jumps only over time in which nothing runs and something waits on it (``Clock.quiet()``): to the earliest
+pending back-off (``Clock.skip_idle_time``), or to a failed queue message's visibility (sandbox/queues.py).
+Everything else, the e-mails SES paces included, takes its real time, so ``caught_up_seconds`` is the
+simulated time until the last subscriber caught up. Subscribers over the cap wait for a slot (Lambda
+retries throttled asynchronous events for up to 6 h; an SQS mapping retries a throttled batch while its
+visibility timeout runs, and a receive after that counts), so throttling alone dead-letters nothing.
+
+The hot product's stock item takes at most ``HOT_ITEM_WRITE_UNITS_PER_SECOND`` write units a second (one
+transactional write): AWS's 1,000 scaled down as far as the sandbox's speed is below Lambda's, so that its
+holds and sales really are throttled (``dynamodb_throttled``). What absorbs that is the design: the
+adapter retries a throttled transaction, and a throttle surfacing from ReserveStock is transient in the
+workflow's Retry, never a business failure (README, the retry table).
 
     .venv/bin/python -m bench.burst [--orders 300] [--concurrency 50]   # `make burst`
 
-What must hold: every order ends as its path says (the scarce product's orders beyond its stock
-fail out of stock, the rest succeed), no dead letter, no oversell, every e-mail sent. The report
-gives what did not, and the time on the sandbox clock until the last subscriber caught up. It is
-written to bench/results/latest.json under ``burst`` (the rest of the file kept).
+What must hold: every order ends as its path says (the hot product's orders beyond its stock fail out of
+stock, the rest succeed), no dead letter, no oversell, every e-mail sent. The report gives what did not,
+and the time on the sandbox clock until the last subscriber caught up. It is written to
+bench/results/latest.json under ``burst`` (the rest of the file kept).
 """
 
 from __future__ import annotations
@@ -30,11 +40,13 @@ from typing import Any
 
 from bench.capacity import UsagePerOrder
 from bench.orders import BENCH_SKUS
+from examples.seed import seed_inventory
 from lambdas.shared import constants
-from sandbox import observe, scenarios, ses
+from lambdas.shared.adapters.inventory import product_pk
+from sandbox import dynamodb, observe, scenarios, ses
 from sandbox.account import Sandbox
-from sandbox.clock import Clock
-from sandbox.concurrency import IDLE_SKIP, ConcurrencyCap
+from sandbox.clock import IDLE_SKIP, Clock
+from sandbox.concurrency import ConcurrencyCap
 from sandbox.demo import deployed_pricing
 from sandbox.queues import QUEUE_VISIBILITY
 from sandbox.runner import Runner
@@ -43,11 +55,13 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "bench" / "results" / "latest.json"
 # A new account's concurrency is often far below the 1,000 default; a small cap makes the limit bite.
 DEFAULT_CONCURRENCY = 50
-# While deliveries are pending after the last order ended, the sandbox clock moves this many seconds per
-# poll: SES's per-second quota refills and the buffer's messages become visible again at 25x real time.
-CLOCK_STEP_SECONDS = 5.0
-DRAIN_POLL_SECONDS = 0.2
-DRAIN_STEP = "drain-step"
+# Write units a second on one partition key of the inventory table: one transactional write (see the docstring).
+HOT_ITEM_WRITE_UNITS_PER_SECOND = float(dynamodb.TRANSACTIONAL_WRITE_UNITS)
+HOT_WAREHOUSE = "WH-EU-1"  # where the burst's German orders ship from
+HOT_STOCK_SHARE = 0.5  # the hot product's stock covers this share of its orders
+# A flash sale's product is stocked as docs/HOT-PRODUCT.md says: split over shards, each its own partition key.
+HOT_STOCK_SHARDS = 4
+DRAIN_POLL_SECONDS = 0.2  # real seconds between looks at the deliveries still running
 # Real seconds the orders, then the deliveries, may take: 300 orders took ~15 min on 2 loaded cores.
 RUN_TIMEOUT_SECONDS = 1800.0
 STATUS_POLL_SECONDS = 0.5  # real seconds between looks at the executions' statuses
@@ -63,17 +77,22 @@ class BurstReport:
     oversold: int  # units sold beyond the stock there was
     emails_unsent: int
     emails_sent: int
+    hot_stock: int  # units of the hot product at the start
+    hot_stock_shards: int  # partition keys its stock is split over
     ses_throttled: int
+    dynamodb_throttled: int  # writes and transactions refused for a partition key over its write limit
+    dynamodb_throttled_hot_item: int  # ... of which on the hot product's stock items
     lambda_throttled: int  # synchronous invokes refused with 429 (the workflow retried them)
     lambda_queued: int  # asynchronous invokes that waited for a slot
     lambda_peak_concurrency: int
     caught_up_seconds: float  # sandbox clock, from the first start until every delivery finished
-    # ... of which the clock skipped: {"idle-skip": no invocation ran, "queue-visibility": a failed message's
-    # visibility timeout with nothing else to do, "drain-step": moved on for SES while deliveries waited}
+    # ... of which the clock skipped: {"idle-skip": no invocation ran, to a pending back-off, "queue-visibility":
+    # a failed message's visibility timeout with nothing else to do}
     skipped_seconds: dict[str, float]
     wall_seconds: float
     concurrency: int
     ses_rate_per_second: float
+    dynamodb_write_units_per_second: float  # per partition key of the inventory table
     lost_by_error: dict[str, int]  # what the lost orders ended with
     dead_letters_by_subscriber: dict[str, int]  # whose dead-letter queue they are in
 
@@ -82,15 +101,14 @@ class BurstReport:
         return [f"{name}={value}" for name, value in counts.items() if value]
 
 
-def _stock(sandbox: Sandbox, sku: str) -> int:
-    return sum(level.available + level.held + level.sold for level in observe.stock_levels(sandbox) if level.sku == sku)
+def _level(sandbox: Sandbox, sku: str) -> observe.StockLevel:
+    """`sku`'s stock at the warehouse the burst's orders ship from."""
+    return next(
+        level for level in observe.stock_levels(sandbox) if (level.sku, level.warehouse) == (sku, HOT_WAREHOUSE)
+    )
 
 
-def _sold(sandbox: Sandbox, sku: str) -> int:
-    return sum(level.sold + level.held for level in observe.stock_levels(sandbox) if level.sku == sku)
-
-
-def _wait(runner: Runner, arns: set[str], timeout: float, cap: ConcurrencyCap, clock: Clock) -> None:
+def _wait(runner: Runner, arns: set[str], timeout: float, clock: Clock) -> None:
     """Until none of `arns` runs, skipping the sandbox clock over time in which no invocation runs. Not
     Runner.wait: it pages ListExecutions(RUNNING), and with more than a page of executions finishing
     meanwhile moto loses the page token (InvalidToken)."""
@@ -103,11 +121,41 @@ def _wait(runner: Runner, arns: set[str], timeout: float, cap: ConcurrencyCap, c
             checked = time.monotonic()
         if pending and time.monotonic() > deadline:
             raise TimeoutError(f"{len(pending)} executions still running after {timeout:g} s")
-        cap.skip_idle_time(clock)
+        clock.skip_idle_time()
         time.sleep(Clock.POLL_SECONDS if pending else 0)
 
 
-def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_SANDBOX_SEND_RATE) -> BurstReport:
+def _drain(sandbox: Sandbox, timeout: float) -> None:
+    """Until every delivery has finished: e-mails at SES's pace in real time; a subscriber's retry after its back-off
+    and a message back in its buffer after its visibility timeout, the clock passing to them once nothing runs."""
+    deadline = time.monotonic() + timeout
+    while not sandbox.drain(timeout=DRAIN_POLL_SECONDS):
+        sandbox.clock.skip_idle_time()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"deliveries still running after {timeout:g} s")
+
+
+def _stock_hot_product(sandbox: Sandbox, catalog: Mapping[str, Any], sku: str, units: int) -> None:
+    """Restock `sku` at the hot warehouse to `units` (the catalog's other warehouses kept)."""
+    product = next(p for p in catalog["products"] if p["sku"] == sku)
+    with sandbox.client_environment():
+        seed_inventory(
+            sandbox.outputs["InventoryTableName"],
+            {
+                "products": [
+                    {**product, "stockShards": HOT_STOCK_SHARDS, "stock": {**product["stock"], HOT_WAREHOUSE: units}}
+                ]
+            },
+        )
+
+
+def run(
+    cdk_out: Path,
+    orders: int,
+    concurrency: int,
+    ses_rate: float = ses.SES_SANDBOX_SEND_RATE,
+    write_units: float = HOT_ITEM_WRITE_UNITS_PER_SECOND,
+) -> BurstReport:
     cap = ConcurrencyCap(concurrency)
     with (
         Sandbox(cdk_out, seed_catalog=scenarios.CATALOG_PATH, invocation_hook=cap) as sandbox,
@@ -115,29 +163,28 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
     ):
         catalog = scenarios.load_catalog()
         storefront = scenarios.Storefront(catalog, deployed_pricing(sandbox))
-        hot, _level = scenarios.scarce_sku(catalog)
-        stock = _stock(sandbox, hot)
+        hot, _ = scenarios.scarce_sku(catalog, HOT_WAREHOUSE)
+        hot_orders = len(range(0, orders, 2))
+        _stock_hot_product(sandbox, catalog, hot, int(hot_orders * HOT_STOCK_SHARE))
+        start = _level(sandbox, hot)
+        stock = start.available  # units the burst may sell
         batch = [
             storefront.order("burst", [(hot if i % 2 == 0 else BENCH_SKUS[i % len(BENCH_SKUS)], 1)], "DE")
             for i in range(orders)
         ]
-        runner = sandbox.runner()
-        sandbox.clock.paced_back_offs = True
-        started_clock, started_wall = sandbox.clock.now(), time.monotonic()
-        try:
-            arns = {order["orderId"]: runner.start(order) for order in batch}
-            _wait(runner, set(arns.values()), timeout=RUN_TIMEOUT_SECONDS, cap=cap, clock=sandbox.clock)
-        finally:
-            sandbox.clock.paced_back_offs = False  # a back-off still waiting ends (a timeout above)
-        # The backlog (e-mails waiting for SES, messages back in the buffer until their visibility
-        # timeout) drains on the sandbox clock: move it on while deliveries are pending.
-        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-        while not sandbox.drain(timeout=DRAIN_POLL_SECONDS):
-            sandbox.clock.advance(CLOCK_STEP_SECONDS)
-            sandbox.clock.record(DRAIN_STEP, CLOCK_STEP_SECONDS)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"deliveries still running after {RUN_TIMEOUT_SECONDS:g} s")
-        caught_up = sandbox.clock.now() - started_clock
+        # The write limit from here on: seeding writes a product's items in a burst of its own.
+        limits = dynamodb.DynamoLimits(write_units, frozenset({sandbox.outputs["InventoryTableName"]}))
+        with dynamodb.modelled(sandbox.clock, limits) as partitions:
+            runner = sandbox.runner()
+            sandbox.clock.paced_back_offs = True
+            started_clock, started_wall = sandbox.clock.now(), time.monotonic()
+            try:
+                arns = {order["orderId"]: runner.start(order) for order in batch}
+                _wait(runner, set(arns.values()), timeout=RUN_TIMEOUT_SECONDS, clock=sandbox.clock)
+                _drain(sandbox, timeout=RUN_TIMEOUT_SECONDS)
+            finally:
+                sandbox.clock.paced_back_offs = False  # a back-off still waiting ends (a timeout above)
+            caught_up = sandbox.clock.now() - started_clock
         statuses = {order_id: runner.status(arn) for order_id, arn in arns.items()}
         hot_ids = {order["orderId"] for order in batch if order["items"][0]["sku"] == hot}
         succeeded = [order_id for order_id, status in statuses.items() if status == "SUCCEEDED"]
@@ -151,7 +198,8 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
             for order_id in statuses
             if order_id not in succeeded and order_id not in out_of_stock
         )
-        sold = _sold(sandbox, hot)
+        end = _level(sandbox, hot)
+        sold = end.sold + end.held - start.sold - start.held
         emails_per_order = UsagePerOrder.load().emails
         sent = len(observe.emails(sandbox))
         dead_letters = {name: count for name, count in observe.dead_letters(sandbox).items() if count}
@@ -164,7 +212,13 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
             oversold=max(0, sold - stock),
             emails_unsent=max(0, round(len(succeeded) * emails_per_order) - sent),
             emails_sent=sent,
+            hot_stock=stock,
+            hot_stock_shards=HOT_STOCK_SHARDS,
             ses_throttled=model.throttled,
+            dynamodb_throttled=partitions.throttled,
+            dynamodb_throttled_hot_item=sum(
+                count for (_, key), count in partitions.throttled_keys.items() if _is_stock_of(key, hot)
+            ),
             lambda_throttled=cap.throttled,
             lambda_queued=cap.queued,
             lambda_peak_concurrency=cap.peak,
@@ -173,17 +227,26 @@ def run(cdk_out: Path, orders: int, concurrency: int, ses_rate: float = ses.SES_
             wall_seconds=round(time.monotonic() - started_wall, 1),
             concurrency=concurrency,
             ses_rate_per_second=ses_rate,
+            dynamodb_write_units_per_second=write_units,
             lost_by_error=dict(lost_by_error),
             dead_letters_by_subscriber=dead_letters,
         )
 
 
+SKIPS = (IDLE_SKIP, QUEUE_VISIBILITY)  # what the sandbox clock skips over (Clock.skip_while_quiet)
+
+
 def _skipped(clock: Clock) -> dict[str, float]:
     skipped: Counter[str] = Counter()
     for sleep in clock.sleeps():
-        if sleep.kind in (IDLE_SKIP, DRAIN_STEP, QUEUE_VISIBILITY):
+        if sleep.kind in SKIPS:
             skipped[sleep.kind] += sleep.seconds
     return {kind: round(seconds, 1) for kind, seconds in skipped.items()}
+
+
+def _is_stock_of(partition_key: str, sku: str) -> bool:
+    """Is this the partition key of one of `sku`'s stock shards (lambdas/shared/adapters/inventory.py, stock_key)?"""
+    return partition_key == product_pk(sku) or partition_key.startswith(f"{product_pk(sku)}#")
 
 
 def record(report: BurstReport, path: Path = DEFAULT_OUT) -> None:

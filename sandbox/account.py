@@ -109,9 +109,6 @@ class Sandbox:
         self.clock = Clock()
         self.invocations: list[InvocationRecord] = []
         self._invocations_lock = threading.Lock()
-        self._running = threading.Condition()  # Lambda invocations in progress (counted in _run)
-        self._in_flight = 0
-        self._last_invocation = 0.0  # time.monotonic() when one last started or ended
         self._stack = ExitStack()
         self._log_groups: dict[str, str] = {}
         self.deployment: Deployment | None = None
@@ -169,9 +166,7 @@ class Sandbox:
         if self.cdk_out is None:
             return
         self.deployment = deploy(self, self.cdk_out, self.stack_name)
-        self.queues = QueuePollers(
-            self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries, self._quiet
-        )
+        self.queues = QueuePollers(self.clock, self._invoke_for_events, self._find_function, self.targets.deliveries)
         self.queues.take_over(ACCOUNT_ID, self.region)
         self._stack.callback(self.queues.close)
         # Closed first (the stack unwinds in reverse): nothing of this account may run on into the next one.
@@ -325,26 +320,10 @@ class Sandbox:
 
     def _run(self, function: Any, event: Any) -> Invocation:
         spec = self._spec(function)
-        with self._running:
-            self._in_flight += 1
-            self._last_invocation = time.monotonic()
-        try:
+        with self.clock.running():  # counted: the clock skips time only while none runs (Clock.quiet)
             if self.invocation_hook is None:
                 return self._execute(function, spec, event)
             return self.invocation_hook(spec, event, lambda: self._execute(function, spec, event))
-        finally:
-            with self._running:
-                self._in_flight -= 1
-                self._last_invocation = time.monotonic()
-                self._running.notify_all()
-
-    # Between two tasks of a workflow nothing runs for a moment: quiet means no invocation for this long.
-    QUIET_SECONDS = 0.2
-
-    def _quiet(self) -> bool:
-        """No Lambda invocation running, none started or ended in the last QUIET_SECONDS."""
-        with self._running:
-            return self._in_flight == 0 and time.monotonic() - self._last_invocation > self.QUIET_SECONDS
 
     def _stop_executions(self, settle_seconds: float = 10.0) -> None:
         """Stop every execution still running and wait for the invocations in progress to return.
@@ -361,8 +340,7 @@ class Sandbox:
             for execution in list(machine.executions):
                 if execution.status == "RUNNING":
                     backend.stop_execution(execution.execution_arn)
-        with self._running:
-            self._running.wait_for(lambda: self._in_flight == 0, timeout=settle_seconds)
+        self.clock.wait_idle(settle_seconds)
 
     def _execute(self, function: Any, spec: FunctionSpec, event: Any) -> Invocation:
         invocation = lambda_runtime.invoke(spec, event, self._client_environment())

@@ -11,17 +11,27 @@ instant later. Under a limit it is not: a throttled invoke (Lambda's concurrency
 the back-off lets running invocations finish, and an instant retry finds every slot still taken. With
 ``paced_back_offs`` set (``make burst`` sets it with its concurrency cap) a Retry back-off waits on the
 virtual clock until it has passed, as in AWS; the back-off's execution holds no slot meanwhile, so the
-others run. Invocations take their real time, and a driver that sees none running may ``advance()`` the
-clock to the earliest pending back-off (``next_wake()``): skipping time in which nothing runs cannot free
-a slot AWS would not have freed, so throttling clears no sooner than it would in AWS.
+others run. Invocations take their real time, and a driver that sees none running may let the clock pass
+to the earliest pending back-off (``skip_idle_time()``): skipping time in which nothing runs cannot free a
+slot AWS would not have freed, so throttling clears no sooner than it would in AWS.
+
+**Quiet**: the sandbox runs every Lambda invocation inside ``running()``; ``quiet()`` is True when none
+runs and none started or ended within ``QUIET_SECONDS`` (between two tasks of a workflow nothing runs for
+a moment). It is the one signal for skipping time: ``skip_while_quiet()`` moves the clock only then, for
+a pending back-off (``skip_idle_time``) and for a failed queue message's visibility timeout
+(sandbox/queues.py). While anything runs, time runs real: jumping it then would hand a throttled caller
+the time that the running invocations need to finish.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+IDLE_SKIP = "idle-skip"  # the kind of the record of a skip to a pending back-off (Clock.sleeps())
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class Clock:
     # Real seconds between checks of a virtual deadline: short enough for a snappy demo, long enough
     # that a handful of waiting reviews costs nothing.
     POLL_SECONDS = 0.02
+    # Between two tasks of a workflow nothing runs for a moment: quiet means no invocation for this long.
+    QUIET_SECONDS = 0.2
 
     def __init__(self) -> None:
         self._offset = 0.0
@@ -45,6 +57,52 @@ class Clock:
         self._sleeps: list[Sleep] = []
         self.paced_back_offs = False  # Retry back-offs wait on this clock (else: recorded, skipped)
         self._wakes: list[float] = []  # virtual deadlines of back-offs waiting now
+        self._invocations = threading.Condition(self._lock)  # Lambda invocations in progress (running())
+        self._in_flight = 0
+        self._last_invocation = 0.0  # time.monotonic() when one last started or ended
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """One Lambda invocation in progress: the sandbox is not quiet meanwhile (see the module's docstring)."""
+        with self._invocations:
+            self._in_flight += 1
+            self._last_invocation = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._invocations:
+                self._in_flight -= 1
+                self._last_invocation = time.monotonic()
+                self._invocations.notify_all()
+
+    def quiet(self) -> bool:
+        """No invocation running, none started or ended in the last QUIET_SECONDS."""
+        with self._lock:
+            return self._quiet()
+
+    def _quiet(self) -> bool:
+        return self._in_flight == 0 and time.monotonic() - self._last_invocation > self.QUIET_SECONDS
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no invocation runs (at most `timeout` real seconds); True when none does."""
+        with self._invocations:
+            return self._invocations.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+
+    def skip_while_quiet(self, until: float | None, kind: str, state: str | None = None) -> float:
+        """When quiet, let the clock pass to virtual time `until` at once (recorded as `kind`): the seconds
+        skipped, 0 while anything runs or when `until` is None or not ahead."""
+        with self._lock:
+            seconds = 0.0 if until is None or not self._quiet() else until - (time.time() + self._offset)
+            if seconds <= 0:
+                return 0.0
+            self._offset += seconds
+            self._sleeps.append(Sleep(kind, seconds, None, state))
+        return seconds
+
+    def skip_idle_time(self) -> float:
+        """When quiet, move to the earliest pending Retry back-off: nothing would have finished meanwhile, so no
+        slot frees sooner than in AWS. The seconds skipped."""
+        return self.skip_while_quiet(self.next_wake(), IDLE_SKIP, "lambda")
 
     def now(self) -> float:
         """Virtual seconds since the epoch: real time plus every advance."""

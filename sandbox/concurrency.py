@@ -10,22 +10,24 @@ unreserved concurrency), as Lambda enforces it (https://docs.aws.amazon.com/lamb
   runs when a slot frees: Lambda retries throttled events with back-off for up to 6 hours
   (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), so throttling
   alone neither loses nor dead-letters one;
-- an **SQS event source mapping**'s batch (sandbox/queues.py) waits for a slot too: "If the invocation
-  fails due to throttling, Lambda gradually backs off retries ... Lambda continues to retry the message
-  until the message's timestamp exceeds your queue's visibility timeout"
-  (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html). A batch that waits is
-  not received again, so throttling alone does not count towards maxReceiveCount. The sandbox does not
-  bound the wait by the visibility timeout (the notifications buffer's is 360 s; a slot frees within
-  seconds here).
+- an **SQS event source mapping**'s batch (sandbox/queues.py) is refused with 429 too, and its poller
+  retries it: "If the invocation fails due to throttling, Lambda gradually backs off retries ... Lambda
+  continues to retry the message until the message's timestamp exceeds your queue's visibility timeout, at
+  which point Lambda drops the message" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+  The message is then received again, and SQS counts that receive: throttling that outlasts the visibility
+  timeout counts towards maxReceiveCount, which is why AWS asks for a visibility timeout of at least 6x the
+  function's timeout and a maxReceiveCount of at least 5.
 
     cap = ConcurrencyCap(10)
     with Sandbox("cdk.out", invocation_hook=cap) as sandbox:
         ...
         cap.peak, cap.throttled, cap.queued
 
-The sandbox's EventBridge deliveries run on threads named ``eventbridge*`` (sandbox/events.py), its SQS
-pollers' batches on ``sqs-poller*`` (sandbox/queues.py): that is how an invocation is known not to be
-a synchronous one.
+Whether the sandbox is quiet (no invocation running) is the sandbox clock's (``Clock.quiet()``), which also
+skips time in which nothing runs (``Clock.skip_idle_time()``).
+
+The sandbox's EventBridge deliveries run on threads named ``eventbridge*`` (sandbox/events.py): that is how
+an invocation is known to be an asynchronous one.
 """
 
 from __future__ import annotations
@@ -34,13 +36,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.clock import Clock
 from sandbox.lambda_runtime import FunctionSpec, Invocation
 
 ASYNC_THREAD_PREFIX = "eventbridge"
-POLLER_THREAD_PREFIX = "sqs-poller"
 THROTTLE_STATUS = 429
-IDLE_SKIP = "idle-skip"  # the kind of the clock's record of a skip (Clock.sleeps())
+THROTTLE_ERROR = "TooManyRequestsException"
 
 
 class ConcurrencyCap:
@@ -52,12 +52,14 @@ class ConcurrencyCap:
         self.limit = limit
         self.running = 0
         self.peak = 0
-        self.throttled = 0  # synchronous invokes refused with 429 (the workflow's Retry backs off and tries again)
-        self.queued = 0  # asynchronous invokes and queue batches that waited for a slot
+        # Invokes refused with 429: a workflow task's (its Retry backs off and tries again) and a queue batch's
+        # (its poller retries it until the messages' visibility timeout passes).
+        self.throttled = 0
+        self.queued = 0  # asynchronous invokes that waited for a slot
         self._slots = threading.Condition()
 
     def __call__(self, spec: FunctionSpec, event: Any, proceed: Callable[[], Invocation]) -> Invocation:
-        waits = threading.current_thread().name.startswith((ASYNC_THREAD_PREFIX, POLLER_THREAD_PREFIX))
+        waits = threading.current_thread().name.startswith(ASYNC_THREAD_PREFIX)
         with self._slots:
             if self.running >= self.limit:
                 if not waits:
@@ -74,21 +76,15 @@ class ConcurrencyCap:
                 self.running -= 1
                 self._slots.notify()
 
-    def skip_idle_time(self, clock: Clock) -> float:
-        """While no invocation runs, move `clock` to the earliest pending Retry back-off (sandbox/clock.py):
-        nothing would have finished meanwhile, so no slot frees sooner than in AWS. The seconds skipped."""
-        with self._slots:
-            wake = clock.next_wake()
-            skipped = 0.0 if self.running or wake is None else wake - clock.now()
-            if skipped > 0:
-                clock.advance(skipped)
-                clock.record(IDLE_SKIP, skipped, None, "lambda")
-        return max(skipped, 0.0)
+
+def throttled(error: BaseException) -> bool:
+    """Is this what the cap raises for an invoke over the limit (the Invoke API's 429)?"""
+    return getattr(error, "code", None) == THROTTLE_STATUS and getattr(error, "error_type", None) == THROTTLE_ERROR
 
 
 def _throttle(spec: FunctionSpec, limit: int) -> Exception:
     from moto.core.exceptions import JsonRESTError
 
-    error = JsonRESTError("TooManyRequestsException", f"Rate Exceeded. ({spec.name}: {limit} concurrent executions)")
+    error = JsonRESTError(THROTTLE_ERROR, f"Rate Exceeded. ({spec.name}: {limit} concurrent executions)")
     error.code = THROTTLE_STATUS  # the HTTP status the Invoke API answers with
     return error

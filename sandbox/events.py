@@ -161,7 +161,8 @@ class LambdaTargets:
             delivery.error = error_text(invocation)
             if attempt < retry_attempts:
                 delay = ASYNC_RETRY_DELAYS_SECONDS[min(attempt, len(ASYNC_RETRY_DELAYS_SECONDS) - 1)]
-                self._clock.record("delivery-retry", delay, None, f"{rule.name}/{target['Id']}")
+                # Waited for on the clock when it paces back-offs (`make burst`): a throttle clears meanwhile.
+                self._clock.back_off("delivery-retry", delay, None, f"{rule.name}/{target['Id']}")
         delivery.outcome = "FAILED"
         destination = _on_failure_destination(function)
         if destination:

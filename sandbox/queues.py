@@ -11,12 +11,16 @@ mapping over from moto after the deploy (``QueuePollers.take_over``) and polls a
 - the invoke's answer: a function error fails the whole batch; ``{"batchItemFailures": [{"itemIdentifier":
   id}]}`` (with ``ReportBatchItemFailures``) fails those messages only; the others are deleted;
 - a failed message is visible again after the queue's visibility timeout, **on the sandbox clock**: when the
-  pollers have nothing visible and nothing in flight they advance the clock to the next message's visibility
+  pollers have nothing visible and nothing in flight they let the clock pass to the next message's visibility
   (recorded as a ``queue-visibility`` sleep), so a retry an hour away takes no real time, and SES's sending
-  rate (sandbox/ses.py, counted on the same clock) refills meanwhile. Only while the rest of the sandbox is
-  quiet (``quiet()``: no invocation running or just ended): the workflows run in real time, and jumping a
-  visibility timeout while they hold the account's concurrency would retry a throttled message again and
-  again within a second, where SQS gives the throttle its visibility timeout (minutes) to clear;
+  rate (sandbox/ses.py, counted on the same clock) refills meanwhile. Only while the whole sandbox is quiet
+  (``Clock.quiet()``: no invocation running or just ended; the same signal the clock's other skips use): the
+  workflows run in real time, and jumping a visibility timeout while they hold the account's concurrency
+  would retry a throttled message again and again within a second, where SQS gives the throttle its
+  visibility timeout (minutes) to clear;
+- a throttled invoke (429: the account's concurrency is used up, sandbox/concurrency.py) is retried with
+  back-off while the batch's visibility timeout runs, as Lambda does; once it has passed the messages are
+  back in the queue, received again on the next poll, and that receive counts (ApproximateReceiveCount);
 - a message received more than the queue's ``maxReceiveCount`` times moves to its dead-letter queue (the
   body as sent: the EventBridge event), as SQS does on the receive that exceeds it.
 
@@ -39,6 +43,7 @@ from typing import Any
 
 from moto.utilities.arns import parse_arn
 
+from sandbox import concurrency
 from sandbox.clock import Clock
 from sandbox.events import Delivery, error_text
 from sandbox.lambda_runtime import Invocation
@@ -47,6 +52,10 @@ HOLD_SECONDS = 43_200  # SQS's longest visibility timeout: moto hides what the p
 IDLE_SECONDS = Clock.POLL_SECONDS
 QUEUE_VISIBILITY = "queue-visibility"  # the kind of the clock's record of a skipped visibility timeout
 DEFAULT_MAX_CONCURRENCY = 16  # no ScalingConfig: Lambda scales with the function's concurrency
+# A throttled batch's invoke is retried after this many real seconds, doubling up to the cap.
+THROTTLED_RETRY_SECONDS = 0.05
+THROTTLED_RETRY_MAX_SECONDS = 1.0
+THROTTLED = "throttled until its visibility timeout passed: back in the queue"  # a delivery's error then
 
 
 @dataclass
@@ -91,10 +100,8 @@ class QueuePollers:
         invoke: Any,  # (moto LambdaFunction, event) -> Invocation
         find_function: Any,  # function ARN -> moto LambdaFunction or None
         deliveries: list[Delivery],  # the sandbox's (LambdaTargets.deliveries): appended to
-        quiet: Any = lambda: True,  # () -> True when nothing else in the sandbox runs (see the module's docstring)
     ) -> None:
         self._clock = clock
-        self._quiet = quiet
         self._invoke = invoke
         self._find_function = find_function
         self._deliveries = deliveries
@@ -235,29 +242,32 @@ class QueuePollers:
         return Held(message.id, message.receipt_handle, message.body, delivery, visible_at=self._clock.now())
 
     def _skip_visibility_wait(self) -> None:
-        """Nothing to run and nothing in flight: let the clock pass to the next message's visibility."""
+        """Nothing to run and nothing in flight: when the sandbox is quiet, let the clock pass to the next
+        message's visibility."""
         waiting = [h.visible_at for m in self._mappings for h in m.held if not h.in_flight]
-        if not waiting or any(m.running for m in self._mappings) or not self._quiet():
-            return
-        seconds = min(waiting) - self._clock.now()
-        if seconds > 0:
-            self._clock.advance(seconds)
-            self._clock.record(QUEUE_VISIBILITY, seconds, None, "sqs")
+        if waiting and not any(m.running for m in self._mappings):
+            self._clock.skip_while_quiet(min(waiting), QUEUE_VISIBILITY, "sqs")
 
     # -- one batch ------------------------------------------------------------------------------------
     def _run(self, mapping: Mapping, batch: list[Held]) -> None:
         failed: set[str] = {h.message_id for h in batch}
         invocation: Invocation | None = None
+        throttled = False
         try:
             function = self._find_function(mapping.function_arn)
             event = {"Records": [_record(mapping, h) for h in batch]}
-            invocation = self._invoke(function, event)
-            failed = _failed_items(invocation, batch, mapping.reports_item_failures)
+            invocation = self._invoke_until_visible(function, event, batch)
+            throttled = invocation is None
+            if invocation is not None:
+                failed = _failed_items(invocation, batch, mapping.reports_item_failures)
         finally:
             with self._lock:
                 mapping.running -= 1
                 for held in batch:
                     held.in_flight = False
+                    if throttled:
+                        held.delivery.error = THROTTLED  # never ran: visible again now, received again
+                        continue
                     held.delivery.attempts += 1
                     if held.message_id in failed:
                         held.delivery.error = _item_error(invocation, held)
@@ -265,6 +275,22 @@ class QueuePollers:
                         held.delivery.outcome = "SUCCEEDED"
                         self._delete(mapping, held)
                 self._lock.notify_all()
+
+    def _invoke_until_visible(self, function: Any, event: Any, batch: list[Held]) -> Invocation | None:
+        """Invoke; a throttled invoke is retried with back-off until the batch's visibility timeout passes (then
+        None: the messages are back in the queue)."""
+        visible_at = min(h.visible_at for h in batch)
+        wait = THROTTLED_RETRY_SECONDS
+        while True:
+            try:
+                return self._invoke(function, event)
+            except Exception as error:
+                if not concurrency.throttled(error):
+                    raise
+            if self._clock.now() >= visible_at or self._stop.is_set():
+                return None
+            time.sleep(wait)
+            wait = min(wait * 2, THROTTLED_RETRY_MAX_SECONDS)
 
     def _delete(self, mapping: Mapping, held: Held) -> None:
         from moto.sqs.models import sqs_backends

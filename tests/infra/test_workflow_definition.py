@@ -27,8 +27,9 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 TRANSIENT_LAMBDA_ERRORS = {"Lambda.ServiceException", LAMBDA_THROTTLED, "Lambda.SdkClientException"}
 # A DynamoDB throttle a function could not retry away (boto3 retries a throttled write, the adapters a cancelled
-# transaction: lambdas/shared/adapters/dynamo.py), surfacing as its error type: transient too, never a business
-# failure (a hot product's stock item over its partition's write limit must not fail the order).
+# transaction: lambdas/shared/adapters/dynamo.py), surfacing as its error type: throttling too, retried with Lambda's
+# (it clears with time), never a business failure (a hot product's stock item over its partition's write limit must
+# not fail the order).
 DYNAMODB_THROTTLED_IN_FUNCTION = {
     "TransactionCanceledException",
     "ProvisionedThroughputExceededException",
@@ -109,7 +110,7 @@ def test_every_task_has_retry_and_timeout_and_a_catch_unless_committed(name: str
     assert retries, f"{name} has no Retry"
     for retry in retries:
         assert retry.get("JitterStrategy") == "FULL", f"{name}: retries without jitter"
-        most = THROTTLE_MAX_ATTEMPTS if retry["ErrorEquals"] == [LAMBDA_THROTTLED] else 10
+        most = THROTTLE_MAX_ATTEMPTS if _throttles(retry) else 10
         assert 1 <= retry["MaxAttempts"] <= most, f"{name}: retry budget must be bounded"
         assert retry.get("MaxDelaySeconds", 0) > 0, f"{name}: back-off must be capped"
         assert _longest_back_off(retry) <= THROTTLE_MAX_TOTAL_SECONDS, f"{name}: retries for hours"
@@ -125,7 +126,22 @@ def _longest_back_off(retry: dict[str, Any]) -> float:
 
 
 def _throttle_retrier(state: dict[str, Any]) -> dict[str, Any] | None:
-    return next((r for r in state["Retry"] if r["ErrorEquals"] == [LAMBDA_THROTTLED]), None)
+    return next((r for r in state["Retry"] if _throttles(r)), None)
+
+
+def _throttles(retry: dict[str, Any]) -> bool:
+    """Throttling's own Retry: Lambda's 429 and, in a Lambda task, a DynamoDB throttle surfacing from the function."""
+    return LAMBDA_THROTTLED in retry["ErrorEquals"] and set(retry["ErrorEquals"]) <= {
+        LAMBDA_THROTTLED,
+        *DYNAMODB_THROTTLED_IN_FUNCTION,
+    }
+
+
+def test_a_lambda_tasks_throttling_retry_takes_dynamodbs_throttles_too() -> None:
+    for name, state in TASKS.items():
+        throttle = _throttle_retrier(state)
+        if throttle is not None and state["Resource"].startswith("arn:aws:states:::lambda:invoke"):
+            assert set(throttle["ErrorEquals"]) == {LAMBDA_THROTTLED, *DYNAMODB_THROTTLED_IN_FUNCTION}, name
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sandbox.clock import Clock, Sleep
+from sandbox.clock import IDLE_SKIP, Clock, Sleep
 
 
 def _backing_off(clock: Clock, seconds: float) -> threading.Thread:
@@ -48,3 +48,36 @@ def test_turning_pacing_off_ends_every_waiting_back_off():
     clock.paced_back_offs = False
     thread.join(5)
     assert not thread.is_alive() and clock.next_wake() is None
+
+
+def _quiet_after(clock: Clock) -> None:
+    deadline = time.monotonic() + 5
+    while not clock.quiet() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_clock_skips_to_the_earliest_back_off_only_while_the_sandbox_is_quiet():
+    clock = Clock()
+    clock.paced_back_offs = True
+    backing_off = _backing_off(clock, 3600.0)
+    with clock.running():  # an invocation runs: time runs real
+        assert not clock.quiet() and clock.skip_idle_time() == 0.0 and backing_off.is_alive()
+    assert not clock.quiet()  # one just ended: the next task of its workflow may be about to start
+    assert clock.skip_idle_time() == 0.0
+    _quiet_after(clock)
+    skipped = clock.skip_idle_time()
+    backing_off.join(5)
+    assert 3599.0 < skipped <= 3600.0 and not backing_off.is_alive() and clock.next_wake() is None
+    assert clock.skip_idle_time() == 0.0  # nothing waits
+    assert [(s.kind, s.seconds) for s in clock.sleeps() if s.kind == IDLE_SKIP] == [(IDLE_SKIP, skipped)]
+
+
+def test_a_skip_while_quiet_moves_the_clock_to_the_time_given_and_records_it():
+    clock = Clock()
+    _quiet_after(clock)
+    before = clock.now()
+    assert clock.skip_while_quiet(before - 1, "queue-visibility") == 0.0  # not ahead: nothing to skip
+    skipped = clock.skip_while_quiet(before + 360, "queue-visibility", "sqs")
+    assert 359.0 < skipped <= 360.0 and clock.now() >= before + 360
+    assert [(s.kind, s.state) for s in clock.sleeps()] == [("queue-visibility", "sqs")]
+    assert clock.wait_idle(0.1)
