@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox import patching
 from sandbox.clock import Clock
 
 PARTITION_WRITE_UNITS_PER_SECOND = 1000.0  # AWS: what one partition serves (a hard limit)
@@ -121,51 +122,37 @@ class DynamoModel:
         return sum(units for _, units in recent)
 
 
-_active: DynamoModel | None = None
-_active_lock = threading.Lock()
 _SINGLE_WRITES = {"put_item": "Item", "update_item": "Key", "delete_item": "Key"}
 
 
 @contextmanager
 def modelled(clock: Clock, limits: DynamoLimits) -> Iterator[DynamoModel]:
     """moto's DynamoDB writes behave as DynamoDB's partitions with `limits` for the block (the module's docstring)."""
-    global _active
     from moto.dynamodb.responses import DynamoHandler
 
     model = DynamoModel(clock, limits)
-    with _active_lock:
-        if _active is not None:
-            raise RuntimeError("a DynamoDB model is already active: one at a time")
-        _active = model
-        originals = {name: getattr(DynamoHandler, name) for name in (*_SINGLE_WRITES, "transact_write_items")}
-        for name, attribute in _SINGLE_WRITES.items():
-            setattr(DynamoHandler, name, _single_write(originals[name], attribute))
-        setattr(DynamoHandler, "transact_write_items", _transaction(originals["transact_write_items"]))  # noqa: B010
-    try:
+    wraps: dict[str, patching.Wrap] = {name: _single_write(model, item) for name, item in _SINGLE_WRITES.items()}
+    wraps["transact_write_items"] = _transaction(model)
+    with patching.wrapped(DynamoHandler, wraps, "a DynamoDB model"):
         yield model
-    finally:
-        with _active_lock:
-            for name, original in originals.items():
-                setattr(DynamoHandler, name, original)
-            _active = None
 
 
-def _single_write(original: Callable[[Any], Any], attribute: str) -> Callable[[Any], Any]:
-    def write(handler: Any) -> Any:
-        model, body = _active, handler.body
-        if model is not None:
-            table = str(body["TableName"])
-            if not model.admit([(table, _partition_key(handler, table, body[attribute]), WRITE_UNITS)])[0]:
+def _single_write(model: DynamoModel, attribute: str) -> patching.Wrap:
+    def wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def write(handler: Any) -> Any:
+            table = str(handler.body["TableName"])
+            if not model.admit([(table, _partition_key(handler, table, handler.body[attribute]), WRITE_UNITS)])[0]:
                 raise _throughput_exceeded(handler, table)
-        return original(handler)
+            return original(handler)
 
-    return write
+        return write
+
+    return wrap
 
 
-def _transaction(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def transact_write_items(handler: Any) -> Any:
-        model = _active
-        if model is not None:
+def _transaction(model: DynamoModel) -> patching.Wrap:
+    def wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def transact_write_items(handler: Any) -> Any:
             writes = []
             for entry in handler.body["TransactItems"]:
                 operation, request = next(iter(entry.items()))
@@ -176,15 +163,13 @@ def _transaction(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
             if not all(admitted):
                 from moto.dynamodb.exceptions import TransactionCanceledException
 
-                raise TransactionCanceledException(
-                    [
-                        (None, None, None) if ok else (THROTTLING_ERROR, THROTTLING_ERROR_MESSAGE, None)
-                        for ok in admitted
-                    ]
-                )
-        return original(handler)
+                throttled = (THROTTLING_ERROR, THROTTLING_ERROR_MESSAGE, None)
+                raise TransactionCanceledException([(None, None, None) if ok else throttled for ok in admitted])
+            return original(handler)
 
-    return transact_write_items
+        return transact_write_items
+
+    return wrap
 
 
 def _partition_key(handler: Any, table: str, item: dict[str, Any]) -> str:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from sandbox import patching
 from sandbox.clock import Clock
 
 THROTTLING = "Throttling"
@@ -98,47 +99,34 @@ class SesModel:
         raise error
 
 
-_active: SesModel | None = None
-_active_lock = threading.Lock()
-
-
 @contextmanager
 def modelled(clock: Clock, limits: SesLimits) -> Iterator[SesModel]:
     """moto's SendEmail behaves as SES with `limits` for the block (see the module's docstring)."""
-    global _active
     from moto.ses.models import SESBackend
 
     model = SesModel(clock, limits)
-    with _active_lock:
-        if _active is not None:
-            raise RuntimeError("an SES model is already active: one at a time")
-        _active = model
-        original = SESBackend.send_email
 
-        def send_email(self: Any, source: str, subject: str, body: str, destinations: dict[str, list[str]]) -> Any:
-            if _active is not None and self._is_verified_address(source):
-                _active.check(self, source, destinations)
+    def send_email(original: Callable[..., Any]) -> Callable[..., Any]:
+        def send(self: Any, source: str, subject: str, body: str, destinations: dict[str, list[str]]) -> Any:
+            if self._is_verified_address(source):
+                model.check(self, source, destinations)
             return original(self, source, subject, body, destinations)
 
-        original_quota = SESBackend.get_send_quota
+        return send
 
-        def get_send_quota(self: Any) -> Any:
-            quota = original_quota(self)
-            if _active is not None and _active.limits.send_rate_per_second is not None:
-                quota.max_send_rate = _active.limits.send_rate_per_second  # type: ignore[assignment]  # what it answers
-            return quota
+    def get_send_quota(original: Callable[..., Any]) -> Callable[..., Any]:
+        def quota(self: Any) -> Any:
+            answer = original(self)
+            if model.limits.send_rate_per_second is not None:
+                answer.max_send_rate = model.limits.send_rate_per_second  # what it answers
+            return answer
 
-        SESBackend.send_email = send_email  # type: ignore[method-assign]
-        SESBackend.get_send_quota = get_send_quota  # type: ignore[method-assign]
-    try:
-        with warnings.catch_warnings():
-            # SES's service model has no Throttling shape (the code travels as a generic error, as in AWS).
-            warnings.filterwarnings(
-                "ignore", message=r"Exception\(SesError\) with code Throttling", category=UserWarning
-            )
-            yield model
-    finally:
-        with _active_lock:
-            SESBackend.send_email = original  # type: ignore[method-assign]
-            SESBackend.get_send_quota = original_quota  # type: ignore[method-assign]
-            _active = None
+        return quota
+
+    with (
+        patching.wrapped(SESBackend, {"send_email": send_email, "get_send_quota": get_send_quota}, "an SES model"),
+        warnings.catch_warnings(),
+    ):
+        # SES's service model has no Throttling shape (the code travels as a generic error, as in AWS).
+        warnings.filterwarnings("ignore", message=r"Exception\(SesError\) with code Throttling", category=UserWarning)
+        yield model
