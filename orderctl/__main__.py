@@ -15,7 +15,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -284,13 +284,13 @@ def _decide(stack: DeployedStack, args: argparse.Namespace) -> Output:
 
 
 def _replay(stack: DeployedStack, args: argparse.Namespace) -> Output:
-    now = datetime.now(UTC)
+    now = stack.now()  # the account's time, which the events' times are on
     start, end = events.parse_moment(args.start, now), events.parse_moment(args.end, now)
     return events.replay(stack, args.rule, start, end, args.wait, now)
 
 
 def _sales(stack: DeployedStack, args: argparse.Namespace) -> Output:
-    last = args.last or datetime.now(UTC).date()  # days of the events (their occurredAt: the wall clock)
+    last = args.last or stack.now().date()  # days of the events (their occurredAt: the account's time)
     first = args.first or last - timedelta(days=max(1, args.days) - 1)
     if first > last:
         raise UsageError(f"--from {first} is after --to {last}")

@@ -9,7 +9,7 @@ there is nothing left), and releases / voids what an order that will never finis
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from lambdas.shared import constants
 from lambdas.sweeper import logic, service
@@ -68,7 +68,7 @@ def _outcome_lines(outcome: logic.Outcome, dry_run: bool) -> list[str]:
 
 
 def repair(stack: DeployedStack, order_id: str, dry_run: bool = False, now: datetime | None = None) -> render.Output:
-    now = now or datetime.now(UTC)
+    now = now or stack.now()  # the account's time, which the items' and executions' times are on
     aws = sweeper_aws(stack)
     execution, outcomes = service.repair_order(aws, check_order_id(order_id), _who(), now, dry_run)
     status = execution.status if execution else None
@@ -98,7 +98,7 @@ def repair(stack: DeployedStack, order_id: str, dry_run: bool = False, now: date
 
 def sweep(stack: DeployedStack, repair_them: bool = False, now: datetime | None = None) -> render.Output:
     """Every stuck order; with ``repair_them``, each repaired (every action: a person asked)."""
-    now = now or datetime.now(UTC)
+    now = now or stack.now()  # the account's time, which the items' and executions' times are on
     actions = frozenset(logic.Action) if repair_them else frozenset()
     outcomes = service.sweep(sweeper_aws(stack), now, actions, _who())
     data = [o.as_dict() for o in outcomes]

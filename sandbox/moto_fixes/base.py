@@ -11,6 +11,7 @@ so a moto upgrade that changes either fails a test.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,11 @@ class Hooks:
 
 
 hooks = Hooks()
+
+
+def sandbox_now() -> float:
+    """Epoch seconds on the running sandbox's clock (the wall clock while none runs)."""
+    return hooks.clock.now() if hooks.clock is not None else time.time()
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """EventBridge: Lambda targets are delivered (by the sandbox's delivery engine, sandbox/events.py), DISABLED
-rules are skipped, a replay reaches only the chosen rules with the events of its time window, and
-TestEventPattern answers."""
+rules are skipped, a replay reaches only the chosen rules with the events of its time window, an event's
+time is the sandbox's clock, and TestEventPattern answers."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from sandbox.moto_fixes.base import hooks, original, register
+from sandbox.moto_fixes.base import hooks, original, register, sandbox_now
 
 
 def _send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
@@ -26,6 +26,19 @@ register(
     "PutEvents raises NotImplementedError when a matching rule targets a Lambda function, and delivers "
     "to rules whose State is DISABLED.",
     {("moto.events.models:Rule", "send_to_targets"): _send_to_targets},
+)
+
+
+def _unix_time(moment: Any = None) -> float:
+    return sandbox_now() if moment is None else float(original("events-clock-time")(moment))
+
+
+register(
+    "events-clock-time",
+    "PutEvents stamps an event's time (and an archive's, a rule's creation) with the wall clock, while the "
+    "workflow and the functions run on the sandbox's clock: after an advance, an event sorted days before "
+    "the state that published it, and a replay window on the sandbox's clock missed it.",
+    {("moto.events.models", "unix_time"): _unix_time},
 )
 
 

@@ -1,7 +1,8 @@
 """Step Functions: the interpreter and the service API.
 
 - Speed: the interpreter's per-task clients, per-execution ASL parse and per-evaluation JSONPath parse.
-- Time: Retry back-off, Wait and a callback's TimeoutSeconds run on the sandbox's clock (``hooks.clock``).
+- Time: Retry back-off, Wait and a callback's TimeoutSeconds run on the sandbox's clock (``hooks.clock``), and so
+  do the times an execution shows (start, stop, history events, ``$$.State.EnteredTime``).
 - Callbacks: SendTaskFailure keeps its cause; a task token answers once.
 - StartExecution's input quota; the optimized integrations' error names and their fault hook
   (``hooks.integration``); RedriveExecution.
@@ -10,14 +11,16 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sandbox.moto_fixes.base import FIXES, IntegrationHook, hooks, original, register
+from sandbox.moto_fixes.base import FIXES, IntegrationHook, hooks, original, register, sandbox_now
 
 # ---------------------------------------------------------------------------
 # Speed: clients, parsed programs and JSONPaths made once
@@ -199,6 +202,33 @@ register(
             "_wait_interval",
         ): _wait_interval
     },
+)
+
+
+class _SandboxDatetime(datetime.datetime):
+    """``datetime.datetime`` whose ``now()`` reads the sandbox's clock (what it makes are plain datetimes)."""
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+        return datetime.datetime.fromtimestamp(sandbox_now(), tz)
+
+
+# The `datetime` module as these moto modules see it: each calls datetime.datetime.now(...) for a time it shows.
+_SANDBOX_DATETIME = types.ModuleType("datetime")
+_SANDBOX_DATETIME.__dict__.update({**vars(datetime), "datetime": _SandboxDatetime})
+_STAMPING_MODULES = [
+    "moto.stepfunctions.parser.models",  # an execution's startDate
+    "moto.stepfunctions.parser.backend.execution",  # its stopDate
+    "moto.stepfunctions.parser.asl.eval.event.event_manager",  # its history events' timestamps
+    "moto.stepfunctions.parser.asl.component.state.state",  # $$.State.EnteredTime
+]
+
+register(
+    "sfn-clock-times",
+    "An execution's startDate, stopDate, history timestamps and $$.State.EnteredTime are wall-clock times, "
+    "while its timeouts and the functions run on the sandbox's clock: after an advance, the workflow's states "
+    "sorted days before the events they published and what the subscribers did with them.",
+    {(module, "datetime"): _SANDBOX_DATETIME for module in _STAMPING_MODULES},
 )
 
 
@@ -533,8 +563,6 @@ def _not_redrivable(execution: Any, reason: str) -> Exception:
 
 
 def _redrive_execution(self: Any, execution_arn: str, client_token: str | None = None) -> Any:
-    import datetime
-
     from moto.stepfunctions.parser.api import ExecutionRedrivenEventDetails, ExecutionStatus, HistoryEventType
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
@@ -555,7 +583,7 @@ def _redrive_execution(self: Any, execution_arn: str, client_token: str | None =
     state_name, state_input = restart
 
     execution.redrive_count = getattr(execution, "redrive_count", 0) + 1
-    execution.redrive_date = datetime.datetime.now(tz=datetime.UTC)
+    execution.redrive_date = datetime.datetime.fromtimestamp(sandbox_now(), datetime.UTC)
     env = worker._get_evaluation_environment()
     env.event_manager = old_env.event_manager  # the history goes on: new events are appended
     env.event_history_context = EventHistoryContext(previous_event_id=0)

@@ -75,7 +75,7 @@ def test_redrive_takes_eventbridge_dead_letters_and_leaves_what_still_fails(
     orderctl: Orderctl, server: Sandbox, new_id: OrderIds, analytics_queue: str
 ) -> None:
     sqs = server.client("sqs")
-    today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    today = datetime.fromtimestamp(server.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     good = samples.order_completed(new_id("dlq"), site_variant="dlq-v", occurred_at=today)
     record_sale(server, good["detail"]["metadata"]["correlationId"])  # the poison copy names the same order
     poison = {**good, "detail": {**good["detail"], "data": {"orderId": "poison"}}}
@@ -147,3 +147,18 @@ def test_replay_to_a_rule_named_on_the_bus_and_its_errors(orderctl: Orderctl, se
     not_a_time = orderctl("replay", "analytics", "--from", "yesterday")
     assert not_a_time.code == 2
     assert "'yesterday' is not a time" in not_a_time.err
+
+
+def test_replay_and_sales_after_an_advance_count_from_the_sandbox_clock(
+    orderctl: Orderctl, server: Sandbox, new_id: OrderIds
+) -> None:
+    """The events' times and days are on the sandbox's clock, and so are a replay's window and the sales' last day."""
+    server.clock.advance(2 * 86_400)
+    order_id = new_id("replay")
+    orderctl.ok("start", "--example", "happy", "--order-id", order_id, "--variant", "replay-later", "--wait", "30")
+    assert server.drain(30)
+    assert variant_orders(orderctl, "replay-later") == 1  # counted on the sandbox's today
+    before = deliveries_to(server, "AnalyticsSubscriberFunctionName")
+    replay = orderctl.data("replay", "analytics", "--from", "15m", "--wait", "10")
+    assert server.drain(30)
+    assert deliveries_to(server, "AnalyticsSubscriberFunctionName") - before == replay["auditedEventsMatching"] > 0

@@ -10,6 +10,7 @@ import pytest
 
 from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.payments import PaymentsTable
+from lambdas.sweeper.logic import GRACE_SECONDS
 from sandbox.account import Sandbox
 from sandbox.faults import Fault, FaultInjector, Kind
 from tests.orderctl.conftest import Orderctl, OrderIds
@@ -116,6 +117,21 @@ def test_repair_releases_stock_an_order_without_execution_holds(
     assert orderctl.ok("repair", order_id).out.strip() == (
         f"Order {order_id}: nothing left to repair (no execution of that name)."
     )
+
+
+def test_sweep_after_an_advance_judges_ages_on_the_sandbox_clock(
+    orderctl: Orderctl, server: Sandbox, new_id: OrderIds
+) -> None:
+    """A hold stamped after `clock/advance` becomes stuck once the grace period passes on the sandbox's clock."""
+    server.clock.advance(86_400)
+    order_id = new_id("orphan")
+    table = server.outputs["InventoryTableName"]
+    with server.client_environment():
+        assert inventory.hold_stock(order_id, "WH-EU-1", [{"sku": "MUG-BLUE", "quantity": 1}], table_name=table) == []
+    assert order_id not in stuck_ids(orderctl)  # within the grace period
+    server.clock.advance(GRACE_SECONDS + 60)
+    assert stuck_ids(orderctl).get(order_id) == ["stock-held"]
+    assert "ReleaseStock: released 1 line(s)" in orderctl.ok("repair", order_id).out
 
 
 def test_repair_never_touches_a_running_order_and_refuses_a_bad_id(

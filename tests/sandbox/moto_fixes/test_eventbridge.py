@@ -195,3 +195,25 @@ def test_test_event_pattern_with_fix(account: Sandbox) -> None:
     del no_account["account"]
     with pytest.raises(events.exceptions.ClientError, match="ValidationException"):
         events.test_event_pattern(EventPattern=COMPLETED_OVER_TEN, Event=json.dumps(no_account))
+
+
+def _time_on_a_queue(account: Sandbox, name: str) -> tuple[float, float]:
+    """The sandbox's time before an event is put (its clock a day ahead), and the event's time."""
+    account.clock.advance(timedelta(days=1).total_seconds())
+    before = account.clock.now()
+    queue = account.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    _rule_to(account, f"arn:aws:sqs:eu-west-1:{ACCOUNT_ID}:{name}")
+    _put(account)
+    (message,) = account.client("sqs").receive_message(QueueUrl=queue)["Messages"]
+    return before, datetime.fromisoformat(json.loads(message["Body"])["time"].replace("Z", "+00:00")).timestamp()
+
+
+def test_events_clock_time_without_fix(account: Sandbox) -> None:
+    with suspended("events-clock-time"):
+        before, at = _time_on_a_queue(account, "fix-time-1")
+    assert at < before - 3600  # the wall clock's
+
+
+def test_events_clock_time_with_fix(account: Sandbox) -> None:
+    before, at = _time_on_a_queue(account, "fix-time-2")
+    assert before - 1 <= at <= account.clock.now() + 1  # to the second, as EventBridge writes it

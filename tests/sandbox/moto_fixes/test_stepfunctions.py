@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -562,3 +563,33 @@ def test_list_executions_token_with_fix(account: Sandbox) -> None:
     token = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=1)["nextToken"]
     with pytest.raises(sfn.exceptions.InvalidToken):
         sfn.list_executions(stateMachineArn=machine, statusFilter="ABORTED", nextToken=token)
+
+
+DAY = 86_400.0
+STAMPED = {
+    "StartAt": "P",
+    "States": {"P": {"Type": "Pass", "Parameters": {"at.$": "$$.State.EnteredTime"}, "End": True}},
+}
+
+
+def _times_after_an_advance(account: Sandbox) -> tuple[float, list[float]]:
+    """The sandbox's time before a run (its clock a day ahead), and every time the run shows."""
+    account.clock.advance(DAY)
+    before = account.clock.now()
+    arn = run_machine(account, create_machine(account, STAMPED))
+    described = wait_for(account, arn)
+    history = account.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    entered = datetime.fromisoformat(json.loads(described["output"])["at"])
+    moments = [described["startDate"], described["stopDate"], entered, *(event["timestamp"] for event in history)]
+    return before, [moment.timestamp() for moment in moments]
+
+
+def test_clock_times_without_fix(account: Sandbox) -> None:
+    with suspended("sfn-clock-times"):
+        before, times = _times_after_an_advance(account)
+    assert all(t < before - DAY + 60 for t in times)  # the wall clock's
+
+
+def test_clock_times_with_fix(account: Sandbox) -> None:
+    before, times = _times_after_an_advance(account)
+    assert all(before - 1 <= t <= account.clock.now() + 1 for t in times)
