@@ -417,7 +417,7 @@ def replay_archive(world: World) -> int:
         ReplayName=name,
         EventSourceArn=outputs[constants.OUTPUT_EVENT_ARCHIVE_ARN],
         EventStartTime=0,
-        EventEndTime=time.time() + 60,
+        EventEndTime=world.sandbox.clock.now() + 60,  # the events are stamped on the sandbox clock
         Destination={"Arn": outputs[constants.OUTPUT_EVENT_BUS_ARN]},
     )
     deadline = time.monotonic() + 120
