@@ -7,7 +7,6 @@ subscriber listens to what: the rules in the template decide.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -229,7 +228,7 @@ def test_a_send_claim_left_by_a_killed_run_sends_the_event_to_the_dead_letter_qu
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = _order_id()
-    now = int(time.time())
+    now = int(sandbox.clock.now())  # the functions read the sandbox clock (an earlier test may have advanced it)
     # A run that claimed the order and was killed (its function timeout) before recording anything.
     _table(sandbox, "notifications").put_item(
         Item={

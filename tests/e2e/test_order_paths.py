@@ -152,8 +152,8 @@ def test_unreviewed_payment_times_out_on_the_sandbox_clock(sandbox: Sandbox, bat
     assert run.result.states[run.result.states.index("WaitForPaymentReview") + 1] == "ReviewTimedOut"
     # As the stack sets it (cdk.json reviewTimeoutHours): the console shows "within 72 h", not 259200 seconds.
     assert run.result.cause == f"No payment review decision within {timeout // 3600} h."
-    assert sandbox.clock.now() - run.result.history[-1]["timestamp"].timestamp() >= timeout
-    assert run.result.seconds < timeout  # it did not really wait
+    # Its start and stop are on the sandbox's clock: the execution lasted the whole timeout (no test waits 72 h).
+    assert run.result.seconds >= timeout
     assert observe.payment(sandbox, run.scenario.order_id)["status"] in {"VOIDED", "REVIEW_REJECTED"}
 
 
