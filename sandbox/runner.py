@@ -36,7 +36,7 @@ class OrderResult:
     states: list[str] = field(default_factory=list)  # states entered, in order (repeats kept)
     output: Any = None
     history: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0  # start to stop, wall clock
+    seconds: float = 0.0  # start to stop, on the sandbox clock (a timed-out review: the whole timeout)
 
     @property
     def reason(self) -> str:
