@@ -193,8 +193,11 @@ PERSONAL_DATA_KEYS: Final = (
     "notes",
 )
 
-# Notifications: a send that crashed midway may be retried once this lease has passed.
-NOTIFICATION_LEASE_SECONDS: Final = 300
+# Notifications: a send that crashed midway (SES may have taken it) is claimed for this long, longer than the
+# buffer queue's retries (visibility 360 s x 10 receives, infra/subscribers.py; tests/infra/test_bus.py checks):
+# those retries must fail into the dead-letter queue rather than send the e-mail again, and an operator decides
+# (docs/OPERATIONS.md, StuckExpiredSendClaims). At 300 s a retry 360 s later re-sent it, once per receive.
+NOTIFICATION_LEASE_SECONDS: Final = 3_900
 # An e-mail SES refused for good (recipient, address): recorded NOT_SENT and counted under this metric
 # (dimensions service and subscriber=notifications); its alarm is in infra/alarms.py.
 METRIC_EMAILS_NOT_SENT: Final = "EmailsNotSent"

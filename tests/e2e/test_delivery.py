@@ -255,10 +255,10 @@ def test_notifications_crashing_after_ses_took_the_message_sends_one_email_and_d
     order_id = _order_id()
     real_mark_sent = notifications.mark_sent
 
-    def lost(table_name: str, claimed_order: str, *args: Any) -> None:
+    def lost(table_name: str, claimed_order: str, *args: Any, **kwargs: Any) -> None:
         if claimed_order == order_id:
             raise ConnectionError("DynamoDB unreachable after SES took the message")
-        real_mark_sent(table_name, claimed_order, *args)
+        real_mark_sent(table_name, claimed_order, *args, **kwargs)
 
     monkeypatch.setattr(notifications, "mark_sent", lost)
     _publish_order(sandbox, constants.EVENT_ORDER_COMPLETED, _completed_data(order_id))

@@ -252,3 +252,14 @@ def test_marker_ttl_outlives_the_replay_window(configured: Synthesized) -> None:
         _, function = function_of(configured, spec)
         ttl = int(function["Properties"]["Environment"]["Variables"][constants.ENV_MARKER_TTL_DAYS])
         assert ttl == 30 + config.MARKER_TTL_MARGIN_DAYS
+
+
+def test_a_kept_send_claim_outlives_every_retry_of_the_notifications_buffer(synthesized: Synthesized) -> None:
+    """A send that may have reached SES keeps its claim: the buffer's retries must all meet it (and fail into the
+    dead-letter queue), never an expired one that sends the e-mail again."""
+    (spec,) = [s for s in REGISTRY if s.name == "notifications"]
+    rule = rules_by_subscriber(synthesized)[spec.name]
+    (target,) = rule["Targets"]
+    buffer = synthesized.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]["Properties"]
+    retries_window = buffer["VisibilityTimeout"] * buffer["RedrivePolicy"]["maxReceiveCount"]
+    assert retries_window < constants.NOTIFICATION_LEASE_SECONDS
