@@ -20,6 +20,7 @@ from typing import Any
 
 from bench import cost
 from bench.quotas import QUOTAS, Quota
+from lambdas.shared import stock
 
 REPO = Path(__file__).resolve().parent.parent
 USAGE_PATH = REPO / "bench" / "usage.json"
@@ -170,7 +171,11 @@ def render(usage: UsagePerOrder) -> str:
         "orders per second** for that product, from DynamoDB's per-item write limit (1,000 write units a",
         f"second on one item; each hold is a transactional write of its stock item, {usage.hot_item_wru:g} units).",
         "Transactions on one item also conflict with each other, so contention lowers this; other products",
-        "are unaffected. A sold-out product fails at ReserveStock's condition, before payment.",
+        "are unaffected. That is a product kept in one stock item (the default); a flash-sale product's stock",
+        "is split over `stockShards` items, each its own partition ([HOT-PRODUCT.md](HOT-PRODUCT.md)): "
+        f"{_number(stock.holds_per_second(4))} holds per second with 4 shards, {_number(stock.holds_per_second(8))} "
+        "with 8. A sold-out product is turned away on reads alone, before payment and with no write "
+        f"({_number(stock.sold_out_rejections_per_second())} per second).",
         "",
     ]
     return "\n".join(lines)
