@@ -113,10 +113,11 @@ def audit_verification(sandbox: Any) -> Verification:
 
 
 def analytics_by_variant(sandbox: Any, day: date | None = None) -> list[VariantStats]:
-    """Sales by site variant for one day (default: today, UTC), read as `orderctl sales` reads them."""
+    """Sales by site variant for one day (default: today, UTC, on the sandbox's clock, which the functions stamp
+    their records with), read as `orderctl sales` reads them."""
     from lambdas.subscribers.analytics import store as analytics
 
-    day = day or datetime.now(UTC).date()
+    day = day or datetime.fromtimestamp(sandbox.clock.now(), UTC).date()
     dynamo_table = sandbox.resource("dynamodb").Table(subscriber_table(sandbox, "Analytics"))
     return analytics.sales_report(dynamo_table, day, day).variants
 
