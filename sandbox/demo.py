@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -199,6 +200,14 @@ def _money(cents: int, currency: str = "EUR") -> str:
     return f"{cents / 100:,.2f} {currency}"
 
 
+def sales_day(results: list[tuple[scenarios.Scenario, OrderResult]]) -> date | None:
+    """The day (UTC, sandbox clock) the demo's sales were made: before its clock jumps a review's 72 h."""
+    days = sorted(
+        r.history[-1]["timestamp"].astimezone(UTC).date() for _, r in results if r.status == "SUCCEEDED" and r.history
+    )
+    return days[0] if days else None
+
+
 def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
     def write(line: str = "") -> None:
         out.write(line + "\n")
@@ -231,7 +240,7 @@ def report(sandbox: Sandbox, outcome: DemoOutcome, out: TextIO) -> None:
             f"  held {level.held:>3}  sold {level.sold:>3}"
         )
     write("  analytics      orders by site variant (today), compared per order with control:")
-    variants = observe.analytics_by_variant(sandbox)
+    variants = observe.analytics_by_variant(sandbox, sales_day(outcome.results))
     control = next((v for v in variants if v.variant == "control"), None)
     for stats in variants:
         if stats is control or stats.avg_order_value_lift_pct is None:
