@@ -16,15 +16,19 @@ Measured as Lambda would import it:
 - with Lambda's reserved variables set, LAMBDA_TASK_ROOT in particular: Powertools' Tracer is only
   active inside Lambda, and active tracing (the template sets Tracing: Active) imports the X-Ray
   SDK and patches botocore. Leaving it unset would hide that cost, so it is set;
-- PYTHONDONTWRITEBYTECODE=1: /var/task is read-only and the asset ships no .pyc, so Lambda compiles
-  our modules on every cold start; third-party code (boto3 in the runtime, Powertools in the layer)
-  is precompiled, as in the venv.
+- PYTHONDONTWRITEBYTECODE=1: /var/task is read-only, so Lambda imports our modules from the bytecode the asset
+  ships (infra/code_asset.py compiles it for the runtime's Python when synth finds one) or compiles them on
+  every cold start. The asset's .pyc are for python3.13, which this interpreter ignores: when the asset ships
+  them, the handlers are timed in a copy compiled for this interpreter instead (`shipped_bytecode` in the
+  result says which); third-party code (boto3 in the runtime, Powertools in the layer) is precompiled, as in
+  the venv.
 Caveat: the venv's Python (this machine's CPU) stands in for python3.13 on Graviton.
 """
 
 from __future__ import annotations
 
 import compileall
+import contextlib
 import os
 import py_compile
 import re
@@ -34,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +117,32 @@ def _time_import(module: str, cwd: Path, env: dict[str, str], python: str) -> tu
     return float(wall) * 1000, float(cpu) * 1000
 
 
+def shipped_bytecode(asset_dir: Path) -> str | None:
+    """The interpreter tag of the bytecode an asset ships ("cpython-313"), or None when it ships sources only."""
+    tags = sorted({pyc.name.split(".")[-2] for pyc in asset_dir.rglob("*.pyc")})
+    return ",".join(tags) or None
+
+
+def _compile_copy(asset_dir: Path, scratch: Path) -> Path:
+    """A copy of the asset with bytecode for this interpreter (unchecked hashes, as infra/code_asset.py builds)."""
+    copy = scratch / "task"
+    shutil.copytree(asset_dir, copy)
+    compileall.compile_dir(copy, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    return copy
+
+
+@contextlib.contextmanager
+def as_shipped(functions: list[FunctionInfo]) -> Iterator[dict[Path, Path]]:
+    """Each asset directory -> where to import it from as Lambda would: the asset itself when it ships sources
+    only; a copy compiled for this interpreter when it ships bytecode for the runtime's."""
+    with tempfile.TemporaryDirectory() as scratch:
+        roots = {}
+        for asset_dir in {f.asset_dir for f in functions if f.asset_dir is not None}:
+            compiled = shipped_bytecode(asset_dir) is not None
+            roots[asset_dir] = _compile_copy(asset_dir, Path(scratch) / asset_dir.name) if compiled else asset_dir
+        yield roots
+
+
 def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.executable) -> dict[str, object]:
     """Median cold import per handler module and its ratio to the boto3 baseline."""
     by_module: dict[str, FunctionInfo] = {}
@@ -119,6 +150,15 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
         if function.asset_dir is None:
             raise RuntimeError(f"{function.logical_id}: no staged asset directory in cdk.out (synthesize first)")
         by_module.setdefault(function.module, function)
+    with as_shipped(list(by_module.values())) as roots:
+        result = _measure(by_module, roots, repeats, python)
+    result["shipped_bytecode"] = sorted({str(shipped_bytecode(f.asset_dir)) for f in by_module.values() if f.asset_dir})
+    return result
+
+
+def _measure(
+    by_module: dict[str, FunctionInfo], roots: dict[Path, Path], repeats: int, python: str
+) -> dict[str, object]:
     baseline = ImportTiming(BASELINE)
     floor = {name: ImportTiming(statement) for name, statement in FLOOR_STEPS.items()}
     timings = {module: ImportTiming(module) for module in by_module}
@@ -131,16 +171,17 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
         for index, module in enumerate(modules[shift:] + modules[:shift]):
             function = by_module[module]
             assert function.asset_dir is not None
-            env = lambda_environment(function, function.asset_dir)
+            root = roots[function.asset_dir]
+            env = lambda_environment(function, root)
             if index % BASELINE_EVERY == 0:  # the pooled baseline needs fewer samples than one handler
-                base = _time_import(BASELINE, function.asset_dir, env, python)
+                base = _time_import(BASELINE, root, env, python)
                 baseline.add(base)
-            sample = _time_import(module, function.asset_dir, env, python)
+            sample = _time_import(module, root, env, python)
             timings[module].add(sample)
             pair_ratios[module].append(sample[1] / base[1])
             if index == 0:  # once a round: the shared floor, step by step
                 for timing in floor.values():
-                    timing.add(_time_import(timing.module, function.asset_dir, env, python))
+                    timing.add(_time_import(timing.module, root, env, python))
     handlers = {}
     for module, timing in timings.items():
         handlers[by_module[module].short_name] = {
@@ -173,21 +214,21 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
 
 
 def precompiled(function: FunctionInfo, repeats: int, python: str = sys.executable) -> dict[str, float]:
-    """The handler's cold import with its asset's bytecode compiled ahead (a copy of the asset, compileall with
-    unchecked hashes, as a build step would ship it) next to the asset as it uploads today, each over an
-    interleaved boto3 baseline: how much of the figure is compiling our own modules on every cold start."""
+    """The handler's cold import with its asset's bytecode compiled ahead (as infra/code_asset.py ships it) next to
+    the same asset from sources only (a synth without python3.13), each over an interleaved boto3 baseline: what
+    compiling our own modules on every cold start would cost."""
     assert function.asset_dir is not None
     with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / "task"
-        shutil.copytree(function.asset_dir, copy)
-        compileall.compile_dir(copy, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        copy = _compile_copy(function.asset_dir, Path(scratch))
+        sources = Path(scratch) / "sources"
+        shutil.copytree(function.asset_dir, sources, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         baseline = ImportTiming(BASELINE)
         source, compiled = ImportTiming(function.module), ImportTiming(function.module)
-        env = lambda_environment(function, function.asset_dir)
+        env = lambda_environment(function, sources)
         compiled_env = lambda_environment(function, copy)
         for _ in range(repeats):
-            baseline.add(_time_import(BASELINE, function.asset_dir, env, python))
-            source.add(_time_import(function.module, function.asset_dir, env, python))
+            baseline.add(_time_import(BASELINE, sources, env, python))
+            source.add(_time_import(function.module, sources, env, python))
             compiled.add(_time_import(function.module, copy, compiled_env, python))
     return {
         "from_source_ratio": round(source.median_ms / baseline.median_ms, 3),
@@ -217,14 +258,20 @@ def importtime(module: str, cwd: Path, env: dict[str, str], python: str = sys.ex
 def extra_cost(
     function: FunctionInfo, python: str = sys.executable, top: int = 8, runs: int = 5
 ) -> list[dict[str, object]]:
-    """The packages a handler imports beyond boto3's own, by self time (median of `runs` -X importtime runs)."""
+    """The packages a handler imports beyond boto3's own, by self time (median of `runs` -X importtime runs), from
+    its asset as shipped."""
     assert function.asset_dir is not None
-    env = lambda_environment(function, function.asset_dir)
-    floor = {name for name, _ in importtime(BASELINE, function.asset_dir, env, python)}
+    with as_shipped([function]) as roots:
+        return _extra_cost(function, roots[function.asset_dir], python, top, runs)
+
+
+def _extra_cost(function: FunctionInfo, root: Path, python: str, top: int, runs: int) -> list[dict[str, object]]:
+    env = lambda_environment(function, root)
+    floor = {name for name, _ in importtime(BASELINE, root, env, python)}
     per_package: dict[str, list[float]] = {}
     for _ in range(runs):
         extra: Counter[str] = Counter()
-        for name, self_us in importtime(function.module, function.asset_dir, env, python):
+        for name, self_us in importtime(function.module, root, env, python):
             if name not in floor:
                 extra[name.split(".")[0]] += self_us
         for package, us in extra.items():

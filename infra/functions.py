@@ -4,14 +4,12 @@ Python 3.13 on arm64, Powertools from the AWS public layer (its ARN follows the 
 partition, infra/regions.py; or `powertoolsLayerArn` from context), X-Ray active,
 an explicit log group with retention that the function alone may write, encrypted with the stack's
 function-log key (a log line may carry order or reviewer data: an error's input, a reviewer's address).
-The code asset is the repository's `lambdas/` package only (our code; Powertools comes from the
-layer, boto3 from the runtime), so a handler path reads ``lambdas.<function>.handler.handler``
-locally and in AWS alike.
+The code asset is the repository's `lambdas/` package only, with its bytecode compiled ahead
+(infra/code_asset.py; Powertools comes from the layer, boto3 from the runtime), so a handler path reads
+``lambdas.<function>.handler.handler`` locally and in AWS alike.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -20,14 +18,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import nag, names, regions
+from infra import code_asset, nag, names, regions
 from infra.config import LAMBDA_TIMEOUT_SECONDS, StackConfig
 from infra.names import ENV_POWERTOOLS_NAMESPACE, ENV_POWERTOOLS_SERVICE
 from lambdas.shared import constants
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# Everything but lambdas/ is excluded; caches never ship.
-ASSET_EXCLUDE = ["*", ".*", "!lambdas", "!lambdas/**", "**/__pycache__", "**/*.pyc", "**/tests"]
 
 
 def powertools_layer_arn(scope: Construct, version: int) -> str:
@@ -44,7 +38,7 @@ class FunctionFactory:
     def __init__(self, scope: Construct, config: StackConfig) -> None:
         self._scope = scope
         self._config = config
-        self._code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDE)
+        self._code = code_asset.code()
         self._layer = lambda_.LayerVersion.from_layer_version_arn(
             scope,
             "PowertoolsLayer",
@@ -96,7 +90,7 @@ class FunctionFactory:
             scope,
             construct_id,
             description=description,
-            runtime=lambda_.Runtime.PYTHON_3_13,
+            runtime=code_asset.RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
             code=self._code,

@@ -24,9 +24,10 @@ from constructs import Construct
 
 from infra import nag, names, tasks
 from infra.bus import grant_publish
+from infra.code_asset import REPO_ROOT
 from infra.config import StackConfig
 from infra.data import OrderTables
-from infra.functions import REPO_ROOT, FunctionFactory, log_group_key, log_retention
+from infra.functions import FunctionFactory, log_group_key, log_retention
 from infra.grants import grant_table
 from infra.warehouses import WarehouseQueues
 from lambdas.shared import constants

@@ -20,7 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 
 from infra.checkov import METADATA_KEY, add_checkov_skips
-from infra.functions import REPO_ROOT
+from infra.code_asset import REPO_ROOT
 from tests.synth import Synthesized, checkov_assembly
 
 PINNED = (REPO_ROOT / "requirements-checkov.txt").read_text().split("checkov==")[1].split()[0]
