@@ -13,9 +13,6 @@ Neither pydantic nor Powertools' event handler is imported here: they tripled th
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
@@ -24,6 +21,7 @@ from lambdas.order_api import logic, store
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.aws_clients import client, table
+from lambdas.shared.http import Answer, Event, Route, answer, no_route, path_parameter, problem, request_body, route_key
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.pricing import pricing_from_env
 from lambdas.shared.settings import cold_start, text
@@ -32,10 +30,6 @@ from lambdas.timeline.store import ENV_TIMELINE_TABLE
 # The resources the API's methods are on (infra/api.py), as API Gateway names them in the event.
 ORDERS: Final = "/orders"
 ORDER: Final = "/orders/{orderId}"
-JSON: Final = "application/json"
-
-Event = Mapping[str, Any]
-Answer = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -58,36 +52,9 @@ def _read_settings() -> Settings:
 settings = cold_start(_read_settings, __name__)
 
 
-def answer(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Answer:
-    """A Lambda proxy response: the body as JSON, without the fields that do not apply (null)."""
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": JSON, **(headers or {})},
-        "body": json.dumps(_without_nulls(body), separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
-
-
-def problem(status: int, message: str, field: str | None = None) -> Answer:
-    return answer(status, {"message": message, "field": field})
-
-
-def _body(event: Event) -> str | bytes | None:
-    body: str | None = event.get("body")
-    return base64.b64decode(body) if body and event.get("isBase64Encoded") else body
-
-
 def place_order(event: Event) -> Answer:
     s = settings()
-    order = logic.parse_body(_body(event))
+    order = logic.parse_body(request_body(event))
     valid = logic.check_order(order, s.currency, partial(inventory.get_catalog, table_name=s.inventory_table))
     order_id = valid["orderId"]
     executions = store.Executions(client("stepfunctions"), s.state_machine_arn)
@@ -107,7 +74,7 @@ def place_order(event: Event) -> Answer:
 
 
 def get_order(event: Event) -> Answer:
-    order_id = logic.check_order_id((event.get("pathParameters") or {}).get("orderId"))
+    order_id = logic.check_order_id(path_parameter(event, "orderId"))
     s = settings()
     executions = store.Executions(client("stepfunctions"), s.state_machine_arn)
     described = executions.describe(order_id)
@@ -119,7 +86,7 @@ def get_order(event: Event) -> Answer:
     return answer(200, view)
 
 
-ROUTES: Final[dict[tuple[str, str], Callable[[Event], Answer]]] = {
+ROUTES: Final[dict[tuple[str, str], Route]] = {
     ("POST", ORDERS): place_order,
     ("GET", ORDER): get_order,
 }
@@ -127,9 +94,9 @@ ROUTES: Final[dict[tuple[str, str], Callable[[Event], Answer]]] = {
 
 @lambda_handler(correlation_id_path="pathParameters.orderId")
 def handler(event: dict[str, Any], context: Any) -> Answer:
-    route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
+    route = ROUTES.get(route_key(event))
     if route is None:  # API Gateway routes only the methods above here
-        return problem(404, f"no route {event.get('httpMethod')} {event.get('resource')}")
+        return no_route(event)
     try:
         logic.check_size(event.get("body"))
         return route(event)
