@@ -45,6 +45,8 @@ from infra.subscribers import Subscribers
 from infra.web import BackOfficeWeb
 from infra.workflow import OrderWorkflow
 from lambdas.backoffice_api.settings import (
+    CORS_ALLOW_HEADERS,
+    CORS_MAX_AGE_SECONDS,
     ENV_ALLOWED_ORIGIN,
     ENV_FAILURE_STATS_TABLE,
     OPERATORS_GROUP,
@@ -197,8 +199,8 @@ class BackOffice(Construct):
             resource.add_cors_preflight(
                 allow_origins=[allowed_origin],
                 allow_methods=[*methods, "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
-                max_age=Duration.minutes(10),
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             )
             for child in resource.node.children:
                 if isinstance(child, apigw.Method) and child.http_method == "OPTIONS":

@@ -7,19 +7,22 @@
     GET  /backoffice/orders/{orderId}              an order's detail
     GET  /backoffice/failures?days=7               failed orders by named error                (operators)
 
+Each answer is JSON (without null fields); a refusal is {"message"}: 401 no verified user, 403 not allowed,
+400 a bad request, 409 a decision that cannot be applied, 404 no such order (or route). Every answer
+carries the page's CORS headers (API Gateway itself answers the preflights, infra/backoffice.py).
 The caller is the authoriser's verified claims (requestContext.authorizer.claims), never the body.
+Routed by (method, resource) as API Gateway names them (lambdas/shared/http.py), without Powertools'
+event handler (~0.2x `import boto3` at every cold start; tests/unit/test_cold_imports.py keeps it out).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+import json
+from typing import Any, Final
 
 from lambdas.backoffice_api import adapters, logic
-from lambdas.backoffice_api.logic import BadRequest, Forbidden, Permission, Unauthenticated
-from lambdas.backoffice_api.settings import BackOfficeSettings
+from lambdas.backoffice_api.logic import BadRequest, Forbidden, NotFound, Permission, Unauthenticated
+from lambdas.backoffice_api.settings import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, BackOfficeSettings
 from lambdas.decide_payment_review.logic import decide
 from lambdas.order_api.store import Executions
 from lambdas.review_monitor.logic import waiting_reviews
@@ -28,108 +31,140 @@ from lambdas.shared.adapters.executions import running_order_ids
 from lambdas.shared.adapters.payments import PaymentsTable, ReviewCallbacks
 from lambdas.shared.clock import utc_now
 from lambdas.shared.errors import ReviewDecisionError
+from lambdas.shared.http import (
+    Answer,
+    Event,
+    answer,
+    no_route,
+    path_parameter,
+    problem,
+    query_parameter,
+    request_body,
+    route_key,
+    with_headers,
+)
 from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.settings import cold_start
 
+# The resources of the routes (infra/backoffice.py), as API Gateway names them in the event.
+ME: Final = "/backoffice/me"
+REVIEWS: Final = "/backoffice/reviews"
+DECISION: Final = "/backoffice/reviews/{orderId}/decision"
+ORDERS: Final = "/backoffice/orders"
+ORDER: Final = "/backoffice/orders/{orderId}"
+FAILURES: Final = "/backoffice/failures"
+ORDER_ID: Final = "orderId"
+
 settings = cold_start(BackOfficeSettings.from_env, __name__)
-_resolvers: dict[str, APIGatewayRestResolver] = {}
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(status_code=status, content_type="application/json", body={"message": message})
+def me(event: Event, permission: Permission | None = None) -> logic.Caller:
+    """The signed-in caller (the authoriser's claims), refused unless they hold ``permission``."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    found = logic.caller(authorizer.get("claims"))
+    if permission is not None:
+        found.require(permission)
+    return found
 
 
-def resolver(allowed_origin: str) -> APIGatewayRestResolver:
-    """One resolver per container (its CORS origin is the page's, from the settings)."""
-    if allowed_origin in _resolvers:
-        return _resolvers[allowed_origin]
-    app = APIGatewayRestResolver(
-        cors=CORSConfig(allow_origin=allowed_origin, allow_headers=["Authorization", "Content-Type"], max_age=600)
+def json_body(event: Event) -> Any:
+    """The request's JSON (None without a body)."""
+    raw = request_body(event)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+
+
+def who_am_i(event: Event) -> dict[str, Any]:
+    return me(event).view()
+
+
+def reviews(event: Event) -> dict[str, Any]:
+    me(event, Permission.READ_REVIEWS)
+    s = settings()
+    running = running_order_ids(client("stepfunctions"), s.state_machine_arn)
+    waiting = waiting_reviews(running, PaymentsTable(table(s.payments_table)).get_many)
+    now = utc_now()
+    return {"reviews": [logic.review_view(review, now) for review in waiting], "now": now.isoformat()}
+
+
+def decision(event: Event) -> dict[str, Any]:
+    reviewer = me(event, Permission.DECIDE)
+    order_id = path_parameter(event, ORDER_ID) or ""
+    request = logic.decision_request(order_id, json_body(event), reviewer)
+    s = settings()
+    callbacks = ReviewCallbacks(client("stepfunctions"), s.state_machine_arn)
+    result = decide(request, PaymentsTable(table(s.payments_table)), callbacks, utc_now())
+    logger.info("payment review decided", extra={"orderId": order_id, "decision": result["decision"]})
+    return result
+
+
+def orders(event: Event) -> dict[str, Any]:
+    me(event, Permission.OPERATE)
+    status = logic.order_status(query_parameter(event, "status"))
+    return adapters.orders_by_status(
+        client("stepfunctions"), settings().state_machine_arn, status, query_parameter(event, "nextToken")
     )
 
-    def me(permission: Permission | None = None) -> logic.Caller:
-        authorizer = app.current_event.request_context.authorizer
-        found = logic.caller(authorizer.claims if authorizer else None)
-        if permission is not None:
-            found.require(permission)
-        return found
 
-    @app.exception_handler(Unauthenticated)
-    def unauthenticated(error: Unauthenticated) -> Response:
-        return _error(401, str(error))
+def order(event: Event) -> dict[str, Any]:
+    me(event, Permission.READ_ORDERS)
+    order_id = logic.order_id(path_parameter(event, ORDER_ID) or "")
+    s = settings()
+    executions = Executions(client("stepfunctions"), s.state_machine_arn)
+    payments = PaymentsTable(table(s.payments_table))
+    detail = adapters.order_detail(executions, payments, table(s.timeline_table), order_id)
+    if detail is None:
+        raise NotFound(f"No order {order_id!r}.")
+    return detail
 
-    @app.exception_handler(Forbidden)
-    def forbidden(error: Forbidden) -> Response:
-        logger.info("refused", extra={"reason": str(error), "path": app.current_event.path})
-        return _error(403, str(error))
 
-    @app.exception_handler(BadRequest)
-    def bad_request(error: BadRequest) -> Response:
-        return _error(400, str(error))
+def failures(event: Event) -> dict[str, Any]:
+    me(event, Permission.OPERATE)
+    days = logic.failure_days(query_parameter(event, "days"))
+    counters = adapters.failure_counters(table(settings().failure_stats_table), utc_now().date(), days)
+    return {"days": days, "failures": logic.failures_by_reason(counters)}
 
-    @app.exception_handler(ReviewDecisionError)
-    def refused_decision(error: ReviewDecisionError) -> Response:
-        return _error(409, str(error))
 
-    @app.get("/backoffice/me")
-    def who_am_i() -> dict[str, Any]:
-        return me().view()
+ROUTES: Final = {
+    ("GET", ME): who_am_i,
+    ("GET", REVIEWS): reviews,
+    ("POST", DECISION): decision,
+    ("GET", ORDERS): orders,
+    ("GET", ORDER): order,
+    ("GET", FAILURES): failures,
+}
 
-    @app.get("/backoffice/reviews")
-    def reviews() -> dict[str, Any]:
-        me(Permission.READ_REVIEWS)
-        s = settings()
-        running = running_order_ids(client("stepfunctions"), s.state_machine_arn)
-        waiting = waiting_reviews(running, PaymentsTable(table(s.payments_table)).get_many)
-        now = utc_now()
-        return {"reviews": [logic.review_view(review, now) for review in waiting], "now": now.isoformat()}
 
-    @app.post("/backoffice/reviews/<order_id>/decision")
-    def decision(order_id: str) -> dict[str, Any]:
-        reviewer = me(Permission.DECIDE)
-        try:
-            body = app.current_event.json_body
-        except ValueError:
-            raise BadRequest("the body is not valid JSON") from None
-        request = logic.decision_request(order_id, body, reviewer)
-        s = settings()
-        callbacks = ReviewCallbacks(client("stepfunctions"), s.state_machine_arn)
-        result = decide(request, PaymentsTable(table(s.payments_table)), callbacks, utc_now())
-        logger.info("payment review decided", extra={"orderId": order_id, "decision": result["decision"]})
-        return result
+def cors(allowed_origin: str) -> dict[str, str]:
+    """The headers that let the page (its origin only) read an answer."""
+    return {
+        "Access-Control-Allow-Origin": allowed_origin,
+        "Access-Control-Allow-Headers": ",".join(CORS_ALLOW_HEADERS),
+        "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+    }
 
-    @app.get("/backoffice/orders")
-    def orders() -> dict[str, Any]:
-        me(Permission.OPERATE)
-        query = app.current_event.query_string_parameters or {}
-        status = logic.order_status(query.get("status"))
-        return adapters.orders_by_status(
-            client("stepfunctions"), settings().state_machine_arn, status, query.get("nextToken")
-        )
 
-    @app.get("/backoffice/orders/<order_id>")
-    def order(order_id: str) -> dict[str, Any]:
-        me(Permission.READ_ORDERS)
-        logic.order_id(order_id)
-        s = settings()
-        executions = Executions(client("stepfunctions"), s.state_machine_arn)
-        payments = PaymentsTable(table(s.payments_table))
-        detail = adapters.order_detail(executions, payments, table(s.timeline_table), order_id)
-        if detail is None:
-            raise NotFoundError(f"No order {order_id!r}.")
-        return detail
-
-    @app.get("/backoffice/failures")
-    def failures() -> dict[str, Any]:
-        me(Permission.OPERATE)
-        days = logic.failure_days((app.current_event.query_string_parameters or {}).get("days"))
-        counters = adapters.failure_counters(table(settings().failure_stats_table), utc_now().date(), days)
-        return {"days": days, "failures": logic.failures_by_reason(counters)}
-
-    _resolvers[allowed_origin] = app
-    return app
+def respond(event: Event) -> Answer:
+    route = ROUTES.get(route_key(event))
+    if route is None:  # API Gateway routes only the methods above here (and answers OPTIONS itself)
+        return no_route(event)
+    try:
+        return answer(200, route(event))
+    except Unauthenticated as error:
+        return problem(401, str(error))
+    except Forbidden as error:
+        logger.info("refused", extra={"reason": str(error), "path": event.get("path")})
+        return problem(403, str(error))
+    except BadRequest as error:
+        return problem(400, str(error))
+    except ReviewDecisionError as error:
+        return problem(409, str(error))
+    except NotFound as error:
+        return problem(404, str(error))
 
 
 @lambda_handler(correlation_id_path="pathParameters.orderId")
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return resolver(settings().allowed_origin).resolve(event, context)
+def handler(event: dict[str, Any], context: Any) -> Answer:
+    return with_headers(respond(event), cors(settings().allowed_origin))

@@ -45,6 +45,10 @@ class BadRequest(ValueError):
     """The request itself is wrong (HTTP 400); the message names the field."""
 
 
+class NotFound(LookupError):
+    """What the request names does not exist (HTTP 404): no such order."""
+
+
 class Permission(Enum):
     READ_REVIEWS = "read reviews"
     READ_ORDERS = "read an order"

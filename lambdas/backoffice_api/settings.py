@@ -13,6 +13,11 @@ from lambdas.timeline.store import ENV_TIMELINE_TABLE
 ENV_FAILURE_STATS_TABLE: Final = "FAILURE_STATS_TABLE_NAME"
 # The page's origin (https://<distribution>): the only origin the API answers cross-origin requests from.
 ENV_ALLOWED_ORIGIN: Final = "BACKOFFICE_ALLOWED_ORIGIN"
+# CORS for that origin: the headers the page sends (Authorization: its ID token; Content-Type with a decision)
+# and how long a browser keeps a preflight's answer. API Gateway answers the preflights (infra/backoffice.py);
+# the function's answers carry the same headers.
+CORS_ALLOW_HEADERS: Final = ("Authorization", "Content-Type")
+CORS_MAX_AGE_SECONDS: Final = 600
 # The user pool groups (created by infra/backoffice.py, read from the token's cognito:groups claim).
 REVIEWERS_GROUP: Final = "reviewers"
 OPERATORS_GROUP: Final = "operators"

@@ -6,7 +6,9 @@ token. The decision goes through the API handler with Cognito claims, never a re
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,9 +18,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.backoffice import ROUTES as INFRA_ROUTES
 from lambdas.backoffice_api import handler as backoffice
 from lambdas.backoffice_api import logic
-from lambdas.backoffice_api.settings import ENV_ALLOWED_ORIGIN, ENV_FAILURE_STATS_TABLE
+from lambdas.backoffice_api.settings import (
+    CORS_ALLOW_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    ENV_ALLOWED_ORIGIN,
+    ENV_FAILURE_STATS_TABLE,
+)
 from lambdas.shared import constants
 from lambdas.timeline.store import ENV_TIMELINE_TABLE
 from tests.conftest import create_table, lambda_context
@@ -28,6 +36,8 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/test-workflow"
 REVIEWER = {"cognito:username": "rita", "cognito:groups": "reviewers", "email": "rita@example.com"}
 OPERATOR = {"cognito:username": "otto", "cognito:groups": "operators"}
 NOBODY = {"cognito:username": "nina"}
+# The API's resources (infra/backoffice.py): what API Gateway names in the event's `resource`.
+RESOURCES = sorted({f"/backoffice/{path}" for path, _ in INFRA_ROUTES}, key=lambda r: r.count("{"))
 
 
 @pytest.fixture
@@ -91,23 +101,41 @@ def park(env: dict[str, Any], order_id: str, requested: datetime, amount: int = 
     return execution
 
 
-def call(method: str, path: str, claims: dict[str, Any] | None, body: Any = None, query: dict[str, str] | None = None):
-    segments = path.strip("/").split("/")
-    params = {"orderId": segments[3]} if len(segments) > 3 else None
-    event = {
-        "resource": path,
+def resource_of(path: str) -> tuple[str, dict[str, str] | None]:
+    """The resource API Gateway matches ``path`` to ("/backoffice/orders/{orderId}") and its path parameters;
+    an unknown path is its own resource (API Gateway would not route it here at all)."""
+    for resource in RESOURCES:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
+        if found := re.fullmatch(pattern, path):
+            return resource, found.groupdict() or None
+    return path, None
+
+
+def event_for(
+    method: str,
+    path: str,
+    claims: dict[str, Any] | None,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The REST API's Lambda proxy event for a request on the stage (as sandbox/api_gateway.py builds it)."""
+    resource, params = resource_of(path)
+    headers = {"Origin": ORIGIN, "Content-Type": "application/json"} if headers is None else headers
+    return {
+        "resource": resource,
         "path": path,
         "httpMethod": method,
-        "headers": {"Origin": ORIGIN, "Content-Type": "application/json"},
-        "multiValueHeaders": {},
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": query,
-        "multiValueQueryStringParameters": None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": params,
         "stageVariables": None,
         "requestContext": {
             "httpMethod": method,
             "path": "/prod" + path,
-            "resourcePath": path,
+            "resourcePath": resource,
             "stage": "prod",
             "requestId": "r-1",
             "authorizer": {"claims": claims} if claims is not None else None,
@@ -115,20 +143,34 @@ def call(method: str, path: str, claims: dict[str, Any] | None, body: Any = None
         "body": body if body is None or isinstance(body, str) else json.dumps(body),
         "isBase64Encoded": False,
     }
+
+
+def sent_headers(response: dict[str, Any]) -> dict[str, str]:
+    """The headers API Gateway sends for a proxy answer: ``headers`` and ``multiValueHeaders`` merged."""
+    found = dict(response.get("headers") or {})
+    found.update({k: ",".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()})
+    return found
+
+
+def answer_to(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
     response = backoffice.handler(event, lambda_context("backoffice"))
-    return response["statusCode"], json.loads(response["body"] or "null"), response
+    return response["statusCode"], json.loads(response["body"] or "null"), sent_headers(response)
+
+
+def call(method: str, path: str, claims: dict[str, Any] | None, body: Any = None, query: dict[str, str] | None = None):
+    return answer_to(event_for(method, path, claims, body, query))
 
 
 def test_the_reviewer_recorded_is_the_tokens_user_and_the_order_resumes(env: dict[str, Any]) -> None:
     execution = park(env, "ord-1", datetime.now(UTC) - timedelta(hours=1))
-    status, body, response = call(
+    status, body, headers = call(
         "POST", "/backoffice/reviews/ord-1/decision", REVIEWER, {"decision": "approve", "note": "known customer"}
     )
     assert status == 200, body
     assert body["reviewer"] == "rita" and body["decision"] == "APPROVED"
     item = env[constants.ENV_PAYMENTS_TABLE].get_item(Key={"orderId": "ord-1"})["Item"]
     assert (item["reviewer"], item["reviewNote"]) == ("rita", "known customer")
-    assert response["multiValueHeaders"]["Access-Control-Allow-Origin"] == [ORIGIN]
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
     deadline = time.monotonic() + 10
     while env["sfn"].describe_execution(executionArn=execution)["status"] == "RUNNING":
         assert time.monotonic() < deadline
@@ -219,6 +261,71 @@ def test_order_detail_for_reviewers_and_operators(env: dict[str, Any]) -> None:
 def test_me_says_what_the_token_allows(env: dict[str, Any]) -> None:
     status, body, _ = call("GET", "/backoffice/me", OPERATOR)
     assert status == 200 and body["user"] == "otto" and "decide" not in body["may"] and "operate" in body["may"]
+
+
+def test_the_routes_are_the_methods_api_gateway_sends_here_by_resource() -> None:
+    declared = {(method, f"/backoffice/{path}") for path, methods in INFRA_ROUTES for method in methods}
+    assert set(backoffice.ROUTES) == declared
+
+
+def test_routed_by_resource_whatever_path_a_custom_domain_puts_before_it(env: dict[str, Any]) -> None:
+    # A custom domain's base path mapping (https://api.example.com/v1/...) is in the event's path, not in its
+    # resource; the order id comes from pathParameters.
+    park(env, "ord-7", datetime.now(UTC))
+    event = event_for("POST", "/backoffice/reviews/ord-7/decision", REVIEWER, {"decision": "reject"})
+    event["path"] = "/v1" + event["path"]
+    status, body, _ = answer_to(event)
+    assert (status, body["orderId"], body["decision"]) == (200, "ord-7", "REJECTED")
+
+
+def test_an_unknown_route_is_a_404_naming_method_and_resource(env: dict[str, Any]) -> None:
+    status, body, headers = answer_to(event_for("DELETE", "/backoffice/me", OPERATOR))
+    assert (status, body) == (404, {"message": "no route DELETE /backoffice/me"})
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_missing_order_is_a_404_with_a_message_alone(env: dict[str, Any]) -> None:
+    status, body, headers = call("GET", "/backoffice/orders/nope", OPERATOR)
+    assert (status, body, headers["Content-Type"]) == (404, {"message": "No order 'nope'."}, "application/json")
+
+
+@pytest.mark.parametrize("headers", [{}, {"origin": ORIGIN}, {"Origin": "https://elsewhere.example"}])
+@pytest.mark.parametrize(("claims", "status"), [(OPERATOR, 200), (None, 401), (NOBODY, 403), (REVIEWER, 403)])
+def test_every_answer_carries_the_pages_cors_headers_and_only_its_origin(
+    env: dict[str, Any], headers: dict[str, str], claims: Any, status: int
+) -> None:
+    code, body, sent = answer_to(event_for("GET", "/backoffice/failures", claims, headers=headers))
+    assert code == status, body
+    assert sent == {
+        "Content-Type": "application/json",
+        "Access-Control-Allow-Origin": ORIGIN,
+        "Access-Control-Allow-Headers": ",".join(CORS_ALLOW_HEADERS),
+        "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("{not json", "the body is not valid JSON"), (None, "must be a JSON object"), ("", "must be a JSON object")],
+)
+def test_a_decision_without_a_json_object_is_a_400(env: dict[str, Any], body: str | None, message: str) -> None:
+    status, answer, _ = call("POST", "/backoffice/reviews/ord-8/decision", REVIEWER, body)
+    assert status == 400 and message in answer["message"]
+
+
+def test_a_base64_decision_body_is_read(env: dict[str, Any]) -> None:
+    park(env, "ord-9", datetime.now(UTC))
+    event = event_for("POST", "/backoffice/reviews/ord-9/decision", REVIEWER)
+    event |= {"body": base64.b64encode(b'{"decision": "approve"}').decode(), "isBase64Encoded": True}
+    status, body, _ = answer_to(event)
+    assert (status, body["decision"]) == (200, "APPROVED")
+
+
+def test_a_refusal_is_logged_with_its_reason_and_path(env: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    assert call("GET", "/backoffice/failures", REVIEWER)[0] == 403
+    (refused,) = [record for record in caplog.records if record.getMessage() == "refused"]
+    assert refused.__dict__["path"] == "/backoffice/failures"
+    assert "rita (reviewers) may not" in refused.__dict__["reason"]
 
 
 @pytest.mark.parametrize(
