@@ -3,12 +3,18 @@
 Each sample is a fresh interpreter that times one ``import`` (interpreter start-up is the same for
 both and left out). Baseline samples are interleaved with the handlers' (one before every second
 handler sample), so a load change on this shared machine hits both; the figure per handler is
-median(handler) / median(all baseline samples).
+fastest(handler) / fastest(all baseline samples), with the medians' ratio alongside.
 
 The ratio uses the importing process's CPU time (time.process_time), not wall time: an import is
 CPU-bound work (the files are in the page cache), and on a machine shared with colleagues' test
 runs the wall clock mostly measures the neighbours (load average 16 on 2 cores moved wall-time
-ratios between 1.2 and 1.8 from one run to the next). Wall-time medians are reported alongside.
+ratios between 1.2 and 1.8 from one run to the next). Even CPU time is not immune: with a neighbour
+busy on the other core, the same import's samples split in two clusters (~200 and ~320 ms here),
+and where the median falls depends on how many samples the neighbour hit; a handler measured
+below the floor it imports. Interference only ever adds, so the fastest sample is the estimate of
+the import's own cost (the reading Python's timeit documentation recommends), as in a Lambda
+microVM, which has no neighbour inside; the baseline's fastest is taken over ~8x more samples, so
+it is if anything the lower, and the ratio errs high. Medians are reported alongside.
 
 Measured as Lambda would import it:
 - from the asset directory CDK staged (cdk.out/asset.<hash>), i.e. exactly the code that uploads,
@@ -82,6 +88,10 @@ class ImportTiming:
     @property
     def median_ms(self) -> float:
         return statistics.median(self.cpu_ms)
+
+    @property
+    def fastest_ms(self) -> float:
+        return min(self.cpu_ms)
 
     @property
     def median_wall_ms(self) -> float:
@@ -186,9 +196,11 @@ def _measure(
     for module, timing in timings.items():
         handlers[by_module[module].short_name] = {
             "module": module,
+            "fastest_cpu_ms": round(timing.fastest_ms, 1),
             "median_cpu_ms": round(timing.median_ms, 1),
             "median_wall_ms": round(timing.median_wall_ms, 1),
-            "ratio": round(timing.median_ms / baseline.median_ms, 3),
+            "ratio": round(timing.fastest_ms / baseline.fastest_ms, 3),
+            "median_ratio": round(timing.median_ms / baseline.median_ms, 3),
             "wall_ratio": round(timing.median_wall_ms / baseline.median_wall_ms, 3),
             # The median of per-pair ratios: a cross-check that load drift did not skew the figure.
             "pair_ratio_median": round(statistics.median(pair_ratios[module]), 3),
@@ -198,7 +210,8 @@ def _measure(
     ratios = [float(h["ratio"]) for h in handlers.values()]  # type: ignore[arg-type]
     return {
         "baseline_module": BASELINE,
-        "measure": "CPU time of the importing process (time.process_time); wall time alongside",
+        "measure": "fastest CPU time of the importing process (time.process_time); medians and wall time alongside",
+        "baseline_fastest_cpu_ms": round(baseline.fastest_ms, 1),
         "baseline_median_cpu_ms": round(baseline.median_ms, 1),
         "baseline_median_wall_ms": round(baseline.median_wall_ms, 1),
         "baseline_samples": len(baseline.cpu_ms),
@@ -207,9 +220,10 @@ def _measure(
         "worst_handler": worst,
         "cold_import_ratio_max": handlers[worst]["ratio"],
         # The floor every handler shares (boto3 + Powertools + the Tracer), as a ratio to boto3.
-        "floor_ratio": {name: round(timing.median_ms / baseline.median_ms, 3) for name, timing in floor.items()},
-        # Context, not a goal: the max of 15 noisy medians sits above the typical handler.
+        "floor_ratio": {name: round(timing.fastest_ms / baseline.fastest_ms, 3) for name, timing in floor.items()},
+        # Context, not a goal: the typical handler, and the worst by the medians' ratio.
         "cold_import_ratio_median": round(statistics.median(ratios), 3),
+        "median_ratio_max": max(float(h["median_ratio"]) for h in handlers.values()),  # type: ignore[arg-type]
     }
 
 
@@ -231,8 +245,8 @@ def precompiled(function: FunctionInfo, repeats: int, python: str = sys.executab
             source.add(_time_import(function.module, sources, env, python))
             compiled.add(_time_import(function.module, copy, compiled_env, python))
     return {
-        "from_source_ratio": round(source.median_ms / baseline.median_ms, 3),
-        "precompiled_ratio": round(compiled.median_ms / baseline.median_ms, 3),
+        "from_source_ratio": round(source.fastest_ms / baseline.fastest_ms, 3),
+        "precompiled_ratio": round(compiled.fastest_ms / baseline.fastest_ms, 3),
     }
 
 
