@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,9 +14,21 @@ from lambdas.shared.adapters.executions import running_order_ids
 from lambdas.shared.adapters.payments import PaymentsTable
 from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import lambda_handler, logger, metrics
-from lambdas.shared.settings import ReviewSettings, cold_start
+from lambdas.shared.settings import cold_start, text
 
 _UNITS = {constants.METRIC_REVIEWS_WAITING: MetricUnit.Count, constants.METRIC_OLDEST_REVIEW_WAIT: MetricUnit.Seconds}
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """What the review monitor reads: the payments table and the workflow."""
+
+    payments_table: str
+    state_machine_arn: str
+
+    @classmethod
+    def from_env(cls) -> ReviewSettings:
+        return cls(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
 
 
 settings = cold_start(ReviewSettings.from_env, __name__)

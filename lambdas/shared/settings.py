@@ -1,8 +1,8 @@
 """Typed settings: what a function reads from its environment, once per container (its cold start).
 
-Each handler module declares a frozen dataclass (or uses one below) and reads it through a cached
-``settings()`` function: the first invocation parses the environment the stack set, later ones reuse
-the object. (Cached on first use, not at import: the sandbox imports handlers before it overlays a
+Each function declares a frozen dataclass of its own (a subscriber the one in lambdas/subscribers/settings.py)
+and reads it through a cached ``settings()`` function: the first invocation parses the environment the
+stack set, later ones reuse the object. (Cached on first use, not at import: the sandbox imports handlers before it overlays a
 function's environment, and forgets these caches when it starts cold.) A missing or invalid variable is
 a ``SettingError`` that names it.
 """
@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
-
-from lambdas.shared import constants
 
 T = TypeVar("T")
 
@@ -62,43 +59,3 @@ def json_value(name: str, default: Any = None) -> Any:
         return json.loads(raw)
     except ValueError as error:
         raise SettingError(f"environment variable {name} is not valid JSON: {error}") from None
-
-
-@dataclass(frozen=True)
-class SubscriberSettings:
-    """What every subscriber of the order bus reads: its own table and how long its markers live."""
-
-    table_name: str
-    marker_ttl_days: int
-
-    @classmethod
-    def from_env(cls) -> SubscriberSettings:
-        return cls(text(constants.ENV_SUBSCRIBER_TABLE), positive_int(constants.ENV_MARKER_TTL_DAYS))
-
-
-@dataclass(frozen=True)
-class ReviewSettings:
-    """What the functions that look at waiting reviews read: the payments table and the workflow."""
-
-    payments_table: str
-    state_machine_arn: str
-
-    @classmethod
-    def from_env(cls) -> ReviewSettings:
-        return cls(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN))
-
-
-@dataclass(frozen=True)
-class DecisionSettings:
-    """The console decision function: the payments table, the workflow and who may decide."""
-
-    payments_table: str
-    state_machine_arn: str
-    reviewer_principals: tuple[str, ...]
-
-    @classmethod
-    def from_env(cls) -> DecisionSettings:
-        principals = json_value(constants.ENV_REVIEWER_PRINCIPALS, [])
-        if not isinstance(principals, list) or not all(isinstance(p, str) for p in principals):
-            raise SettingError(f"environment variable {constants.ENV_REVIEWER_PRINCIPALS} must be a JSON list of ARNs")
-        return cls(text(constants.ENV_PAYMENTS_TABLE), text(constants.ENV_STATE_MACHINE_ARN), tuple(principals))

@@ -7,10 +7,11 @@ from typing import Any
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import logger
-from lambdas.shared.settings import SubscriberSettings, cold_start
+from lambdas.shared.settings import cold_start
 from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.analytics import store
 from lambdas.subscribers.analytics.logic import order_counters
+from lambdas.subscribers.settings import SubscriberSettings
 
 settings = cold_start(SubscriberSettings.from_env, __name__)
 

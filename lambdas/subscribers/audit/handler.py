@@ -9,10 +9,11 @@ from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client, table
 from lambdas.shared.clock import utc_now
 from lambdas.shared.observability import logger
-from lambdas.shared.settings import SubscriberSettings, cold_start, text
+from lambdas.shared.settings import cold_start, text
 from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.audit.logic import append_event
 from lambdas.subscribers.audit.store import AuditTable, CheckpointBucket
+from lambdas.subscribers.settings import SubscriberSettings
 
 
 def _settings() -> tuple[SubscriberSettings, str]:

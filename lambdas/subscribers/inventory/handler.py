@@ -21,10 +21,11 @@ from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.shared.clock import utc_now
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import logger
-from lambdas.shared.settings import SubscriberSettings, text
+from lambdas.shared.settings import text
 from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.inventory import logic
 from lambdas.subscribers.inventory import store as forecast
+from lambdas.subscribers.settings import SubscriberSettings
 
 
 @dataclass(frozen=True)

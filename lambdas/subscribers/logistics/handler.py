@@ -23,7 +23,7 @@ from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.event_bus import EventBus
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import logger
-from lambdas.shared.settings import SubscriberSettings, cold_start, text
+from lambdas.shared.settings import cold_start, text
 from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.logistics import logic, store
 from lambdas.subscribers.logistics.carriers import (
@@ -33,6 +33,7 @@ from lambdas.subscribers.logistics.carriers import (
     CarrierUncertain,
     SimulatedCarriers,
 )
+from lambdas.subscribers.settings import SubscriberSettings
 
 # Asking one carrier: attempts and the back-off between them (a carrier that is down).
 CARRIER_ATTEMPTS: Final = 3

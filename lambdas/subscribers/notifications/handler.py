@@ -39,7 +39,7 @@ from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.clock import epoch_seconds
 from lambdas.shared.events import marker_expiry
 from lambdas.shared.observability import logger, metrics
-from lambdas.shared.settings import SubscriberSettings, text
+from lambdas.shared.settings import text
 from lambdas.subscribers import ENTRY_POINT_MARK, count_delivery, subscriber
 from lambdas.subscribers.notifications import store as notifications
 from lambdas.subscribers.notifications.logic import (
@@ -47,6 +47,7 @@ from lambdas.subscribers.notifications.logic import (
     SentButNotRecorded,
     parse,
 )
+from lambdas.subscribers.settings import SubscriberSettings
 
 # A duplicate delivery that finds another run's live claim waits this long (within its own time left) for
 # that run to finish before it raises: concurrent duplicates then end as duplicates, not as retries.
