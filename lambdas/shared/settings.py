@@ -1,10 +1,10 @@
 """Typed settings: what a function reads from its environment, once per container (its cold start).
 
-Each function declares a frozen dataclass of its own (a subscriber the one in lambdas/subscribers/settings.py)
-and reads it through a cached ``settings()`` function: the first invocation parses the environment the
-stack set, later ones reuse the object. (Cached on first use, not at import: the sandbox imports handlers before it overlays a
-function's environment, and forgets these caches when it starts cold.) A missing or invalid variable is
-a ``SettingError`` that names it.
+Each function declares a frozen dataclass of its own (every subscriber the one in
+lambdas/subscribers/settings.py) and reads it through a cached ``settings()`` function: the first invocation
+parses the environment the stack set, later ones reuse the object. (Cached on first use, not at import: the
+sandbox imports handlers before it overlays a function's environment, and forgets these caches when it starts
+cold.) A missing or invalid variable is a ``SettingError`` that names it.
 """
 
 from __future__ import annotations
