@@ -215,6 +215,19 @@ def test_the_documented_defaults_are_the_stacks() -> None:
     }
 
 
+# Prose elsewhere names a key's default as "`key` (default VALUE": e.g. docs/WORKFLOW.md's review threshold.
+PROSE_DEFAULT = re.compile(r"`(\w+)` \(default `?([\w.@-]+)`?")
+
+
+def test_defaults_named_in_prose_are_the_stacks() -> None:
+    documents = [Path("README.md"), *sorted(Path("docs").glob("*.md"))]
+    named = [(str(path), key, value) for path in documents for key, value in PROSE_DEFAULT.findall(path.read_text())]
+    default = StackConfig()
+    checked = [(path, key, value) for path, key, value in named if key in SCALAR_DEFAULTS]
+    assert checked, "no document names a context key's default in prose"
+    assert [(path, key, value) for path, key, value in checked if value != str(SCALAR_DEFAULTS[key](default))] == []
+
+
 SSM_PATH = re.compile(r"/orders/[^\s`\"')]*event-bus/[\w.-]*")
 
 
