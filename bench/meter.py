@@ -168,7 +168,7 @@ def _stored_size(handler: Any, table_name: str, key_or_item: dict[str, Any]) -> 
     return int(item.size()) if item is not None else 0
 
 
-def _write_targets(action: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+def write_targets(action: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, table, key or item) of every item a write request touches."""
     if action in ("PutItem",):
         return [("Put", params.get("TableName", ""), params.get("Item", {}))]
@@ -196,7 +196,7 @@ def _write_targets(action: str, params: dict[str, Any]) -> list[tuple[str, str, 
 def _sizes_before(handler: Any, action: str, params: dict[str, Any]) -> dict[int, int]:
     return {
         index: _stored_size(handler, table_name, key)
-        for index, (_kind, table_name, key) in enumerate(_write_targets(action, params))
+        for index, (_kind, table_name, key) in enumerate(write_targets(action, params))
     }
 
 
@@ -207,7 +207,7 @@ def _dynamodb_units(
     if action in _WRITES or action in ("TransactWriteItems", "BatchWriteItem"):
         transactional = action == "TransactWriteItems"
         wru = 0.0
-        for index, (kind, table_name, key) in enumerate(_write_targets(action, params)):
+        for index, (kind, table_name, key) in enumerate(write_targets(action, params)):
             after = _stored_size(handler, table_name, key) if kind in ("Put", "Update") else 0
             if kind == "Put":
                 after = max(after, cost.item_bytes(key))

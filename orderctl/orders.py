@@ -139,7 +139,7 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def _failed_at(history: list[dict[str, Any]], error: str | None) -> str | None:
+def failed_state(history: list[dict[str, Any]], error: str | None) -> str | None:
     """The state whose task failure ended the order: the last one that failed with the order's error,
     else the first failure (a timeout the workflow renames, e.g. Order.ReviewTimedOut)."""
     failures: list[tuple[str | None, str | None]] = []
@@ -186,7 +186,7 @@ def read_order(stack: DeployedStack, order_id: str) -> OrderState:
         states=[e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e],
         error=error,
         cause=readable_cause(cause),
-        failed_at=_failed_at(history, error) if described["status"] == "FAILED" else None,
+        failed_at=failed_state(history, error) if described["status"] == "FAILED" else None,
         payment=payment,
         input=json.loads(described["input"]) if described.get("input") else None,
         output=json.loads(described["output"]) if described.get("output") else None,

@@ -76,7 +76,7 @@ def is_local(endpoint_url: str | None) -> bool:
     return bool(endpoint_url) and urlparse(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
-def _session(profile: str | None, region: str | None, endpoint_url: str | None) -> boto3.Session:
+def client_session(profile: str | None, region: str | None, endpoint_url: str | None) -> boto3.Session:
     """Your profile and region; for the sandbox on this machine, whatever is missing of them is made up
     (the sandbox takes any credentials, and nothing leaves the machine)."""
     session = boto3.Session(profile_name=profile, region_name=region)
@@ -109,7 +109,7 @@ class DeployedStack:
         profile: str | None = None,
         endpoint_url: str | None = None,
     ) -> DeployedStack:
-        session = _session(profile, region, endpoint_url)
+        session = client_session(profile, region, endpoint_url)
         stack = cls(name, {}, session, endpoint_url)
         try:
             described = stack.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]

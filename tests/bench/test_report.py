@@ -33,7 +33,7 @@ def test_write_targets_cover_every_item_of_a_transaction():
             {"ConditionCheck": {"TableName": "u", "Key": {"pk": {"S": "c"}}}},
         ]
     }
-    kinds = [(kind, table) for kind, table, _ in meter._write_targets("TransactWriteItems", params)]
+    kinds = [(kind, table) for kind, table, _ in meter.write_targets("TransactWriteItems", params)]
     assert kinds == [("Put", "t"), ("Update", "t"), ("ConditionCheck", "u")]
 
 

@@ -128,10 +128,10 @@ def test_the_failed_step_is_the_one_that_failed_with_the_orders_error() -> None:
         failed("Lambda.TooManyRequestsException"),  # a compensation retry
         {"type": "ExecutionFailed", "executionFailedEventDetails": {"error": "Order.PaymentDeclined"}},
     ]
-    assert orders._failed_at(history, "Order.PaymentDeclined") == "CollectPayment"
+    assert orders.failed_state(history, "Order.PaymentDeclined") == "CollectPayment"
     timed_out = [entered("WaitForPaymentReview"), failed("States.Timeout", "TaskTimedOut"), entered("ReviewTimedOut")]
-    assert orders._failed_at(timed_out, "Order.ReviewTimedOut") == "WaitForPaymentReview"
-    assert orders._failed_at([], "Order.Invalid") is None
+    assert orders.failed_state(timed_out, "Order.ReviewTimedOut") == "WaitForPaymentReview"
+    assert orders.failed_state([], "Order.Invalid") is None
 
 
 def test_a_lambda_cause_shows_its_message() -> None:
@@ -156,7 +156,7 @@ def test_subscriber_names_come_from_the_stack_outputs() -> None:
 
 
 def test_the_sandbox_needs_no_profile_but_aws_keeps_yours(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    from orderctl.stack import SANDBOX_DEFAULT_REGION, _session
+    from orderctl.stack import SANDBOX_DEFAULT_REGION, client_session
     from sandbox.account import DEFAULT_REGION
 
     assert SANDBOX_DEFAULT_REGION == DEFAULT_REGION
@@ -165,11 +165,11 @@ def test_the_sandbox_needs_no_profile_but_aws_keeps_yours(monkeypatch: pytest.Mo
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    local = _session(None, None, "http://127.0.0.1:5000")
+    local = client_session(None, None, "http://127.0.0.1:5000")
     assert local.region_name == DEFAULT_REGION
     assert local.get_credentials().access_key == "sandbox"
-    remote = _session(None, None, "https://states.eu-west-1.amazonaws.com")
+    remote = client_session(None, None, "https://states.eu-west-1.amazonaws.com")
     assert remote.get_credentials() is None and remote.region_name is None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "mine")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    assert _session(None, "us-east-1", "http://localhost:5000").get_credentials().access_key == "mine"
+    assert client_session(None, "us-east-1", "http://localhost:5000").get_credentials().access_key == "mine"
