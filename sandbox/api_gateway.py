@@ -118,7 +118,7 @@ def routes(template: dict[str, Any]) -> list[Route]:
                 authorization_type=props.get("AuthorizationType", "NONE"),
                 authorizer=_ref(props.get("AuthorizerId")),
                 function=_integration_function(props.get("Integration", {})),
-                pattern=_path_pattern(resource_path),
+                pattern=path_pattern(resource_path),
             )
         )
     return found
@@ -177,10 +177,7 @@ class ApiGateway:
             return 502, {"Content-Type": "application/json"}, _message("Internal server error")
         body = answer.get("body") or ""
         raw = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
-        headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
-        for name, values in (answer.get("multiValueHeaders") or {}).items():
-            headers[str(name)] = ", ".join(str(v) for v in values)
-        return int(answer["statusCode"]), headers, raw
+        return int(answer["statusCode"]), sent_headers(answer), raw
 
     def _match(self, api: str, request: ApiRequest) -> tuple[Route | None, dict[str, str]]:
         candidates = [(r, r.pattern.fullmatch(request.path)) for r in self.routes if r.rest_api == api]
@@ -191,6 +188,14 @@ class ApiGateway:
             if route.http_method in (request.method, "ANY"):
                 return route, {k: v for k, v in found.groupdict().items()}
         return None, {}
+
+
+def sent_headers(answer: dict[str, Any]) -> dict[str, str]:
+    """The headers API Gateway sends for a Lambda proxy answer: ``headers`` and ``multiValueHeaders`` merged."""
+    headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = ", ".join(str(v) for v in values)
+    return headers
 
 
 def proxy_event(
@@ -270,7 +275,8 @@ def _request(environ: dict[str, Any]) -> ApiRequest:
     )
 
 
-def _path_pattern(resource_path: str) -> re.Pattern[str]:
+def path_pattern(resource_path: str) -> re.Pattern[str]:
+    """The paths a resource matches, its {name} and {name+} parts as named groups (the path parameters)."""
     parts = []
     for part in resource_path.strip("/").split("/") if resource_path != "/" else []:
         if part.startswith("{") and part.endswith("+}"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from lambdas.backoffice_api.settings import (
 )
 from lambdas.shared import constants
 from lambdas.timeline.store import ENV_TIMELINE_TABLE
+from sandbox.api_gateway import path_pattern, sent_headers
 from tests.conftest import create_table, lambda_context
 
 ORIGIN = "https://d111111abcdef8.cloudfront.net"
@@ -102,11 +102,11 @@ def park(env: dict[str, Any], order_id: str, requested: datetime, amount: int = 
 
 
 def resource_of(path: str) -> tuple[str, dict[str, str] | None]:
-    """The resource API Gateway matches ``path`` to ("/backoffice/orders/{orderId}") and its path parameters;
-    an unknown path is its own resource (API Gateway would not route it here at all)."""
+    """The resource API Gateway matches ``path`` to ("/backoffice/orders/{orderId}") and its path parameters,
+    matched as the sandbox's API Gateway does; an unknown path is its own resource (API Gateway would not
+    route it here at all)."""
     for resource in RESOURCES:
-        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
-        if found := re.fullmatch(pattern, path):
+        if found := path_pattern(resource).fullmatch(path):
             return resource, found.groupdict() or None
     return path, None
 
@@ -143,13 +143,6 @@ def event_for(
         "body": body if body is None or isinstance(body, str) else json.dumps(body),
         "isBase64Encoded": False,
     }
-
-
-def sent_headers(response: dict[str, Any]) -> dict[str, str]:
-    """The headers API Gateway sends for a proxy answer: ``headers`` and ``multiValueHeaders`` merged."""
-    found = dict(response.get("headers") or {})
-    found.update({k: ",".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()})
-    return found
 
 
 def answer_to(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
