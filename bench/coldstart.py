@@ -13,8 +13,9 @@ busy on the other core, the same import's samples split in two clusters (~200 an
 and where the median falls depends on how many samples the neighbour hit; a handler measured
 below the floor it imports. Interference only ever adds, so the fastest sample is the estimate of
 the import's own cost (the reading Python's timeit documentation recommends), as in a Lambda
-microVM, which has no neighbour inside; the baseline's fastest is taken over ~8x more samples, so
-it is if anything the lower, and the ratio errs high. Medians are reported alongside.
+microVM, which has no neighbour inside; the baseline's fastest is taken over more samples (one before
+every second handler sample: ~11x one handler's with 22), so it is if anything the lower, and the ratio
+errs high. Medians are reported alongside.
 
 Measured as Lambda would import it:
 - from the asset directory CDK staged (cdk.out/asset.<hash>), i.e. exactly the code that uploads,
@@ -154,7 +155,7 @@ def as_shipped(functions: list[FunctionInfo]) -> Iterator[dict[Path, Path]]:
 
 
 def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.executable) -> dict[str, object]:
-    """Median cold import per handler module and its ratio to the boto3 baseline."""
+    """Each handler module's cold import (fastest and median CPU time) and its ratio to the boto3 baseline's."""
     by_module: dict[str, FunctionInfo] = {}
     for function in functions:
         if function.asset_dir is None:
@@ -162,7 +163,8 @@ def measure(functions: list[FunctionInfo], repeats: int, python: str = sys.execu
         by_module.setdefault(function.module, function)
     with as_shipped(list(by_module.values())) as roots:
         result = _measure(by_module, roots, repeats, python)
-    result["shipped_bytecode"] = sorted({str(shipped_bytecode(f.asset_dir)) for f in by_module.values() if f.asset_dir})
+    shipped = {shipped_bytecode(f.asset_dir) or "sources only" for f in by_module.values() if f.asset_dir}
+    result["shipped_bytecode"] = sorted(shipped)
     return result
 
 

@@ -109,7 +109,7 @@ def code() -> lambda_.AssetCode:
         # fingerprint too, and a .pyc pattern would let two different builds share one hash).
         asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
-            # Never pulled: the local build always succeeds. The image names what would do the same in Docker.
+            # Required by CDK, never pulled: the local build always succeeds (try_bundle returns True).
             image=RUNTIME.bundling_image,
             # jsii calls try_bundle(output_dir, options) positionally; its stub declares the options as keywords.
             local=_LocalBuild(),  # type: ignore[arg-type]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
+
+import pytest
 
 from bench import coldstart
 from bench.template import FunctionInfo
@@ -48,3 +51,25 @@ def test_an_asset_of_sources_only_is_timed_as_it_is(tmp_path: Path) -> None:
     assert coldstart.shipped_bytecode(asset) is None
     with coldstart.as_shipped([_function(asset)]) as roots:
         assert roots[asset] == asset
+
+
+def test_the_ratio_reads_the_fastest_samples_so_a_busy_neighbour_does_not_move_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interference only adds CPU time: a handler whose samples a neighbour hit more often than the baseline's
+    keeps its ratio; only the medians' ratio moves (docs/BENCH.md, "How each figure is measured")."""
+    asset = _asset(tmp_path / "asset", runtime_bytecode=False)
+    costs = {"boto3": 100.0, "pkg.mod": 130.0}  # each import's own cost, ms
+    hits = {"boto3": itertools.cycle([False, False, True]), "pkg.mod": itertools.cycle([False, True, True])}
+
+    def time_import(module: str, cwd: Path, env: dict[str, str], python: str) -> tuple[float, float]:
+        own = costs.get(module, 120.0)  # the floor's steps
+        cpu = own * 1.6 if next(hits.get(module, itertools.repeat(False))) else own
+        return cpu, cpu
+
+    monkeypatch.setattr(coldstart, "_time_import", time_import)
+    result = coldstart.measure([_function(asset)], repeats=9)
+    (handler,) = result["handlers"].values()  # type: ignore[attr-defined]
+    assert handler["ratio"] == 1.3 and result["cold_import_ratio_max"] == 1.3
+    assert handler["median_ratio"] == 2.08  # 208 ms (two thirds of its samples disturbed) over 100
+    assert result["shipped_bytecode"] == ["sources only"]
