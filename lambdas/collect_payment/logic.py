@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Final
 from lambdas.shared import constants
 from lambdas.shared import payment_gateway as gw
 from lambdas.shared import payment_status as status
+from lambdas.shared.clock import iso
 from lambdas.shared.durations import span
 from lambdas.shared.errors import InvalidOrder, PaymentDeclined
-from lambdas.shared.payment_inputs import Fields, format_amount, iso
+from lambdas.shared.payment_inputs import Fields, format_amount
 
 if TYPE_CHECKING:
     from lambdas.shared.payment_gateway import PaymentGateway

@@ -29,9 +29,10 @@ from typing import Any, Final
 from lambdas.decide_payment_review import identity
 from lambdas.shared import constants
 from lambdas.shared import payment_status as status
+from lambdas.shared.clock import iso
 from lambdas.shared.errors import ReviewDecisionError
 from lambdas.shared.observability import logger
-from lambdas.shared.payment_inputs import Fields, iso
+from lambdas.shared.payment_inputs import Fields
 from lambdas.shared.payment_status import ReviewTask, StaleTaskToken
 from lambdas.shared.text import clean_text
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from lambdas.shared.clock import iso
 from lambdas.shared.errors import InvalidOrder, readable_cause
 from lambdas.shared.order import order_id
 from lambdas.timeline import logic as timeline
@@ -144,4 +145,4 @@ def order_view(
 def _iso(value: Any) -> str | None:
     if value is None:
         return None
-    return timeline.iso(value) if isinstance(value, datetime) else str(value)
+    return iso(value) if isinstance(value, datetime) else str(value)

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from lambdas.shared import ledger
+from lambdas.shared.clock import iso
 from lambdas.shared.errors import InvalidOrder
-from lambdas.shared.payment_inputs import Fields, iso
+from lambdas.shared.payment_inputs import Fields
 
 _LABEL = "RecordAccounting input"
 

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from lambdas.shared import ledger
 from lambdas.shared import payment_status as status
+from lambdas.shared.clock import iso
 from lambdas.shared.errors import InvalidOrder
 from lambdas.shared.payment_gateway import AlreadyCaptured
-from lambdas.shared.payment_inputs import Fields, iso
+from lambdas.shared.payment_inputs import Fields
 
 if TYPE_CHECKING:
     from lambdas.shared.payment_gateway import PaymentGateway

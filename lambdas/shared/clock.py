@@ -27,6 +27,17 @@ def utc_now() -> datetime:
     return datetime.fromtimestamp(_source(), UTC)
 
 
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with a Z, to the millisecond: the one format of every time the functions write (the event
+    envelope's occurredAt, the payments' and timeline's records)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    """Now, in that format."""
+    return iso(utc_now())
+
+
 @contextmanager
 def source(now: Callable[[], float]) -> Iterator[None]:
     """Read the time from ``now`` (epoch seconds) for the block; the previous source afterwards."""

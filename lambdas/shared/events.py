@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
-from lambdas.shared.clock import utc_now
+from lambdas.shared.clock import now_iso, utc_now
 
 
 def envelope(
@@ -22,7 +22,7 @@ def envelope(
         "metadata": {
             "eventVersion": constants.EVENT_VERSION,
             "correlationId": correlation_id,
-            "occurredAt": occurred_at or utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "occurredAt": occurred_at or now_iso(),
             "producer": producer,
         },
         "data": data,

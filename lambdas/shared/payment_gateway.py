@@ -16,8 +16,8 @@ from typing import Any, Final, Literal, Protocol
 
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.payments import GatewayLedger, OperationConflict
-from lambdas.shared.clock import utc_now
-from lambdas.shared.payment_inputs import format_amount, iso
+from lambdas.shared.clock import iso, utc_now
+from lambdas.shared.payment_inputs import format_amount
 
 ChargeStatus = Literal["APPROVED", "REVIEW", "DECLINED"]
 APPROVED: Final = "APPROVED"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.shared import constants
@@ -71,11 +70,6 @@ class Fields:
 
     def currency(self) -> str:
         return self.text("currency", CURRENCY_PATTERN)
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 UTC with a Z, to the millisecond (the format of the event envelope)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def format_amount(amount_cents: int, currency: str) -> str:

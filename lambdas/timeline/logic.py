@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from lambdas.shared import constants
+from lambdas.shared.clock import iso
 
 _PK, _SK = constants.SUBSCRIBER_TABLE_KEYS
 
@@ -32,10 +33,6 @@ TTL_DAYS: Final = 90
 
 ORDER_PREFIX: Final = "ORDER#"
 FAILURES_PREFIX: Final = "FAILURES#"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def order_of(event: Mapping[str, Any]) -> str | None:

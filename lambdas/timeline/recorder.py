@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from lambdas.shared.adapters.aws_clients import table
-from lambdas.shared.clock import utc_now
+from lambdas.shared.clock import now_iso
 from lambdas.shared.observability import logger
 from lambdas.timeline import logic, store
 
@@ -67,7 +67,7 @@ def _record(event: Any, subscriber: str, outcome: str, request_id: str, error: s
     dynamo_table = _table()
     if dynamo_table is None or not isinstance(event, dict) or logic.order_of(event) is None:
         return
-    at = logic.iso(utc_now())
+    at = now_iso()
     try:
         store.put(dynamo_table, logic.delivery_record(event, subscriber, outcome, at, request_id, error))
     except Exception:  # the timeline must never fail a delivery
@@ -79,7 +79,7 @@ def _record_failure(event: Any, subscriber: str, request_id: str, error: str) ->
     order_id = logic.order_of(event) if isinstance(event, dict) else None
     if dynamo_table is None or order_id is None:
         return
-    at = logic.iso(utc_now())
+    at = now_iso()
     try:
         failures = store.count_failure(dynamo_table, order_id, subscriber, str(event.get("id", "")), logic.expiry(at))
     except Exception:  # counted as an ordinary failure

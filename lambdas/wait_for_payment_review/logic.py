@@ -15,8 +15,9 @@ from typing import Any, Final
 
 from lambdas.shared import constants
 from lambdas.shared import payment_status as status
+from lambdas.shared.clock import iso
 from lambdas.shared.errors import InvalidOrder
-from lambdas.shared.payment_inputs import Fields, iso
+from lambdas.shared.payment_inputs import Fields
 
 PRODUCER: Final = "payments"
 _LABEL = "WaitForPaymentReview input"

@@ -15,7 +15,7 @@ from lambdas.review_monitor import handler as monitor_handler
 from lambdas.review_monitor.logic import review_metrics, waiting_review, waiting_reviews
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import PaymentsTable
-from lambdas.shared.payment_inputs import iso
+from lambdas.shared.clock import iso
 from tests.unit.payment_support import invoke
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from typing import Any
 from lambdas.shared import constants, stock
 from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.adapters.dynamo import batch_get, condition_failed, query_all, transact
-from lambdas.shared.clock import utc_now
+from lambdas.shared.clock import now_iso
 from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
 
 # The model types live with the order (pure); re-exported for callers of this adapter.
@@ -98,10 +98,6 @@ def _key(pk: str, sk: str) -> dict[str, str]:
 
 def _int(item: Mapping[str, Any], name: str) -> int:
     return int(item.get(name, 0))
-
-
-def _now() -> str:
-    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _table_name(table_name: str | None) -> str:
@@ -227,7 +223,7 @@ def _commit_hold(
 ) -> bool:
     """The planned hold as one transaction: True when it committed, False when a shard no longer had
     the units planned; ``AlreadyHeld`` when the order's HOLD items exist."""
-    now = _now()
+    now = now_iso()
     items: list[dict[str, Any]] = []
     hold_indexes = []
     for line, parts in zip(lines, plans, strict=True):
@@ -310,7 +306,7 @@ def _settle(order_id: str, status: str, counter: str, table_name: str) -> list[d
                 "UpdateExpression": "SET #status = :to, settledAt = :now",
                 "ConditionExpression": "#status = :held",
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {":to": status, ":held": HELD, ":now": _now()},
+                "ExpressionAttributeValues": {":to": status, ":held": HELD, ":now": now_iso()},
             }
         }
         reasons = transact(table(table_name), [hold_update, *shard_updates])

@@ -18,7 +18,7 @@ from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.event_bus import EventBus
-from lambdas.shared.clock import utc_now
+from lambdas.shared.clock import now_iso
 from lambdas.shared.events import marker_expiry, occurred_on
 from lambdas.shared.observability import logger
 from lambdas.shared.settings import text
@@ -82,12 +82,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             EventBus(s.event_bus).publish(
                 constants.EVENT_REORDER_SUGGESTED, suggestion, order_id, constants.INVENTORY_PRODUCER
             )
-            forecast.mark_suggestion_published(table_name, sku, warehouse_id, day, _now())
+            forecast.mark_suggestion_published(table_name, sku, warehouse_id, day, now_iso())
             suggestions.append(suggestion["suggestionId"])
     forecast.mark_done(table_name, order_id)
     logger.info("sale recorded", extra={"sold": sold, "suggestions": suggestions})
     return {"orderId": order_id, "sold": sold, "suggestions": suggestions}
-
-
-def _now() -> str:
-    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
