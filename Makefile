@@ -31,7 +31,7 @@ help:
 	@echo "  make bench        benchmarks and cost model -> bench/results/latest.json"
 	@echo "  make reliability  randomized fault/bad-input/load suites at full size"
 	@echo "  make burst        300 orders at once, SES at 1/s and Lambda concurrency capped -> latest.json burst"
-	@echo "  make clean        remove cdk.out and tool caches (keeps the venvs and node_modules)"
+	@echo "  make clean        remove cdk.out, the built dependency layer and tool caches (keeps the venvs and node_modules)"
 	@echo "Your AWS account (your profile and region; bootstrap first, see README):"
 	@echo "  make deploy       cdk deploy OrderProcessing (STAGE=dev) or OrderProcessing-STAGE; APPROVAL=never without a terminal"
 	@echo "  make diff         cdk diff: what a deploy would change"
@@ -118,4 +118,4 @@ burst: synth
 	$(PY) -m bench.burst
 
 clean:
-	rm -rf cdk.out .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf cdk.out .build .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -269,10 +269,12 @@ def add_back_office_where_available(
     back_office = add_back_office(stack, functions, api, subscribers)
     if condition is not None:
         _only_where(condition, stack, back_office, api.rest_api)
-        # Only in the aws partition: the layer's China and GovCloud branches would be unreachable (W1028).
-        cfn_function = back_office.function.node.default_child
-        assert isinstance(cfn_function, CfnResource)
-        cfn_function.add_property_override("Layers", [functions.layer_arn_in_the_aws_partition()])
+        # Only in the aws partition: AWS's public layer's China and GovCloud branches would be unreachable (W1028).
+        layer_arn = functions.layer_arn_in_the_aws_partition()
+        if layer_arn is not None:
+            cfn_function = back_office.function.node.default_child
+            assert isinstance(cfn_function, CfnResource)
+            cfn_function.add_property_override("Layers", [layer_arn])
     return back_office
 
 

@@ -28,6 +28,7 @@ from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
 RUNTIME_VERSION = RUNTIME.name.removeprefix("python")  # "3.13"
 PACKAGE = "lambdas"
 # Never copied: local caches (the runtime's bytecode is compiled fresh) and tests.
@@ -68,22 +69,18 @@ def build(output_dir: Path, python: str | None) -> bool:
     shutil.copytree(REPO_ROOT / PACKAGE, output_dir / PACKAGE, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
     if python is None:
         return False
+    compile_bytecode(output_dir / PACKAGE, f"{LAMBDA_TASK_ROOT}/{PACKAGE}", python)
+    return True
+
+
+def compile_bytecode(directory: Path, deployed_as: str, python: str) -> None:
+    """Unchecked-hash .pyc for every module under `directory`, recording `deployed_as` as its path in Lambda,
+    byte for byte the same from one build to the next."""
     subprocess.run(
-        [
-            python,
-            "-m",
-            "compileall",
-            "-q",
-            "--invalidation-mode",
-            "unchecked-hash",
-            "-d",
-            f"{LAMBDA_TASK_ROOT}/{PACKAGE}",
-            str(output_dir / PACKAGE),
-        ],
+        [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "-d", deployed_as, str(directory)],
         env={**os.environ, "PYTHONHASHSEED": "0"},
         check=True,
     )
-    return True
 
 
 @jsii.implements(ILocalBundling)

@@ -25,7 +25,6 @@ from lambdas.marketplaces import registry as marketplaces
 from lambdas.shared import constants
 
 # -- defaults of the context keys below ---------------------------------------------------------------
-DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_ARCHIVE_RETENTION_DAYS = 90
 DEFAULT_NOTIFICATION_SENDER = "orders@example.com"
@@ -103,7 +102,8 @@ STAGE_KEYS = (
 @dataclass(frozen=True)
 class StackConfig:
     stage: str = DEFAULT_STAGE
-    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+    # None: the stack's own dependency layer (infra/dependency_layer.py); a version: AWS's public Powertools layer.
+    powertools_layer_version: int | None = None
     review_timeout_seconds: int = DEFAULT_REVIEW_TIMEOUT_SECONDS
     warehouses: list[dict[str, Any]] = field(default_factory=lambda: list(DEFAULT_WAREHOUSES))
     pricing: dict[str, Any] = field(default_factory=lambda: dict(constants.DEFAULT_PRICING))

@@ -1,7 +1,8 @@
 """How every Lambda function of this project is built: one place, so all of them agree.
 
-Python 3.13 on arm64, Powertools from the AWS public layer (its ARN follows the stack's region and
-partition, infra/regions.py; or `powertoolsLayerArn` from context), X-Ray active,
+Python 3.13 on arm64, Powertools from the stack's own layer built from the repository's pins
+(infra/dependency_layer.py), or from AWS's public layer when the context names one (`powertoolsLayerVersion`: its ARN
+follows the stack's region and partition, infra/regions.py; `powertoolsLayerArn`: a copy), X-Ray active,
 an explicit log group with retention that the function alone may write, encrypted with the stack's
 function-log key (a log line may carry order or reviewer data: an error's input, a reviewer's address).
 The code asset is the repository's `lambdas/` package only, with its bytecode compiled ahead
@@ -18,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import code_asset, nag, names, regions
+from infra import code_asset, dependency_layer, nag, names, regions
 from infra.config import LAMBDA_TIMEOUT_SECONDS, StackConfig
 from infra.names import ENV_POWERTOOLS_NAMESPACE, ENV_POWERTOOLS_SERVICE
 from lambdas.shared import constants
@@ -39,18 +40,25 @@ class FunctionFactory:
         self._scope = scope
         self._config = config
         self._code = code_asset.code()
-        self._layer = lambda_.LayerVersion.from_layer_version_arn(
-            scope,
-            "PowertoolsLayer",
-            config.powertools_layer_arn or powertools_layer_arn(scope, config.powertools_layer_version),
-        )
+        self._layer = self._make_layer()
         self._log_key: kms.Key | None = None
 
-    def layer_arn_in_the_aws_partition(self) -> str:
-        """The layer for a function that exists only in the aws partition (a region condition leaves it out
-        of China and GovCloud, infra/regions.py): the other partitions' accounts would be unreachable."""
+    def _make_layer(self) -> lambda_.ILayerVersion:
         if self._config.powertools_layer_arn:
-            return self._config.powertools_layer_arn
+            return lambda_.LayerVersion.from_layer_version_arn(
+                self._scope, "PowertoolsLayer", self._config.powertools_layer_arn
+            )
+        if self._config.powertools_layer_version is not None:
+            arn = powertools_layer_arn(self._scope, self._config.powertools_layer_version)
+            return lambda_.LayerVersion.from_layer_version_arn(self._scope, "PowertoolsLayer", arn)
+        return dependency_layer.layer(self._scope)
+
+    def layer_arn_in_the_aws_partition(self) -> str | None:
+        """For a function that exists only in the aws partition (a region condition leaves it out of China and
+        GovCloud, infra/regions.py), the AWS public layer's ARN there: the other partitions' accounts would be
+        unreachable. None when the layer is not AWS's public one (the stack's own exists in every partition)."""
+        if self._config.powertools_layer_arn or self._config.powertools_layer_version is None:
+            return None
         stack = Stack.of(self._scope)
         account = regions.POWERTOOLS_LAYER_ACCOUNTS["aws"]
         version = self._config.powertools_layer_version
@@ -91,7 +99,7 @@ class FunctionFactory:
             construct_id,
             description=description,
             runtime=code_asset.RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=code_asset.ARCHITECTURE,
             handler=handler,
             code=self._code,
             layers=[self._layer],

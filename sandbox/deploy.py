@@ -16,6 +16,7 @@ the state machine definition all come from it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -165,6 +166,13 @@ def zip_directory(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=8)
+def zipped_asset(directory: Path) -> bytes:
+    """zip_directory of a staged asset, once per process: CDK names it by its content's hash (asset.<hash>), so the
+    same path always holds the same files (the dependency layer is ~10 MB: a deployment per test would re-zip it)."""
+    return zip_directory(directory)
+
+
 def bootstrap(session: Any, account: str, region: str) -> str:
     """What `cdk bootstrap` creates that a deployment needs; returns the assets bucket name."""
     session.client("ssm").put_parameter(
@@ -188,7 +196,7 @@ def publish_assets(session: Any, cdk_out: Path, stack_name: str, account: str, r
     published = 0
     for asset in manifest.get("files", {}).values():
         source = Path(cdk_out) / asset["source"]["path"]
-        body = zip_directory(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
+        body = zipped_asset(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
         for destination in asset["destinations"].values():
             s3.put_object(
                 Bucket=_substitute(destination["bucketName"], account, region),

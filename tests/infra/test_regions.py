@@ -1,7 +1,8 @@
 """Every region and partition (issue 14): the stack synthesized for a region of each kind, and the
-environment-agnostic one, pass cfn-lint there; the Powertools layer comes from the partition's publisher,
-Step Functions' integrations are in the stack's partition, the schema registry and the SES identity are
-left out where the region has no such service, and a region without the layer fails the synth.
+environment-agnostic one, pass cfn-lint there; the stack's own dependency layer serves every region, AWS's public
+Powertools layer (when chosen) comes from the partition's publisher, Step Functions' integrations are in the
+stack's partition, the schema registry and the SES identity are left out where the region has no such service,
+and a region without the public layer fails the synth that asks for it.
 """
 
 from __future__ import annotations
@@ -17,30 +18,37 @@ from infra.workflow import ASL_INTEGRATION, load_definition
 from tests.infra.synth_support import own_functions, synthesize_for
 from tests.synth import Synthesized, cfn_lint
 
-OWN_LAYER = "arn:aws:lambda:ca-west-1:111122223333:layer:powertools-python313-arm64:1"
+COPIED_LAYER = "arn:aws:lambda:eu-west-1:111122223333:layer:powertools-python313-arm64:1"
+PUBLIC_LAYER_VERSION = 27  # any version: the ARN's shape is what is checked
 
-# region, partition, layer account (None: the override), has the schema registry, has SES
+# region, partition, public layer account (None: the stack's own layer), has the schema registry, has SES
 KINDS = [
     ("eu-west-1", "aws", "017000801446", True, True),
-    ("ca-west-1", "aws", None, False, True),  # no schema registry, no public layer: our own copy
+    ("ca-west-1", "aws", None, False, True),  # no schema registry, no public layer: the default, our own, serves
     ("cn-north-1", "aws-cn", "498634801083", True, False),
     ("us-gov-west-1", "aws-us-gov", "165093116878", True, True),
 ]
+
+
+def layers_of(synthesized: Synthesized) -> set[str]:
+    return {json.dumps(f["Properties"]["Layers"]) for f in own_functions(synthesized).values()}
 
 
 @pytest.mark.parametrize(("region", "partition", "account", "has_registry", "has_ses"), KINDS)
 def test_a_stack_for_a_region_of_each_kind(
     tmp_path: Path, region: str, partition: str, account: str | None, has_registry: bool, has_ses: bool
 ) -> None:
-    context = {} if account else {"powertoolsLayerArn": OWN_LAYER}
+    context = {"powertoolsLayerVersion": PUBLIC_LAYER_VERSION} if account else {}
     synthesized = synthesize_for(tmp_path, context, region=region)
     result = cfn_lint(synthesized.template_path, region)
     assert result.returncode == 0, result.stdout + result.stderr
     text = json.dumps(synthesized.template)
 
-    layers = {json.dumps(f["Properties"]["Layers"]) for f in own_functions(synthesized).values()}
+    layers = layers_of(synthesized)
     expected = (
-        f"arn:{partition}:lambda:{region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:" if account else OWN_LAYER
+        f"arn:{partition}:lambda:{region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:{PUBLIC_LAYER_VERSION}"
+        if account
+        else '[{"Ref": "DependencyLayer'
     )
     assert len(layers) == 1 and expected in layers.pop()
 
@@ -58,10 +66,18 @@ def test_a_stack_for_a_region_of_each_kind(
     assert "Conditions" not in synthesized.template  # the region is known: decided at synth time
 
 
+def test_a_copy_of_the_layer_is_used_as_named(tmp_path: Path) -> None:
+    synthesized = synthesize_for(tmp_path, {"powertoolsLayerArn": COPIED_LAYER}, region="eu-west-1")
+    assert layers_of(synthesized) == {json.dumps([COPIED_LAYER])}
+    assert not any(
+        "DependencyLayer" in name for name in synthesized.resources("AWS::Lambda::LayerVersion")
+    )  # not built when unused
+
+
 @pytest.mark.parametrize("region", regions.POWERTOOLS_LAYER_MISSING)
-def test_a_region_without_the_layer_fails_the_synth_naming_the_regions(tmp_path: Path, region: str) -> None:
+def test_a_region_without_the_public_layer_fails_the_synth_naming_the_regions(tmp_path: Path, region: str) -> None:
     with pytest.raises(regions.LayerNotPublished) as refused:
-        synthesize_for(tmp_path, region=region)
+        synthesize_for(tmp_path, {"powertoolsLayerVersion": PUBLIC_LAYER_VERSION}, region=region)
     for missing in regions.POWERTOOLS_LAYER_MISSING:
         assert missing in str(refused.value)
     assert "powertoolsLayerArn" in str(refused.value)
@@ -94,11 +110,21 @@ def test_the_agnostic_template_decides_at_deploy_time(synthesized: Synthesized) 
     for name, resource in template["Resources"].items():
         if name in unconditioned:
             assert set(resource.get("DependsOn", [])) <= unconditioned, name
+    # The stack's own layer: one for every region, and no rule refusing any.
+    assert len(layers_of(synthesized)) == 1 and "DependencyLayer" in layers_of(synthesized).pop()
+    assert "PowertoolsLayerPublished" not in template.get("Rules", {})
+
+
+def test_the_agnostic_template_on_the_public_layer_picks_its_account_at_deploy_time(tmp_path: Path) -> None:
+    synthesized = synthesize_for(tmp_path, {"powertoolsLayerVersion": PUBLIC_LAYER_VERSION})
+    result = cfn_lint(synthesized.template_path, "ALL_REGIONS")
+    assert result.returncode == 0, result.stdout + result.stderr
     # The layer's account by partition and GovCloud region; a rule refuses the regions without it.
-    layer = json.dumps(next(iter(own_functions(synthesized).values()))["Properties"]["Layers"])
+    layers = layers_of(synthesized)
+    assert len(layers) == 2  # the back office's function exists only in the aws partition: its account only
     for account in ("017000801446", "498634801083", "165087284144", "165093116878"):
-        assert account in layer
-    rule = json.dumps(template["Rules"]["PowertoolsLayerPublished"])
+        assert any(account in layer for layer in layers)
+    rule = json.dumps(synthesized.template["Rules"]["PowertoolsLayerPublished"])
     assert all(r in rule for r in regions.POWERTOOLS_LAYER_MISSING)
 
 

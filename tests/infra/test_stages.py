@@ -193,7 +193,6 @@ DOCUMENTED_DEFAULT = re.compile(r"^\| `(\w+)` \| ([\w.@-]+) \|", re.MULTILINE)
 
 SCALAR_DEFAULTS = {
     config.CTX_STAGE: lambda c: c.stage,
-    config.CTX_POWERTOOLS_LAYER_VERSION: lambda c: c.powertools_layer_version,
     config.CTX_REVIEW_TIMEOUT_HOURS: lambda c: c.review_timeout_seconds // 3600,
     config.CTX_PAYMENT_REVIEW_THRESHOLD_CENTS: lambda c: c.payment_review_threshold_cents,
     config.CTX_LOG_RETENTION_DAYS: lambda c: c.log_retention_days,
