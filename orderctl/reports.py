@@ -3,7 +3,6 @@ deployed tables (the pure logic is theirs: lambdas/subscribers/audit|analytics).
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 
 from lambdas.shared import constants
@@ -18,7 +17,7 @@ def audit_verify(stack: DeployedStack) -> render.Output:
     name = stack.subscriber_output("audit", constants.OUTPUT_SUBSCRIBER_TABLE)
     bucket = stack.output(constants.OUTPUT_AUDIT_CHECKPOINT_BUCKET)
     result = verify_stored(stack.table(name), stack.client("s3"), bucket)
-    data = asdict(result)
+    data = result._asdict()
     if result.ok:
         unanchored = result.checked - result.anchored_seq
         tail = f", anchored up to record {result.anchored_seq} in {bucket}" if result.checked else ""
@@ -71,8 +70,8 @@ def sales(
         "sku": sku,
         "baseline": baseline,
         "currency": currency,
-        "variants": [asdict(s) for s in stats],
-        "channels": [asdict(c) for c in report.channels],
+        "variants": [s._asdict() for s in stats],
+        "channels": [c._asdict() for c in report.channels],
     }
     period = f"{first}" if first == last else f"{first} to {last}"
     scope = f" of {sku}" if sku else ""

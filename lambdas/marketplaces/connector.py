@@ -8,9 +8,8 @@ one execution per marketplace and order id.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.marketplaces.registry import Connector, by_name
 from lambdas.shared import constants
@@ -23,8 +22,7 @@ class InvalidMarketplaceOrder(ValueError):
     """The marketplace sent something we cannot translate: the message names its field."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     event_bus: str
 
     @classmethod

@@ -8,8 +8,7 @@ channels, PriceOrder applies each channel's own pricing rules and logistics its 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
@@ -20,8 +19,7 @@ NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 WEB_PROMISED_DAYS: Final = 5
 
 
-@dataclass(frozen=True)
-class PricingRules:
+class PricingRules(NamedTuple):
     """How a channel's total is made from our prices (PriceOrder checks its total exactly against them)."""
 
     # The channel sells below our list price by this much (basis points, rounded half up per unit).
@@ -30,12 +28,11 @@ class PricingRules:
     shipping_cents: int | None = None
 
 
-@dataclass(frozen=True)
-class Connector:
+class Connector(NamedTuple):
     name: str  # snake_case: the folder under lambdas/marketplaces/ and the source's last part
     kind: Kind
     description: str
-    rules: PricingRules = field(default_factory=PricingRules)
+    rules: PricingRules = PricingRules()
     promised_days: int = WEB_PROMISED_DAYS  # delivery the channel promises its buyers
 
     @property

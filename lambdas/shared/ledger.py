@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 ACCOUNTS_RECEIVABLE: Final = "accounts-receivable"
 SALES_REVENUE: Final = "sales-revenue"
@@ -29,8 +28,7 @@ class UnbalancedTransaction(ValueError):
     """Debits and credits differ, or an entry is malformed: nothing may be booked."""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     account: str
     debit_cents: int = 0
     credit_cents: int = 0

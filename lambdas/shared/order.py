@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
@@ -35,8 +34,7 @@ _FULFILMENT = re.compile(rf"{constants.FULFILMENT_SHIPPED}|{constants.FULFILMENT
 Validator = Callable[[Any, str], Any]
 
 
-@dataclass(frozen=True)
-class CatalogItem:
+class CatalogItem(NamedTuple):
     """A product as the inventory table's CATALOG item describes it."""
 
     sku: str
@@ -59,8 +57,7 @@ class AlreadyHeld(Exception):
     """Holds for this order already exist (an earlier or concurrent attempt made them)."""
 
 
-@dataclass(frozen=True)
-class Hold:
+class Hold(NamedTuple):
     order_id: str
     sku: str
     warehouse_id: str
@@ -71,8 +68,7 @@ class Hold:
         return {"sku": self.sku, "warehouseId": self.warehouse_id, "quantity": self.quantity}
 
 
-@dataclass(frozen=True)
-class Shortage:
+class Shortage(NamedTuple):
     """A line a warehouse cannot hold: ``available`` is None when the warehouse does not stock the SKU."""
 
     sku: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from lambdas.shared.adapters.aws_clients import table
 from lambdas.shared.adapters.payments import GatewayLedger, OperationConflict
@@ -28,8 +28,7 @@ DECLINE_TOKEN_PREFIX: Final = "tok_decline"
 REVIEW_TOKEN_PREFIX: Final = "tok_review"
 
 
-@dataclass(frozen=True)
-class ChargeResult:
+class ChargeResult(NamedTuple):
     status: ChargeStatus
     charge_id: str
     # Why the gateway declined or wants a review; empty when approved.
@@ -203,8 +202,7 @@ class SimulatedPaymentGateway:
             raise GatewayRefusal(f"void under {idempotency_key} refused: the charge was refunded") from None
 
 
-@dataclass(frozen=True)
-class OrderGatewayRecords:
+class OrderGatewayRecords(NamedTuple):
     """What the gateway itself recorded for one order (idempotency key): the audit's view."""
 
     order_id: str

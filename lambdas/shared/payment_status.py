@@ -6,9 +6,8 @@ the tools read them here; ``lambdas.shared.adapters.payments`` stores and reads 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 # Statuses of a payment item. CHARGING marks a claimed charge whose gateway outcome is not
 # recorded yet (a crash in between): a retry completes it, a compensation voids it.
@@ -34,8 +33,7 @@ TASK_TIMED_OUT: Final = "TIMED_OUT"  # the review timeout passed before any answ
 TASK_NONE: Final = "NONE"  # the execution never reached the review task
 
 
-@dataclass(frozen=True)
-class ReviewTask:
+class ReviewTask(NamedTuple):
     """The last word of an order's execution on its review task (the only ``.waitForTaskToken`` task)."""
 
     state: str  # TASK_*

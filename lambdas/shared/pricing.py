@@ -14,8 +14,7 @@ Rules (one rounding per order, so a total never drifts by summing rounded lines)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import constants, settings
 from lambdas.shared.errors import PriceMismatch, Undeliverable
@@ -24,8 +23,7 @@ from lambdas.shared.order import CatalogItem, check_catalog
 BASIS_POINTS = 10_000
 
 
-@dataclass(frozen=True)
-class Pricing:
+class Pricing(NamedTuple):
     currency: str
     tax_rate_basis_points: Mapping[str, int]
     shipping_cents: int

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.settings import positive_int, text
 
 
-@dataclass(frozen=True)
-class SubscriberSettings:
+class SubscriberSettings(NamedTuple):
     """What every subscriber of the order bus reads: its own table and how long its markers live."""
 
     table_name: str

@@ -14,9 +14,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
@@ -26,13 +26,12 @@ from lambdas.shared import constants
 Key = dict[str, str]
 
 
-@dataclass(frozen=True)
-class Increment:
+class Increment(NamedTuple):
     """ADD ``add`` to the item at ``key`` (created when absent); ``set_once`` fills attributes once."""
 
     key: Key
     add: dict[str, int | Decimal]
-    set_once: dict[str, Any] = field(default_factory=dict)
+    set_once: Mapping[str, Any] = MappingProxyType({})  # read-only: one default shared by every Increment
 
 
 def _update(table_name: str, inc: Increment) -> dict[str, Any]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import constants
 
@@ -57,8 +56,7 @@ def order_counters(data: dict[str, Any], day: str) -> dict[tuple[str, str], Adds
     return counters
 
 
-@dataclass(frozen=True)
-class VariantStats:
+class VariantStats(NamedTuple):
     variant: str
     orders: int
     units: int
@@ -135,8 +133,7 @@ def compare_variants(
     ]
 
 
-@dataclass(frozen=True)
-class ChannelStats:
+class ChannelStats(NamedTuple):
     channel: str
     orders: int
     units: int
@@ -159,8 +156,7 @@ def days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-@dataclass(frozen=True)
-class SalesReport:
+class SalesReport(NamedTuple):
     """Sales by site variant and by channel over a day range: what `orderctl sales`, the sandbox and bench read."""
 
     currency: str  # the shop's, as the counters recorded it ("" without sales)

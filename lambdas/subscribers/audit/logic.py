@@ -24,8 +24,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from lambdas.marketplaces import registry as channels
 from lambdas.shared import constants
@@ -101,8 +100,7 @@ def new_record(seq: int, prev_hash: str, event: Mapping[str, Any], key: str, app
     return record
 
 
-@dataclass(frozen=True)
-class Head:
+class Head(NamedTuple):
     seq: int
     hash: str
 
@@ -181,8 +179,7 @@ def _anchor_head(store: AuditStore, checkpoints: CheckpointWriter) -> None:
         checkpoints.anchor(head)
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(NamedTuple):
     ok: bool
     checked: int
     first_broken_seq: int | None = None

@@ -10,9 +10,8 @@ nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
@@ -28,8 +27,7 @@ from lambdas.subscribers.inventory import store as forecast
 from lambdas.subscribers.settings import SubscriberSettings
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     subscriber: SubscriberSettings
     inventory_table: str  # the shop's stock (shared with the workflow)
     event_bus: str  # where ReorderSuggested goes

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -37,8 +37,7 @@ class CarrierUncertain(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Booking:
+class Booking(NamedTuple):
     carrier: str
     reference: str
     tracking_number: str

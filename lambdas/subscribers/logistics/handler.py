@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.marketplaces.registry import promised_days
 from lambdas.shared import constants
@@ -40,8 +39,7 @@ CARRIER_ATTEMPTS: Final = 3
 CARRIER_BACKOFF_SECONDS: Final = 0.5
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     subscriber: SubscriberSettings
     inventory_table: str  # the catalog's weights
     event_bus: str  # where ShipmentAssigned goes

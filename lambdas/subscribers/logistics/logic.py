@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 EU: Final = ("DE", "AT", "FR", "NL", "BE", "LU", "IT", "ES", "PL")
 # The packaging every parcel adds to its goods.
 PACKAGING_GRAMS: Final = 150
 
 
-@dataclass(frozen=True)
-class Rate:
+class Rate(NamedTuple):
     carrier: str
     warehouse_id: str
     countries: tuple[str, ...]
@@ -51,8 +49,7 @@ class NoDeliveryPartner(RuntimeError):
     """No rate serves this parcel (warehouse, country, weight), or every partner refused it."""
 
 
-@dataclass(frozen=True)
-class Parcel:
+class Parcel(NamedTuple):
     order_id: str
     warehouse_id: str
     country: str

@@ -6,8 +6,7 @@ invalid event or another order under a taken id raises, so it ends in the dead-l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.adapters.aws_clients import client
@@ -18,8 +17,7 @@ from lambdas.subscribers import count_delivery, subscriber
 from lambdas.subscribers.marketplace_intake import logic
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     state_machine_arn: str
 
     @classmethod

@@ -13,8 +13,7 @@ channel's rules; ValidateOrder checks the rest, as for any order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.marketplaces.registry import Connector, by_source
 from lambdas.shared import constants
@@ -29,8 +28,7 @@ class ChangedOrder(RuntimeError):
     """The marketplace sent another order under an order id the shop has taken already: nothing is changed."""
 
 
-@dataclass(frozen=True)
-class Intake:
+class Intake(NamedTuple):
     order_id: str
     connector: Connector
     execution_input: str

@@ -28,9 +28,8 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -56,31 +55,32 @@ HOLDER_POLL_SECONDS = 0.2
 _TIME_LEFT_MARGIN_SECONDS = 1.0
 
 
-@dataclass
 class Pace:
     """This container's sends, spaced once SES has throttled one: the account's maximum send rate shared by the
     queue's concurrent readers (``BUFFER_MAX_CONCURRENCY``), so a flash sale's e-mails wait in the queue unread
     (not counted as receives) rather than throttled again and again."""
 
-    interval: float = 0.0  # seconds between two sends of this container; 0: unpaced (never throttled yet)
-    last: float = float("-inf")  # time.monotonic() of the last send
+    __slots__ = ("interval", "last")
+
+    def __init__(self) -> None:
+        self.interval = 0.0  # seconds between two sends of this container; 0: unpaced (never throttled yet)
+        self.last = float("-inf")  # time.monotonic() of the last send
 
     def throttled(self) -> None:
         readers = int(os.environ.get(constants.ENV_BUFFER_MAX_CONCURRENCY, "1") or 1)
         self.interval = max(self.interval, readers / notifications.max_send_rate())
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     subscriber: SubscriberSettings
     sender: str  # the verified SES identity confirmations come from
-    pace: Pace = field(default_factory=Pace)  # per container, like the settings
+    pace: Pace  # per container, like the settings
 
 
 @cache
 def settings() -> Settings:
     """Read once per container, at its first invocation."""
-    return Settings(SubscriberSettings.from_env(), text(constants.ENV_NOTIFICATION_SENDER))
+    return Settings(SubscriberSettings.from_env(), text(constants.ENV_NOTIFICATION_SENDER), Pace())
 
 
 class SesThrottled(RuntimeError):

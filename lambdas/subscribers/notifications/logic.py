@@ -4,8 +4,7 @@ an OrderCompleted must pass before anything is claimed for it."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.events import parse_time
@@ -31,16 +30,14 @@ class SentButNotRecorded(RuntimeError):
     is in this error, which Lambda's on-failure destination keeps with the event."""
 
 
-@dataclass(frozen=True)
-class Email:
+class Email(NamedTuple):
     to: str
     subject: str
     text: str
     html: str
 
 
-@dataclass(frozen=True)
-class Confirmation:
+class Confirmation(NamedTuple):
     """What one event asks of this subscriber: e-mail ``email`` for ``order_id`` (``kind``: its claim, one per
     order and kind of e-mail: "" the confirmation, TRACKING the tracking e-mail)."""
 

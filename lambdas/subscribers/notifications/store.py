@@ -25,9 +25,8 @@ reported the expired claim by then.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import boto3
 from boto3.dynamodb.conditions import Attr
@@ -49,8 +48,7 @@ CLAIM_SK = "CONFIRMATION"
 ORDER_PREFIX = "ORDER#"
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """The state of an order's confirmation after a run tried to claim it."""
 
     status: str  # SENDING: this run holds the claim; SENT / NOT_SENT: settled before; HELD: another run's lease
