@@ -11,7 +11,6 @@ A real gateway adapter implements ``PaymentGateway`` and replaces ``default_gate
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from lambdas.shared.adapters.aws_clients import table
@@ -96,12 +95,12 @@ class GatewayRecords(Protocol):
     def first(self, key: str, operation: str, record: dict[str, Any], unless: str | None = None) -> dict[str, Any]: ...
 
 
-@dataclass
 class InMemoryGatewayRecords:
     """The same records within one process: for the examples and docs, which need no AWS.
     The functions use the durable GatewayLedger (see ``default_gateway``)."""
 
-    items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
 
     def get(self, key: str, operation: str) -> dict[str, Any] | None:
         return self.items.get((key, operation))
@@ -112,7 +111,6 @@ class InMemoryGatewayRecords:
         return self.items.setdefault((key, operation), {**record, "idempotencyKey": key, "operation": operation})
 
 
-@dataclass
 class SimulatedPaymentGateway:
     """A deterministic stand-in for a card gateway; no money moves and no network is used.
 
@@ -137,8 +135,9 @@ class SimulatedPaymentGateway:
     compensation of a payment whose charge never reached the gateway leaves that trace.
     """
 
-    records: GatewayRecords
-    review_threshold_cents: int
+    def __init__(self, records: GatewayRecords, review_threshold_cents: int) -> None:
+        self.records = records
+        self.review_threshold_cents = review_threshold_cents
 
     def charge(self, idempotency_key: str, amount_cents: int, currency: str, token: str) -> ChargeResult:
         stored = self.records.get(idempotency_key, CHARGE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -12,7 +11,13 @@ import pytest
 from infra import config, defaults
 from lambdas.shared import constants
 from lambdas.shared.adapters.payments import GatewayLedger
-from lambdas.shared.payment_gateway import ChargeResult, OrderGatewayRecords, SimulatedPaymentGateway, gateway_records
+from lambdas.shared.payment_gateway import (
+    ChargeResult,
+    GatewayRecords,
+    OrderGatewayRecords,
+    SimulatedPaymentGateway,
+    gateway_records,
+)
 from tests.conftest import create_table, lambda_context
 
 ORDER_ID = "ord-1001"
@@ -32,13 +37,14 @@ def gateway_ledger(monkeypatch: pytest.MonkeyPatch) -> GatewayLedger:
     return GatewayLedger(dynamodb.Table(GATEWAY_LEDGER_TABLE))
 
 
-@dataclass
 class CountingGateway(SimulatedPaymentGateway):
     """The simulated gateway, counting every call (including repeats its idempotency absorbs).
 
     ``charges``, ``refunds`` and ``voids`` are what the gateway's durable ledger holds (every container's)."""
 
-    calls: list[str] = field(default_factory=list)
+    def __init__(self, records: GatewayRecords, review_threshold_cents: int) -> None:
+        super().__init__(records, review_threshold_cents)
+        self.calls: list[str] = []
 
     @property
     def ledger(self) -> dict[str, OrderGatewayRecords]:

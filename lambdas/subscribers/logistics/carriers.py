@@ -13,7 +13,7 @@ have booked, so only it is asked again). The simulation refuses nothing and is a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import ClientError
@@ -52,14 +52,13 @@ def tracking_number(carrier: str, reference: str) -> str:
     return f"{carrier.upper().replace('-', '')[:4]}{digest % 10**12:012d}"
 
 
-@dataclass
-class SimulatedCarriers:
+class SimulatedCarriers(NamedTuple):
     """The partners' side, kept in the logistics table (pk ``CARRIER#<name>``, sk ``BOOKING#<reference>``)."""
 
     dynamo_table: Any
-    down: set[str] = field(default_factory=set)
-    refusing: set[str] = field(default_factory=set)
-    lost_replies: set[str] = field(default_factory=set)
+    down: AbstractSet[str] = frozenset()
+    refusing: AbstractSet[str] = frozenset()
+    lost_replies: AbstractSet[str] = frozenset()
 
     def book(self, carrier: str, reference: str, parcel: Parcel) -> Booking:
         if carrier in self.down:
