@@ -36,8 +36,9 @@ def acknowledge_function(function: lambda_.Function) -> None:
     _ack(
         function,
         "AwsSolutions-L1",
-        "python3.13 is pinned on purpose: the AWS Powertools public layer used here is published "
-        "for python3.13 (AWSLambdaPowertoolsPythonV3-python313-arm64).",
+        "python3.13 is pinned on purpose: the dependency layer's wheels and bytecode are built for it "
+        "(infra/dependency_layer.py), as is AWS's Powertools layer when chosen "
+        "(AWSLambdaPowertoolsPythonV3-python313-arm64).",
     )
 
 
