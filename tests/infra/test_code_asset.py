@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,12 @@ def test_the_runtime_imports_the_shipped_bytecode_from_a_read_only_copy(asset_di
     result = subprocess.run(
         [RUNTIME_PYTHON, "-v", "-c", f"import {module}"],
         cwd=task,
-        env={"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1"},
+        # boto3 (which the package imports first) is the runtime's in Lambda: here the venv's, pure Python.
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": sysconfig.get_paths()["purelib"],
+        },
         capture_output=True,
         text=True,
         check=True,
