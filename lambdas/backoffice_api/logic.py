@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.backoffice_api.settings import OPERATORS_GROUP, REVIEWERS_GROUP
 from lambdas.decide_payment_review.logic import Decision
@@ -62,8 +61,7 @@ _GRANTS: Final = {
 }
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     user: str
     groups: frozenset[str]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.settings import text
@@ -23,8 +22,7 @@ REVIEWERS_GROUP: Final = "reviewers"
 OPERATORS_GROUP: Final = "operators"
 
 
-@dataclass(frozen=True)
-class BackOfficeSettings:
+class BackOfficeSettings(NamedTuple):
     payments_table: str
     state_machine_arn: str
     failure_stats_table: str

@@ -4,9 +4,8 @@ a decline raises Order.PaymentDeclined."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.collect_payment import logic
 from lambdas.shared import constants
@@ -18,8 +17,7 @@ from lambdas.shared.payment_gateway import default_gateway
 from lambdas.shared.settings import positive_int, text
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     payments_table: str
     gateway_ledger_table: str
     review_threshold_cents: int

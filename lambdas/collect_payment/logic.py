@@ -13,9 +13,8 @@ called; RefundPayment leaves a PREPAID payment as it is (we never refund what we
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared import payment_gateway as gw
@@ -37,8 +36,7 @@ PREPAID_CHARGE_PREFIX: Final = "prepaid:"
 _RECORDED_STATUS = {gw.APPROVED: status.APPROVED, gw.REVIEW: status.REVIEW_PENDING, gw.DECLINED: status.DECLINED}
 
 
-@dataclass(frozen=True)
-class ChargeRequest:
+class ChargeRequest(NamedTuple):
     order_id: str
     customer_id: str
     amount_cents: int

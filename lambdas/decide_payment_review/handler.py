@@ -5,8 +5,7 @@ naming a reviewer is refused. Errors are ReviewDecisionError with a message for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.decide_payment_review import logic
 from lambdas.decide_payment_review.adapters import verified_caller
@@ -18,8 +17,7 @@ from lambdas.shared.observability import lambda_handler, logger
 from lambdas.shared.settings import SettingError, cold_start, json_value, text
 
 
-@dataclass(frozen=True)
-class DecisionSettings:
+class DecisionSettings(NamedTuple):
     """The console decision function: the payments table, the workflow and who may decide."""
 
     payments_table: str

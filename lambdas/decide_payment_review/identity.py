@@ -22,8 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -40,8 +39,7 @@ _ARN: Final = re.compile(r"^arn:(?P<partition>[\w-]+):(?P<service>iam|sts)::(?P<
 _MAX_HEADER: Final = 4096
 
 
-@dataclass(frozen=True)
-class Reviewer:
+class Reviewer(NamedTuple):
     """The verified caller: the ARN STS returned and the name recorded on the decision."""
 
     arn: str

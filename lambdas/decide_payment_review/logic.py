@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.decide_payment_review import identity
 from lambdas.shared import constants
@@ -54,8 +53,7 @@ MAX_REVIEWER: Final = 128
 _ATTEMPTS: Final = 3
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     order_id: str
     decision: str  # APPROVED | REJECTED
     reviewer: str  # who the caller was verified to be (a Cognito user, an IAM user or role session)
@@ -63,8 +61,7 @@ class Decision:
     reviewer_arn: str | None = None  # the verified IAM caller, on the console path
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """A console decision before its reviewer is known: the reviewer is whoever signed ``proof``."""
 
     order_id: str
@@ -110,7 +107,7 @@ def normalised(decision: Decision) -> Decision:
     name = clean_text(decision.reviewer, MAX_REVIEWER)
     if not name:
         raise ReviewDecisionError(f"{_LABEL}: the reviewer's name is empty once control characters are removed.")
-    return replace(decision, reviewer=name, note=clean_text(decision.note, MAX_NOTE_STORED))
+    return decision._replace(reviewer=name, note=clean_text(decision.note, MAX_NOTE_STORED))
 
 
 def decide(

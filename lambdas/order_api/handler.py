@@ -13,9 +13,8 @@ Neither pydantic nor Powertools' event handler is imported here: they tripled th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.order_api import logic, store
 from lambdas.shared import constants
@@ -32,8 +31,7 @@ ORDERS: Final = "/orders"
 ORDER: Final = "/orders/{orderId}"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     state_machine_arn: str
     inventory_table: str  # the catalog ValidateOrder checks SKUs against
     currency: str  # the shop's (PRICING_JSON)

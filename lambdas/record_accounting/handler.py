@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -17,8 +16,7 @@ from lambdas.shared.observability import lambda_handler, logger, metrics
 from lambdas.shared.settings import text
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     ledger_table: str
 
 

@@ -6,9 +6,8 @@ no sale yet, so a retry returns the id that is already booked and never books tw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import ledger
 from lambdas.shared.clock import iso
@@ -18,8 +17,7 @@ from lambdas.shared.payment_inputs import Fields
 _LABEL = "RecordAccounting input"
 
 
-@dataclass(frozen=True)
-class SaleRequest:
+class SaleRequest(NamedTuple):
     order_id: str
     charge_id: str
     currency: str

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.refund_payment import logic
 from lambdas.shared import constants
@@ -17,8 +16,7 @@ from lambdas.shared.payment_gateway import default_gateway
 from lambdas.shared.settings import positive_int, text
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     payments_table: str
     ledger_table: str
     gateway_ledger_table: str

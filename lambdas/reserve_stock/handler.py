@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -18,8 +17,7 @@ from lambdas.shared.order import Hold, Shortage
 from lambdas.shared.settings import SettingError, text
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     inventory_table: str
     warehouses: list[logic.Warehouse]
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from lambdas.shared.errors import InvalidOrder, OutOfStock, Undeliverable
 from lambdas.shared.order import HELD, AlreadyHeld, Hold, Shortage
 
 
-@dataclass(frozen=True)
-class Warehouse:
+class Warehouse(NamedTuple):
     id: str
     countries: frozenset[str]
     queue_url: str

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -19,8 +18,7 @@ from lambdas.shared.settings import cold_start, text
 _UNITS = {constants.METRIC_REVIEWS_WAITING: MetricUnit.Count, constants.METRIC_OLDEST_REVIEW_WAIT: MetricUnit.Seconds}
 
 
-@dataclass(frozen=True)
-class ReviewSettings:
+class ReviewSettings(NamedTuple):
     """What the review monitor reads: the payments table and the workflow."""
 
     payments_table: str

@@ -12,17 +12,15 @@ compensation remove it).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared import payment_status as status
 from lambdas.shared.events import parse_time
 
 
-@dataclass(frozen=True)
-class WaitingReview:
+class WaitingReview(NamedTuple):
     order_id: str
     requested_at: datetime
     review_deadline: datetime | None

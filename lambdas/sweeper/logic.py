@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared.payment_status import CHARGING
@@ -99,8 +98,7 @@ class Action(StrEnum):
 AUTO_REPAIR: Final = frozenset({Action.RELEASE_STOCK, Action.VOID_PAYMENT, Action.FINISH_COMPENSATION})
 
 
-@dataclass(frozen=True)
-class Execution:
+class Execution(NamedTuple):
     """What the sweeper needs of an order's execution (None where the order has none)."""
 
     order_id: str
@@ -110,8 +108,7 @@ class Execution:
     redrive_count: int = 0
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     kind: Kind
     order_id: str
     detail: str  # one line a person reads
@@ -161,8 +158,7 @@ def committed(history: Sequence[Mapping[str, Any]]) -> bool:
     return any((e := _entered(event)) is not None and e["name"] in POST_COMMIT_STATES for event in history)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """A compensation step left undone, and how the workflow ran it (its last TaskScheduled)."""
 
     name: str  # cancelShipment, refundPayment, releaseStock, publishOrderFailed
@@ -176,10 +172,9 @@ class Step:
         return {"step": self.name, "state": self.state, "error": self.error, "cause": self.cause}
 
 
-@dataclass(frozen=True)
-class CompensationLeft:
+class CompensationLeft(NamedTuple):
     original_error: str | None
-    steps: list[Step] = field(default_factory=list)
+    steps: tuple[Step, ...] = ()
 
 
 def compensation_left(history: Sequence[Mapping[str, Any]]) -> CompensationLeft:
@@ -217,7 +212,7 @@ def compensation_left(history: Sequence[Mapping[str, Any]]) -> CompensationLeft:
                     parameters if resource else None,
                 )
             )
-    return CompensationLeft(str(failure["Error"]) if "Error" in failure else None, steps)
+    return CompensationLeft(str(failure["Error"]) if "Error" in failure else None, tuple(steps))
 
 
 def _json(text: Any) -> Any:
@@ -284,8 +279,7 @@ def execution_kind(execution: Execution | None, history: Sequence[Mapping[str, A
     return Kind.STALLED_AFTER_COMMIT if unfinished_state(history) in POST_COMMIT_STATES else None
 
 
-@dataclass(frozen=True)
-class OrderItems:
+class OrderItems(NamedTuple):
     """An order's items in an intermediate state, as the scans found them."""
 
     order_id: str
@@ -401,15 +395,14 @@ def claim_finding(order_id: str, lease_until: int, claimed_at: int, now: datetim
 
 
 # -- the run's summary -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     finding: Finding
     repaired: bool = False
-    did: list[str] = field(default_factory=list)  # what the repair did, one line each
+    did: tuple[str, ...] = ()  # what the repair did, one line each
     error: str | None = None  # why the repair did not finish
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.finding.as_dict(), "repaired": self.repaired, "did": self.did, "error": self.error}
+        return {**self.finding.as_dict(), "repaired": self.repaired, "did": list(self.did), "error": self.error}
 
 
 def metric_values(outcomes: Iterable[Outcome]) -> dict[str, float]:

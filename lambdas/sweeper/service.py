@@ -15,7 +15,6 @@ whose execution is RUNNING, and nothing is given back once an order passed its c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +25,12 @@ from lambdas.sweeper.adapters import DONE, SweeperAws
 
 
 # -- finding ---------------------------------------------------------------------------------------
-@dataclass
 class _Found:
-    findings: list[logic.Finding] = field(default_factory=list)
-    executions: dict[str, logic.Execution] = field(default_factory=dict)
+    __slots__ = ("executions", "findings")
+
+    def __init__(self) -> None:
+        self.findings: list[logic.Finding] = []
+        self.executions: dict[str, logic.Execution] = {}
 
 
 def _execution_findings(aws: SweeperAws, now: datetime) -> _Found:
@@ -178,23 +179,23 @@ def _repair(aws: SweeperAws, finding: logic.Finding, by: str, now: datetime, dry
     order_id = finding.order_id
     if finding.action is logic.Action.FINISH_COMPENSATION:
         did, error, done = finish_compensation(aws, order_id, by, now, dry_run)
-        return logic.Outcome(finding, done and not dry_run, did, error)
+        return logic.Outcome(finding, done and not dry_run, tuple(did), error)
     execution = aws.execution(order_id)  # read again just before acting
     if execution is not None and execution.status == logic.RUNNING:
-        return logic.Outcome(finding, False, [], "its execution is RUNNING again: left to it")
+        return logic.Outcome(finding, False, (), "its execution is RUNNING again: left to it")
     if finding.action is logic.Action.REDRIVE:
         if dry_run:
-            return logic.Outcome(finding, False, ["would redrive the execution"])
+            return logic.Outcome(finding, False, ("would redrive the execution",))
         aws.redrive(order_id)
-        return logic.Outcome(finding, True, ["redrove the execution: it re-runs the state it stopped in"])
+        return logic.Outcome(finding, True, ("redrove the execution: it re-runs the state it stopped in",))
     state = logic.RELEASE_STATE if finding.action is logic.Action.RELEASE_STOCK else logic.REFUND_STATE
     if dry_run:
-        return logic.Outcome(finding, False, [f"would invoke {state}"])
+        return logic.Outcome(finding, False, (f"would invoke {state}",))
     body, function_error = aws.invoke(aws.functions[state], {"orderId": order_id})
     if function_error:
         message = body.get("errorMessage", body) if isinstance(body, dict) else body
-        return logic.Outcome(finding, False, [], f"{state} failed: {message}")
-    return logic.Outcome(finding, True, [f"{state}: {_summary(body)}"])
+        return logic.Outcome(finding, False, (), f"{state} failed: {message}")
+    return logic.Outcome(finding, True, (f"{state}: {_summary(body)}",))
 
 
 def repair(
@@ -214,7 +215,7 @@ def repair(
         try:
             outcomes.append(_repair(aws, finding, by, now, dry_run))
         except Exception as error:  # one order's failure must not stop the sweep
-            outcomes.append(logic.Outcome(finding, False, [], f"{type(error).__name__}: {error}"))
+            outcomes.append(logic.Outcome(finding, False, (), f"{type(error).__name__}: {error}"))
     return outcomes
 
 

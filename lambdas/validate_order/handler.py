@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache, partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -17,8 +16,7 @@ from lambdas.shared.settings import text
 from lambdas.validate_order import logic
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     inventory_table: str
     currency: str  # the shop's (PRICING_JSON)
 

@@ -3,9 +3,8 @@ taskToken, timeoutSeconds}. Its return value is ignored: the reviewer's SendTask
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -19,8 +18,7 @@ from lambdas.shared.settings import text
 from lambdas.wait_for_payment_review import logic
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     payments_table: str
     event_bus: str
 

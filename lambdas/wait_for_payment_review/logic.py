@@ -9,9 +9,8 @@ of this task brings a new token: the latest one is stored, because only it resum
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.shared import constants
 from lambdas.shared import payment_status as status
@@ -32,8 +31,7 @@ class NotAwaitingReview(Exception):
     """The order's payment is not REVIEW_PENDING, so there is nothing to review."""
 
 
-@dataclass(frozen=True)
-class ReviewRequest:
+class ReviewRequest(NamedTuple):
     order_id: str
     customer_id: str
     channel: str  # web, marketplace:<name> or store:<name>: the channel travels on every event of the order

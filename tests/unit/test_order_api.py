@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -147,6 +148,18 @@ def test_a_body_that_is_not_an_order_object_gets_400(aws: SimpleNamespace) -> No
     assert request("POST", "/orders", "[1, 2")["status"] == 400
     assert request("POST", "/orders", [EXAMPLE_ORDER])["status"] == 400
     assert executions(aws) == []
+
+
+def test_invalid_passes_through_a_context_manager_as_itself() -> None:
+    """A context manager's exit sets __traceback__ on the exception (a frozen dataclass refused it)."""
+
+    @contextmanager
+    def around() -> Iterator[None]:
+        yield
+
+    with pytest.raises(logic.Invalid) as raised, around():
+        raise logic.Invalid("items", "items: must not be empty")
+    assert (raised.value.field, raised.value.message) == ("items", "items: must not be empty")
 
 
 def test_an_order_over_256_kib_gets_413_and_starts_nothing(aws: SimpleNamespace) -> None:
