@@ -27,7 +27,11 @@ class Goal:
 
 
 GOALS = (
-    Goal("cold_import_ratio_max", 1.25, "slowest handler's cold import / cold `import boto3` (fastest CPU times)"),
+    Goal(
+        "cold_import_ratio_max",
+        1.25,
+        "slowest handler's cold import / cold `import boto3` (fastest CPU times, as many samples each)",
+    ),
     Goal("sandbox_over_direct_ratio", 2.0, "happy-path order through the sandbox / handlers called directly"),
     Goal("happy_path_transitions", 9, "state transitions of a happy-path order (billed by Step Functions)"),
     Goal("happy_path_lambda_invocations", 5, "Lambda tasks of a happy-path order (the workflow's own)"),

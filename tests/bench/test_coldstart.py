@@ -13,11 +13,11 @@ from bench.template import FunctionInfo
 from sandbox.lambda_runtime import FunctionSpec
 
 
-def _function(asset_dir: Path) -> FunctionInfo:
+def _function(asset_dir: Path, handler: str = "pkg.mod.handler") -> FunctionInfo:
     spec = FunctionSpec(
         name="F",
         arn="arn:aws:lambda:eu-west-1:123456789012:function:F",
-        handler="pkg.mod.handler",
+        handler=handler,
         environment={},
         timeout_seconds=3,
         memory_mb=128,
@@ -73,3 +73,24 @@ def test_the_ratio_reads_the_fastest_samples_so_a_busy_neighbour_does_not_move_i
     assert handler["ratio"] == 1.3 and result["cold_import_ratio_max"] == 1.3
     assert handler["median_ratio"] == 2.08  # 208 ms (two thirds of its samples disturbed) over 100
     assert result["shipped_bytecode"] == ["sources only"]
+
+
+def test_each_handler_is_divided_by_the_baseline_samples_taken_next_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A neighbour busy while one handler is measured (here: whatever runs in b's directory) slows its baseline
+    samples as much: its ratio stays its own; over the fastest of all baseline samples it would not."""
+    a, b = _asset(tmp_path / "a", runtime_bytecode=False), _asset(tmp_path / "b", runtime_bytecode=False)
+    (b / "pkg" / "mod.py").rename(b / "pkg" / "other.py")
+
+    def time_import(module: str, cwd: Path, env: dict[str, str], python: str) -> tuple[float, float]:
+        own = {"boto3": 100.0, "pkg.mod": 130.0, "pkg.other": 130.0}.get(module, 120.0)
+        cpu = own * 1.25 if cwd == b else own
+        return cpu, cpu
+
+    monkeypatch.setattr(coldstart, "_time_import", time_import)
+    result = coldstart.measure([_function(a), _function(b, "pkg.other.handler")], repeats=4)
+    handlers = result["handlers"]
+    assert {name: h["ratio"] for name, h in handlers.items()} == {"pkg.mod": 1.3, "pkg.other": 1.3}  # type: ignore[attr-defined]
+    assert handlers["pkg.other"]["pooled_ratio"] == 1.625  # type: ignore[index]
+    assert result["cold_import_ratio_max"] == 1.3 and result["pooled_ratio_max"] == 1.625
