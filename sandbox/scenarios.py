@@ -16,8 +16,8 @@ from typing import Any
 
 from infra import defaults
 from lambdas.shared import constants
-from lambdas.shared.order import CatalogItem
 from lambdas.shared.pricing import Pricing, quote
+from lambdas.shared.stock import CatalogItem
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "examples" / "catalog.json"
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambdas.marketplaces.registry import by_channel
-from lambdas.shared.order import CatalogItem
 from lambdas.shared.pricing import Pricing, quote, verify_displayed_total
+from lambdas.shared.stock import CatalogItem
 
 
 def price(order: Mapping[str, Any], catalog: Mapping[str, CatalogItem], pricing: Pricing) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.errors import OutOfStock, Undeliverable
 from lambdas.shared.observability import lambda_handler, logger, metrics
-from lambdas.shared.order import Hold, Shortage
 from lambdas.shared.settings import SettingError, text
+from lambdas.shared.stock import Hold, Shortage
 
 
 class Settings(NamedTuple):

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from lambdas.shared.errors import InvalidOrder, OutOfStock, Undeliverable
-from lambdas.shared.order import HELD, AlreadyHeld, Hold, Shortage
+from lambdas.shared.stock import HELD, AlreadyHeld, Hold, Shortage
 
 
 class Warehouse(NamedTuple):

@@ -1,4 +1,4 @@
-"""The order model: strict validation of an execution's input, the catalog items and stock holds it refers to.
+"""The order model: strict validation of an execution's input (the catalog items and holds it refers to: stock.py).
 
 Pure Python (no AWS, no pydantic: ValidateOrder's cold start matters). A tiny schema walker checks
 the order in docs/CONTRACTS.md; every failure is an ``InvalidOrder`` whose message starts with the
@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
+from lambdas.shared.stock import CatalogItem
 
 DEFAULT_SITE_VARIANT = "control"
 # Larger totals are certainly typos; the bound also keeps Decimal arithmetic exact.
@@ -32,48 +33,6 @@ _CHANNEL = re.compile(constants.CHANNEL_PATTERN)
 _FULFILMENT = re.compile(rf"{constants.FULFILMENT_SHIPPED}|{constants.FULFILMENT_HANDED_OVER}")
 
 Validator = Callable[[Any, str], Any]
-
-
-class CatalogItem(NamedTuple):
-    """A product as the inventory table's CATALOG item describes it."""
-
-    sku: str
-    name: str
-    price_cents: int
-    lead_time_days: int
-    active: bool = True
-    weight_grams: int = 0  # shipped weight of one unit (logistics); 0 when the catalog does not say
-
-
-# ---------------------------------------------------------------------------
-# Stock holds: what the inventory holds for an order (ORDER#<orderId> / HOLD#<sku> items).
-# ---------------------------------------------------------------------------
-HELD = "HELD"
-SOLD = "SOLD"
-RELEASED = "RELEASED"
-
-
-class AlreadyHeld(Exception):
-    """Holds for this order already exist (an earlier or concurrent attempt made them)."""
-
-
-class Hold(NamedTuple):
-    order_id: str
-    sku: str
-    warehouse_id: str
-    quantity: int
-    status: str
-
-    def line(self) -> dict[str, Any]:
-        return {"sku": self.sku, "warehouseId": self.warehouse_id, "quantity": self.quantity}
-
-
-class Shortage(NamedTuple):
-    """A line a warehouse cannot hold: ``available`` is None when the warehouse does not stock the SKU."""
-
-    sku: str
-    requested: int
-    available: int | None
 
 
 # ---------------------------------------------------------------------------

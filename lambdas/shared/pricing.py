@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 from lambdas.shared import constants, settings
 from lambdas.shared.errors import PriceMismatch, Undeliverable
-from lambdas.shared.order import CatalogItem, check_catalog
+from lambdas.shared.order import check_catalog
+from lambdas.shared.stock import CatalogItem
 
 BASIS_POINTS = 10_000
 

@@ -1,4 +1,5 @@
-"""Sharded stock, pure: which shard an order holds from, how a line spreads over shards, what it allows.
+"""Stock, pure: the catalog's items, the holds an order takes, and sharded stock (which shard an order holds
+from, how a line spreads over shards, what it allows).
 
 A SKU's stock in one warehouse lives in ``shards`` items (lambdas/shared/adapters/inventory.py); every
 hold is a conditional write on the shards it takes units from, so no plan made here can oversell: a
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from lambdas.shared import constants
 
@@ -23,6 +24,48 @@ TRANSACT_WCU_PER_KB: Final = 2  # a transactional write costs twice a plain one
 EVENTUAL_RCU_PER_4KB: Final = 0.5
 CONSISTENT_RCU_PER_4KB: Final = 1.0
 MAX_TRANSACTION_ITEMS: Final = 100
+
+
+class CatalogItem(NamedTuple):
+    """A product as the inventory table's CATALOG item describes it."""
+
+    sku: str
+    name: str
+    price_cents: int
+    lead_time_days: int
+    active: bool = True
+    weight_grams: int = 0  # shipped weight of one unit (logistics); 0 when the catalog does not say
+
+
+# ---------------------------------------------------------------------------
+# Stock holds: what the inventory holds for an order (ORDER#<orderId> / HOLD#<sku> items).
+# ---------------------------------------------------------------------------
+HELD = "HELD"
+SOLD = "SOLD"
+RELEASED = "RELEASED"
+
+
+class AlreadyHeld(Exception):
+    """Holds for this order already exist (an earlier or concurrent attempt made them)."""
+
+
+class Hold(NamedTuple):
+    order_id: str
+    sku: str
+    warehouse_id: str
+    quantity: int
+    status: str
+
+    def line(self) -> dict[str, Any]:
+        return {"sku": self.sku, "warehouseId": self.warehouse_id, "quantity": self.quantity}
+
+
+class Shortage(NamedTuple):
+    """A line a warehouse cannot hold: ``available`` is None when the warehouse does not stock the SKU."""
+
+    sku: str
+    requested: int
+    available: int | None
 
 
 def shard_count(value: object) -> int:

@@ -30,9 +30,9 @@ from lambdas.shared.adapters.dynamo import all_items, batch_get, conditional_che
 from lambdas.shared.adapters.ledger import transaction_key
 from lambdas.shared.events import parse_time
 from lambdas.shared.ledger import SALE
-from lambdas.shared.order import HELD
 from lambdas.shared.payment_status import CHARGING, REVIEW_PENDING
 from lambdas.shared.settings import text
+from lambdas.shared.stock import HELD
 from lambdas.subscribers.notifications.store import expired_claims
 from lambdas.sweeper import logic
 

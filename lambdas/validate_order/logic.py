@@ -8,7 +8,8 @@ from typing import Any
 from lambdas.marketplaces.registry import check_channel
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
-from lambdas.shared.order import CatalogItem, check_catalog, parse_order, shown
+from lambdas.shared.order import check_catalog, parse_order, shown
+from lambdas.shared.stock import CatalogItem
 
 CatalogLookup = Callable[[Iterable[str]], Mapping[str, CatalogItem]]
 

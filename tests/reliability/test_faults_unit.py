@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
-from lambdas.shared.order import CatalogItem, check_catalog, parse_order
+from lambdas.shared.order import check_catalog, parse_order
+from lambdas.shared.stock import CatalogItem
 from sandbox import scenarios
 from sandbox.faults import ASYNC_KINDS, Budget, Fault, Kind, RandomFaults, absorbed_by, function_key, order_id_of
 from tests.reliability import model

@@ -11,9 +11,10 @@ import pytest
 from infra import config, defaults
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder, PriceMismatch
-from lambdas.shared.order import CatalogItem, parse_order, to_cents
+from lambdas.shared.order import parse_order, to_cents
 from lambdas.shared.payment_gateway import APPROVED, DECLINED, REVIEW, InMemoryGatewayRecords, SimulatedPaymentGateway
 from lambdas.shared.pricing import Pricing, quote, verify_displayed_total
+from lambdas.shared.stock import CatalogItem
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PRODUCTS = json.loads((EXAMPLES / "catalog.json").read_text())["products"]

@@ -20,8 +20,8 @@ from lambdas.refund_payment import handler as refund_handler
 from lambdas.shared import constants
 from lambdas.shared.adapters.executions import start_once
 from lambdas.shared.errors import InvalidOrder, PriceMismatch
-from lambdas.shared.order import CatalogItem
 from lambdas.shared.pricing import Pricing, discounted
+from lambdas.shared.stock import CatalogItem
 from lambdas.subscribers.marketplace_intake import logic as intake
 from lambdas.validate_order.logic import validate, validate_task
 from tests.contract import samples

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from lambdas.shared import constants
 from lambdas.shared.errors import InvalidOrder
-from lambdas.shared.order import CatalogItem, parse_order
+from lambdas.shared.order import parse_order
+from lambdas.shared.stock import CatalogItem
 from lambdas.validate_order import handler as validate_handler
 from lambdas.validate_order.logic import validate
 from tests.conftest import lambda_context

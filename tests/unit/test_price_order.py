@@ -13,8 +13,9 @@ from lambdas.price_order.logic import price
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.errors import InvalidOrder, PriceMismatch, Undeliverable
-from lambdas.shared.order import CatalogItem, parse_order, to_cents
+from lambdas.shared.order import parse_order, to_cents
 from lambdas.shared.pricing import Pricing, pricing_from_env, quote, tax_cents, verify_displayed_total
+from lambdas.shared.stock import CatalogItem
 from tests.conftest import lambda_context
 from tests.unit.reserve_stock_support import contract_example, normalised, seed_inventory
 

@@ -12,7 +12,7 @@ from lambdas.release_stock.logic import release
 from lambdas.reserve_stock import handler as reserve_handler
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
-from lambdas.shared.order import HELD, RELEASED, SOLD
+from lambdas.shared.stock import HELD, RELEASED, SOLD
 from tests.conftest import lambda_context
 from tests.unit.reserve_stock_support import order, seed_inventory, serialized_dynamodb, total_units
 

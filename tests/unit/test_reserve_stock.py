@@ -14,7 +14,7 @@ from lambdas.reserve_stock.logic import Warehouse, parse_warehouses, reserve, se
 from lambdas.shared import constants
 from lambdas.shared.adapters import inventory
 from lambdas.shared.errors import InvalidOrder, OrderError, OutOfStock, Undeliverable
-from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, Hold, Shortage
+from lambdas.shared.stock import HELD, RELEASED, SOLD, AlreadyHeld, Hold, Shortage
 from tests.conftest import lambda_context
 from tests.unit.reserve_stock_support import (
     WAREHOUSES,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lambdas.shared import constants, stock
 from lambdas.shared.adapters import inventory
-from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, Shortage
+from lambdas.shared.stock import HELD, RELEASED, SOLD, AlreadyHeld, Shortage
 
 WAREHOUSE = "WH-EU-1"
 _examples = itertools.count()

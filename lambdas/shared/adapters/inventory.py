@@ -25,7 +25,7 @@ from lambdas.shared import constants, stock
 from lambdas.shared.adapters.aws_clients import env, table
 from lambdas.shared.adapters.dynamo import batch_get, condition_failed, query_all, transact
 from lambdas.shared.clock import now_iso
-from lambdas.shared.order import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
+from lambdas.shared.stock import HELD, RELEASED, SOLD, AlreadyHeld, CatalogItem, Hold, Shortage
 
 # The model types live with the order (pure); re-exported for callers of this adapter.
 __all__ = [
