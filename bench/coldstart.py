@@ -16,7 +16,7 @@ the import's own cost (the reading Python's timeit documentation recommends), as
 microVM, which has no neighbour inside. The fastest of many more samples is the lower by chance alone, and the
 machine's speed drifts over minutes (one run's handlers clustered 8-15 % apart with the same imports): so the
 baseline a handler is divided by is the same number of samples as its own, taken at the same moments, not the
-fastest of the whole run (``pooled_ratio``, reported alongside, erred 0.03-0.13x high in the run that showed it).
+fastest of the whole run (``pooled_ratio``, reported alongside, erred up to 0.13x high in two runs).
 Medians and the median of per-pair ratios are reported alongside.
 
 Measured as Lambda would import it:
