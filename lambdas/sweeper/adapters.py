@@ -81,50 +81,20 @@ class SweeperSettings(NamedTuple):
         )
 
 
-class SweeperAws:
-    """Every AWS call of the sweeper; built from the Lambda's environment or from orderctl's stack.
+class SweeperAws(NamedTuple):
+    """Every AWS call of the sweeper; built from the Lambda's environment or from orderctl's stack."""
 
-    A plain class, not a dataclass: creating a dataclass costs the sweeper's cold start ~0.4 ms."""
-
-    __slots__ = (
-        "events",
-        "functions",
-        "inventory",
-        "lambda_client",
-        "ledger",
-        "notifications",
-        "payments",
-        "repairs",
-        "sqs",
-        "state_machine_arn",
-        "stepfunctions",
-    )
-
-    def __init__(
-        self,
-        stepfunctions: Any,
-        lambda_client: Any,
-        sqs: Any,
-        events: Any,
-        payments: Any,  # DynamoDB Table resources
-        inventory: Any,
-        ledger: Any,
-        repairs: Any,
-        notifications: Any | None,
-        state_machine_arn: str,
-        functions: dict[str, str],  # state name (RefundPayment, ReleaseStock) -> function name or ARN
-    ) -> None:
-        self.stepfunctions = stepfunctions
-        self.lambda_client = lambda_client
-        self.sqs = sqs
-        self.events = events
-        self.payments = payments
-        self.inventory = inventory
-        self.ledger = ledger
-        self.repairs = repairs
-        self.notifications = notifications
-        self.state_machine_arn = state_machine_arn
-        self.functions = functions
+    stepfunctions: Any
+    lambda_client: Any
+    sqs: Any
+    events: Any
+    payments: Any  # DynamoDB Table resources
+    inventory: Any
+    ledger: Any
+    repairs: Any
+    notifications: Any | None
+    state_machine_arn: str
+    functions: dict[str, str]  # state name (RefundPayment, ReleaseStock) -> function name or ARN
 
     @classmethod
     def from_settings(cls, settings: SweeperSettings) -> SweeperAws:
