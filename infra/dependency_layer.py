@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from aws_cdk import AssetHashType
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+from packaging.utils import canonicalize_name
 
 from infra import code_asset
 from infra.code_asset import ARCHITECTURE, REPO_ROOT, RUNTIME, RUNTIME_VERSION
@@ -48,18 +48,13 @@ class DependencyLayerError(RuntimeError):
     """The layer could not be built (pip failed): the message says why and what to do instead."""
 
 
-def normalized(name: str) -> str:
-    """A distribution's name as PEP 503 compares them."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def pins(constraints: Path = CONSTRAINTS) -> dict[str, str]:
     """PACKAGES -> the version constraints.txt pins; DependencyLayerError naming any that it does not pin."""
-    pinned = {}
+    pinned: dict[str, str] = {}
     for line in constraints.read_text().splitlines():
         name, sep, version = line.split("#")[0].strip().partition("==")
         if sep:
-            pinned[normalized(name)] = version.strip()
+            pinned[canonicalize_name(name)] = version.strip()
     missing = [p for p in PACKAGES if p not in pinned]
     if missing:
         raise DependencyLayerError(f"{constraints.name} pins no version of {', '.join(missing)}")

@@ -4,41 +4,42 @@ for the runtime's Python and architecture, compiled ahead, and nothing the runti
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from infra import code_asset, dependency_layer
 from tests.infra.test_code_asset import TAG, UNCHECKED_HASH, needs_runtime_python
 
+# Where the layer runs: markers are evaluated as Lambda's python3.13 on arm64 Linux would.
+LAMBDA_ENVIRONMENT = {"python_version": "3.13", "sys_platform": "linux", "platform_machine": "aarch64"}
 
-def requirements(distribution: str, extras: tuple[str, ...] = ()) -> set[str]:
-    """The distribution and everything it needs (with these extras), by the installed packages' metadata."""
+
+def requirements(distribution: str, extras: frozenset[str] = frozenset()) -> set[str]:
+    """The distribution and everything it needs in Lambda (with these extras), by the installed packages' metadata."""
     found: set[str] = set()
     pending = [(distribution, extras)]
     while pending:
         name, wanted = pending.pop()
-        if dependency_layer.normalized(name) in found:
+        if canonicalize_name(name) in found:
             continue
-        found.add(dependency_layer.normalized(name))
-        for requirement in metadata.requires(name) or []:
-            spec, _, marker = requirement.partition(";")
-            extra = re.search(r"extra\s*==\s*['\"]([\w-]+)['\"]", marker)
-            if extra and extra.group(1) not in wanted:
-                continue
-            if marker and not extra and "python_version" not in marker:
-                continue  # platform-only markers: none apply to Lambda's Linux
-            pending.append((re.split(r"[\s\[<>=!~;(]", spec.strip(), maxsplit=1)[0], ()))
+        found.add(canonicalize_name(name))
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({**LAMBDA_ENVIRONMENT, "extra": e}) for e in wanted or {""}):
+                pending.append((requirement.name, frozenset(requirement.extras)))
     return found
 
 
 def test_the_layer_is_powertools_with_its_tracer_less_what_the_runtime_ships() -> None:
     # Lambda's Python runtime ships boto3 and what it needs; the layer carries the rest of Powertools[tracer].
-    needed = requirements("aws-lambda-powertools", ("tracer",)) - requirements("boto3")
+    needed = requirements("aws-lambda-powertools", frozenset({"tracer"})) - requirements("boto3")
     assert needed == set(dependency_layer.PACKAGES)
 
 
@@ -74,7 +75,7 @@ def test_the_layer_holds_the_pinned_wheels_for_the_runtime(layer_dir: Path) -> N
     root = layer_dir / "python"
     assert [p.name for p in layer_dir.iterdir()] == ["python"]  # Lambda puts /opt/python on sys.path
     installed = dict(p.name.removesuffix(".dist-info").rsplit("-", 1) for p in root.glob("*.dist-info"))
-    assert {dependency_layer.normalized(k): v for k, v in installed.items()} == dependency_layer.pins()
+    assert {canonicalize_name(k): v for k, v in installed.items()} == dependency_layer.pins()
     extensions = [p.name for p in root.rglob("*.so")]
     assert extensions and all("cpython-313-aarch64-linux-gnu" in name for name in extensions), extensions
     assert not (root / "bin").exists()
