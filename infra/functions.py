@@ -25,11 +25,11 @@ from infra.names import ENV_POWERTOOLS_NAMESPACE, ENV_POWERTOOLS_SERVICE
 from lambdas.shared import constants
 
 
-def powertools_layer_arn(scope: Construct, version: int) -> str:
-    """The AWS-published Powertools layer for python3.13/arm64 in the stack's region and partition
-    (regions.LayerNotPublished where there is none)."""
+def powertools_layer_arn(scope: Construct, version: int, account: str | None = None) -> str:
+    """The AWS-published Powertools layer for python3.13/arm64 in the stack's region and partition, from the
+    account that publishes it there (regions.LayerNotPublished where there is none) unless one is named."""
     stack = Stack.of(scope)
-    account = regions.powertools_layer_account(scope)
+    account = account or regions.powertools_layer_account(scope)
     return f"arn:{stack.partition}:lambda:{stack.region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:{version}"
 
 
@@ -44,25 +44,22 @@ class FunctionFactory:
         self._log_key: kms.Key | None = None
 
     def _make_layer(self) -> lambda_.ILayerVersion:
-        if self._config.powertools_layer_arn:
-            return lambda_.LayerVersion.from_layer_version_arn(
-                self._scope, "PowertoolsLayer", self._config.powertools_layer_arn
-            )
-        if self._config.powertools_layer_version is not None:
-            arn = powertools_layer_arn(self._scope, self._config.powertools_layer_version)
-            return lambda_.LayerVersion.from_layer_version_arn(self._scope, "PowertoolsLayer", arn)
-        return dependency_layer.layer(self._scope)
+        version = self._config.powertools_layer_version
+        arn = self._config.powertools_layer_arn or (
+            powertools_layer_arn(self._scope, version) if version is not None else None
+        )
+        if arn is None:
+            return dependency_layer.layer(self._scope)
+        return lambda_.LayerVersion.from_layer_version_arn(self._scope, "PowertoolsLayer", arn)
 
     def layer_arn_in_the_aws_partition(self) -> str | None:
         """For a function that exists only in the aws partition (a region condition leaves it out of China and
         GovCloud, infra/regions.py), the AWS public layer's ARN there: the other partitions' accounts would be
         unreachable. None when the layer is not AWS's public one (the stack's own exists in every partition)."""
-        if self._config.powertools_layer_arn or self._config.powertools_layer_version is None:
-            return None
-        stack = Stack.of(self._scope)
-        account = regions.POWERTOOLS_LAYER_ACCOUNTS["aws"]
         version = self._config.powertools_layer_version
-        return f"arn:{stack.partition}:lambda:{stack.region}:{account}:layer:{regions.POWERTOOLS_LAYER_NAME}:{version}"
+        if self._config.powertools_layer_arn or version is None:
+            return None
+        return powertools_layer_arn(self._scope, version, regions.POWERTOOLS_LAYER_ACCOUNTS["aws"])
 
     def log_key(self) -> kms.Key:
         """One customer managed key for every function's log group, made with the first function."""
