@@ -127,6 +127,7 @@ def install() -> None:
         sys.stdout = _ThreadOutput(_installed.stdout)
         sys.stderr = _ThreadOutput(_installed.stderr)
         _isolate_powertools_metrics(True)
+        _isolate_dynamodb_conditions(True)
 
 
 def uninstall() -> None:
@@ -138,6 +139,7 @@ def uninstall() -> None:
         os.environ.__class__ = _installed.environ_class
         sys.stdout, sys.stderr = _installed.stdout, _installed.stderr
         _isolate_powertools_metrics(False)
+        _isolate_dynamodb_conditions(False)
         for handler, stream in _installed.retargeted:
             handler.setStream(stream)
         _installed = None
@@ -200,6 +202,22 @@ def _isolate_powertools_metrics(on: bool) -> None:
             setattr(AmazonCloudWatchEMFProvider, name, _PerInvocation(name, initial))
         elif isinstance(vars(AmazonCloudWatchEMFProvider).get(name), _PerInvocation):
             delattr(AmazonCloudWatchEMFProvider, name)
+
+
+# boto3's DynamoDB Table resource turns Key/Attr conditions into placeholders with one builder per resource, reset on
+# every call; boto3's documentation says resources are not thread-safe, and in Lambda none is shared (one invocation
+# per container at a time). Here every function's cached Table serves concurrent invocations: one thread's reset
+# renumbered another's placeholders mid-call ("Query condition missed key schema element: pk" failed an order's
+# ReserveStock). Each invocation gets its own builder, as it would in its own container.
+def _isolate_dynamodb_conditions(on: bool) -> None:
+    from boto3.dynamodb.conditions import ConditionExpressionBuilder
+    from boto3.dynamodb.transform import TransformationInjector
+
+    name = "_condition_builder"
+    if on:
+        setattr(TransformationInjector, name, _PerInvocation(name, lambda injector: ConditionExpressionBuilder()))
+    elif isinstance(vars(TransformationInjector).get(name), _PerInvocation):
+        delattr(TransformationInjector, name)
 
 
 def _retarget_log_handlers() -> None:
